@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/**
+ * One OS as a booting machine sees it: how to fetch it (torrent) and how to load it (method).
+ * Paths inside `kexec`/`bin`/`qemu` are relative to the OS folder, which is also the torrent's root.
+ */
+export const manifestOsSchema = z.object({
+  /** Folder name under oss/, also the torrent's name and the `bt.os=` value. */
+  name: z.string().min(1),
+  /** Human name shown in the menu. */
+  dispname: z.string().min(1),
+  /** File name of the .torrent inside the payload's torrents/ folder. */
+  torrent: z.string().min(1),
+  /** Hex BitTorrent v1 info hash (40 chars). */
+  infoHash: z.string().regex(/^[0-9a-f]{40}$/),
+  /** Sum of the OS folder's file sizes in bytes (for the RAM check and progress). */
+  size: z.number().int().nonnegative(),
+  /** BEP 19 web seed URL for this OS (fallback when no peer makes progress). */
+  webSeed: z.string().url().optional(),
+  method: z.enum(['kexec', 'bin', 'qemu']),
+  kexec: z
+    .object({
+      kernel: z.string().min(1),
+      initrds: z.array(z.string().min(1)),
+      cmdline: z.string(),
+    })
+    .optional(),
+  bin: z.object({ bin: z.string().min(1), args: z.array(z.string()) }).optional(),
+  qemu: z.object({ args: z.array(z.string()) }).optional(),
+});
+
+/**
+ * What the server hands each booting machine in the payload initrd as /boottorrent/manifest.json.
+ * The agent reads it; the .torrent files sit beside it in /boottorrent/torrents/.
+ */
+export const clientManifestSchema = z.object({
+  version: z.literal(1),
+  /** Server address the machine reaches us on, and the HTTP port of the status API and web seed. */
+  server: z.object({ address: z.string().min(1), httpPort: z.number().int().min(1).max(65535) }),
+  /** Menu countdown in seconds: 0 boots the default at once, negative waits for a choice. */
+  timeout: z.number().int(),
+  /** Folder name of the default OS, or null to highlight the first one. */
+  defaultOs: z.string().nullable(),
+  /** Seconds to keep seeding after the download completes, before loading the OS. */
+  seedTime: z.number().int().nonnegative(),
+  /** Tracker announce URLs, ours first. */
+  trackers: z.array(z.string()),
+  /** Local peer discovery (BEP 14) and peer exchange (BEP 11) on the clients. */
+  lsd: z.boolean(),
+  pex: z.boolean(),
+  oss: z.array(manifestOsSchema),
+});
+
+export type ManifestOs = z.infer<typeof manifestOsSchema>;
+export type ClientManifest = z.infer<typeof clientManifestSchema>;
+
+/** Where each boot phase stands; the agent reports these, the server shows them. */
+export const CLIENT_PHASES = [
+  'dhcp',
+  'loader',
+  'phase1',
+  'menu',
+  'downloading',
+  'seeding',
+  'loading',
+  'booted',
+  'error',
+] as const;
+export type ClientPhase = (typeof CLIENT_PHASES)[number];
+
+/**
+ * Body of `POST /api/v1/clients/<mac>/status` (the agent → the server, best effort).
+ * Byte counts are cumulative for the current OS download.
+ */
+export const clientStatusSchema = z.object({
+  phase: z.enum(CLIENT_PHASES),
+  ip: z.string().optional(),
+  os: z.string().optional(),
+  /** 0..1 */
+  progress: z.number().min(0).max(1).optional(),
+  bytesFromServer: z.number().nonnegative().optional(),
+  bytesFromPeers: z.number().nonnegative().optional(),
+  bytesFromWebSeed: z.number().nonnegative().optional(),
+  bytesUploaded: z.number().nonnegative().optional(),
+  message: z.string().optional(),
+});
+export type ClientStatus = z.infer<typeof clientStatusSchema>;
