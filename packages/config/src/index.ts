@@ -1,1 +1,14 @@
-export * from './manifest.js';
+export { loadProject, CONFIG_FILE, LEGACY_CONFIG_FILE } from './load.js';
+export type { LoadResult } from './load.js';
+export { initProject, DEFAULT_INIT_HOST_IP } from './init.js';
+export type { InitOptions } from './init.js';
+export { ConfigError, ConfigErrorCode, formatProblem } from './problem.js';
+export type { Problem } from './problem.js';
+export type { Project, OsEntry, OsMethod } from './project.js';
+export { projectConfigSchema, osConfigSchema } from './schema.js';
+export type { ProjectConfig, ProjectConfigInput, OsConfig } from './schema.js';
+export { configJsonSchema, osJsonSchema } from './json-schema.js';
+export { OS_CONFIG_FILE } from './oss.js';
+export { isIpv4, ipv4ToInt, intToIpv4, sameSubnet, normalizeMac } from './ipv4.js';
+export { clientManifestSchema, manifestOsSchema, clientStatusSchema, CLIENT_PHASES } from './manifest.js';
+export type { ClientManifest, ManifestOs, ClientStatus, ClientPhase } from './manifest.js';

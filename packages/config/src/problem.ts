@@ -1,0 +1,52 @@
+/**
+ * A problem found in a project: one line for the user, saying what, where and how to fix it:
+ * `config.yaml:14:3 dhcp.range.start: 10.0.0.9 is outside 10.77.0.0/24 — pick an address in that subnet`
+ */
+export interface Problem {
+  severity: 'error' | 'warning';
+  /** Path of the file, relative to the project directory. */
+  file: string;
+  /** 1-based, when known. */
+  line?: number;
+  column?: number;
+  /** Dotted key path (`dhcp.range.start`), or '' for the file as a whole. */
+  key: string;
+  message: string;
+  /** How to fix it. */
+  hint: string;
+}
+
+export function formatProblem(p: Problem): string {
+  const where = p.line === undefined ? p.file : `${p.file}:${p.line}:${p.column ?? 1}`;
+  const key = p.key ? ` ${p.key}:` : '';
+  const hint = p.hint ? ` — ${p.hint}` : '';
+  return `${where}${key} ${p.message}${hint}`;
+}
+
+/** Stable codes for ConfigError; callers match on `code`. */
+export const ConfigErrorCode = {
+  /** The directory already holds files (init). */
+  NotEmpty: 'E_NOT_EMPTY',
+  /** The project directory or its config file is missing. */
+  NoProject: 'E_NO_PROJECT',
+  /** The project has errors; `problems` lists them. */
+  Invalid: 'E_INVALID',
+  /** A file could not be read or written. */
+  Io: 'E_IO',
+} as const;
+export type ConfigErrorCode = (typeof ConfigErrorCode)[keyof typeof ConfigErrorCode];
+
+/** The one error class of @boottorrent/config. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly code: ConfigErrorCode,
+    message: string,
+    readonly hint = '',
+    options?: { cause?: unknown; problems?: Problem[] },
+  ) {
+    super(message, options);
+    this.problems = options?.problems ?? [];
+  }
+  readonly problems: Problem[];
+}

@@ -1,0 +1,109 @@
+import { intToIpv4, ipv4ToInt, normalizeMac, sameSubnet } from './ipv4.js';
+import type { Problem } from './problem.js';
+import type { ProjectConfig } from './schema.js';
+
+/** Where a config key sits, for the message (the caller maps keys to file positions). */
+export type Locate = (key: string) => { file: string; line?: number; column?: number };
+
+/**
+ * Semantic rules, run after the schema has accepted the file: relations between keys and with the
+ * OS folders. Each broken rule is one problem; all of them are reported at once.
+ */
+export function checkRules(c: ProjectConfig, folders: readonly string[] | null, locate: Locate): Problem[] {
+  const problems: Problem[] = [];
+  const err = (key: string, message: string, hint: string) =>
+    problems.push({ severity: 'error', key, message, hint, ...locate(key) });
+
+  const names = folders ?? [];
+  if (c.general.default_os !== null && folders && !names.includes(c.general.default_os)) {
+    err(
+      'general.default_os',
+      `"${c.general.default_os}" is not a folder in oss/`,
+      names.length ? `use one of: ${names.join(', ')}` : 'add that OS folder under oss/',
+    );
+  }
+
+  const d = c.dhcp;
+  const host = c.general.host_ip;
+  const mask = d.netmask;
+  const net = `${intToIpv4((ipv4ToInt(host) & ipv4ToInt(mask)) >>> 0)}/${prefix(mask)}`;
+  if (d.enable && d.mode === 'server') {
+    if (!d.range) {
+      err(
+        'dhcp.range',
+        'is required in server mode',
+        'add range: { start: a.b.c.d, end: a.b.c.e }, or set mode: proxy',
+      );
+    } else {
+      const { start, end } = d.range;
+      for (const [key, ip] of [
+        ['dhcp.range.start', start],
+        ['dhcp.range.end', end],
+      ] as const) {
+        if (!sameSubnet(ip, host, mask))
+          err(key, `${ip} is outside ${net} (host_ip's subnet)`, `pick an address in ${net}`);
+      }
+      const s = ipv4ToInt(start);
+      const e = ipv4ToInt(end);
+      const h = ipv4ToInt(host);
+      if (s > e) err('dhcp.range', `start ${start} is after end ${end}`, 'swap them');
+      else if (h >= s && h <= e) {
+        err(
+          'general.host_ip',
+          `${host} is inside the DHCP pool ${start}–${end}`,
+          'move host_ip or the range so the pool excludes it',
+        );
+      }
+    }
+    const macs = new Set<string>();
+    d.reservations.forEach((r, i) => {
+      const key = `dhcp.reservations.${i}`;
+      if (!sameSubnet(r.ip, host, mask))
+        err(`${key}.ip`, `${r.ip} is outside ${net}`, `pick an address in ${net}`);
+      if (r.ip === host) err(`${key}.ip`, `${r.ip} is the server's own address`, 'pick another address');
+      const mac = normalizeMac(r.mac);
+      if (macs.has(mac)) err(`${key}.mac`, `${r.mac} is reserved twice`, 'keep one reservation per MAC');
+      macs.add(mac);
+    });
+  }
+  if (d.router && !sameSubnet(d.router, host, mask)) {
+    err('dhcp.router', `${d.router} is outside ${net}`, 'clients can only reach a router on their subnet');
+  }
+
+  const tcp: [string, number, boolean][] = [
+    ['http.port', c.http.port, true],
+    ['tracker.port', c.tracker.port, c.tracker.enable],
+    ['torrent.port', c.torrent.port, true],
+  ];
+  const udp: [string, number, boolean][] = [
+    ['tftp.port', c.tftp.port, c.tftp.enable],
+    ['tracker.port', c.tracker.port, c.tracker.enable],
+    ['dhcp (67)', 67, d.enable],
+    ['dhcp proxy (4011)', 4011, d.enable && d.mode === 'proxy'],
+    ['dhcp client (68)', 68, d.enable],
+  ];
+  for (const [proto, list] of [
+    ['TCP', tcp],
+    ['UDP', udp],
+  ] as const) {
+    const used = new Map<number, string>();
+    for (const [key, port, on] of list) {
+      if (!on) continue;
+      const prev = used.get(port);
+      if (prev !== undefined)
+        err(key, `${proto} port ${port} is also used by ${prev}`, 'give each service its own port');
+      else used.set(port, key);
+    }
+  }
+  return problems;
+}
+
+function prefix(mask: string): number {
+  let n = ipv4ToInt(mask);
+  let bits = 0;
+  while (n) {
+    bits += n & 1;
+    n >>>= 1;
+  }
+  return bits;
+}

@@ -1,0 +1,182 @@
+import { z } from 'zod';
+import { isIpv4, isMac, isNetmask } from './ipv4.js';
+
+/**
+ * The project's `config.yaml`, schema first: types are inferred from it, the JSON Schema shipped in
+ * schema/ is generated from it, and so are the comments `boottorrent init` writes and
+ * docs/config-reference.md. Keys are snake_case as in the original project's files.
+ */
+
+const ipv4 = () => z.string().refine(isIpv4, { message: 'not an IPv4 address (use a.b.c.d)' });
+const port = () => z.number().int().min(1).max(65535);
+
+export const generalSchema = z
+  .strictObject({
+    version: z.literal(1).default(1).describe('Format version of this file. Always 1.'),
+    timeout: z
+      .number()
+      .int()
+      .default(10)
+      .describe(
+        'Menu countdown on the clients, in seconds. 0 boots the default OS at once; a negative value waits for a choice.',
+      ),
+    default_os: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe('Folder name under oss/ booted when the countdown ends. null: the first OS in the menu.'),
+    seed_time: z
+      .number()
+      .int()
+      .min(0)
+      .default(30)
+      .describe(
+        'Seconds each client keeps seeding the OS after its download, before loading it, so later machines get it from peers.',
+      ),
+    host_ip: ipv4().describe('IPv4 address of this server as the clients see it, on the boot network.'),
+  })
+  .describe('The boot as a whole.');
+
+export const dhcpSchema = z
+  .strictObject({
+    enable: z
+      .boolean()
+      .default(true)
+      .describe('Run the DHCP server. Off: another DHCP server must point clients here.'),
+    mode: z
+      .enum(['server', 'proxy'])
+      .default('server')
+      .describe(
+        'server: hand out addresses from `range`. proxy: give no addresses, only boot information, beside an existing DHCP server (proxyDHCP, ports 67 and 4011).',
+      ),
+    interface: z
+      .string()
+      .min(1)
+      .default('eth0')
+      .describe('Network interface of the boot network. It must exist and hold host_ip.'),
+    range: z
+      .strictObject({
+        start: ipv4().describe('First address of the pool.'),
+        end: ipv4().describe('Last address of the pool.'),
+      })
+      .optional()
+      .describe('Address pool (server mode only).'),
+    netmask: z
+      .string()
+      .refine(isNetmask, { message: 'not a netmask (use e.g. 255.255.255.0)' })
+      .default('255.255.255.0')
+      .describe('Subnet mask of the boot network.'),
+    router: ipv4()
+      .optional()
+      .describe('Default gateway handed to clients (option 3). Omit on an isolated boot network.'),
+    dns: z.array(ipv4()).default([]).describe('DNS servers handed to clients (option 6).'),
+    lease_time: z.number().int().min(60).default(3600).describe('Lease time in seconds.'),
+    reservations: z
+      .array(
+        z.strictObject({
+          mac: z.string().refine(isMac, { message: 'not a MAC address (use aa:bb:cc:dd:ee:ff)' }),
+          ip: ipv4(),
+        }),
+      )
+      .default([])
+      .describe('Fixed addresses by MAC: a list of {mac, ip}.'),
+    legacy_pxelinux: z
+      .boolean()
+      .default(false)
+      .describe("Give BIOS clients pxelinux.0 (the original project's path) instead of iPXE."),
+  })
+  .describe('DHCP for the booting machines.');
+
+export const tftpSchema = z
+  .strictObject({
+    enable: z.boolean().default(true).describe('Serve the boot loaders over TFTP (firmware PXE needs it).'),
+    port: port().default(69).describe('TFTP port.'),
+  })
+  .describe('TFTP, for the boot loaders only.');
+
+export const httpSchema = z
+  .strictObject({
+    port: port()
+      .default(8080)
+      .describe('HTTP port: iPXE script, phase-1 files, web seed, client status API.'),
+  })
+  .describe('The HTTP server.');
+
+export const trackerSchema = z
+  .strictObject({
+    enable: z.boolean().default(true).describe('Run the BitTorrent tracker (HTTP and UDP).'),
+    port: port().default(6969).describe('Tracker port (TCP for HTTP announces, UDP for UDP announces).'),
+    interval: z
+      .number()
+      .int()
+      .min(1)
+      .default(5)
+      .describe('Announce interval in seconds: short, so peers find each other at once.'),
+    announce: z
+      .array(z.url())
+      .default([])
+      .describe('Extra announce URLs (external trackers) added after ours.'),
+  })
+  .describe('The BitTorrent tracker.');
+
+export const torrentSchema = z
+  .strictObject({
+    piece_length: z
+      .number()
+      .int()
+      .refine((n) => n >= 16384 && n <= 16777216 && (n & (n - 1)) === 0, {
+        message: 'must be a power of two from 16384 to 16777216',
+      })
+      .default(1048576)
+      .describe('Piece length in bytes. 1 MiB moves about twice as fast on a LAN as 64 KiB.'),
+    port: port().default(6881).describe("BitTorrent port of the server's seeder."),
+    lsd: z.boolean().default(false).describe('Local peer discovery (BEP 14) on the clients.'),
+    pex: z.boolean().default(true).describe('Peer exchange (BEP 11) on the clients.'),
+    web_seed: z
+      .boolean()
+      .default(true)
+      .describe('Offer the HTTP web seed (BEP 19) as a fallback when no peer makes progress.'),
+  })
+  .describe('Torrents and peers.');
+
+const section = <T extends z.ZodType>(s: T) => s.default({} as never);
+
+export const projectConfigSchema = z
+  .strictObject({
+    general: generalSchema,
+    dhcp: section(dhcpSchema),
+    tftp: section(tftpSchema),
+    http: section(httpSchema),
+    tracker: section(trackerSchema),
+    torrent: section(torrentSchema),
+  })
+  .describe('BootTorrent project configuration (config.yaml).');
+
+export type ProjectConfig = z.infer<typeof projectConfigSchema>;
+export type ProjectConfigInput = z.input<typeof projectConfigSchema>;
+
+const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+const argsSchema = z.union([z.string(), z.array(z.string())]);
+
+/**
+ * An OS folder's `config.yaml`. Flat, as in the original project. `method` picks the loader; the
+ * original names `bin-qemu-x86_64` and `qemu-iso` are accepted as the qemu method.
+ */
+export const osConfigSchema = z
+  .strictObject({
+    dispname: z.string().min(1).describe('Name shown in the boot menu. Unique across oss/.'),
+    method: z
+      .enum(['kexec', 'bin', 'qemu', 'bin-qemu-x86_64', 'qemu-iso'])
+      .describe('kexec: boot a Linux kernel. bin: run a program. qemu: run qemu-system-x86_64 with args.'),
+    kernel: z.string().min(1).optional().describe('kexec: the kernel file, relative to this folder.'),
+    initrd: stringOrList.optional().describe('kexec: one initrd file or a list, joined in order.'),
+    cmdline: z.string().default('').describe('kexec: the kernel command line.'),
+    bin: z.string().min(1).optional().describe('bin: the program to run, relative to this folder.'),
+    binargs: argsSchema.optional().describe('bin: arguments, a string (split on spaces) or a list.'),
+    args: argsSchema.optional().describe('qemu: arguments for qemu-system-x86_64, a string or a list.'),
+    isofile: z.string().min(1).optional().describe('qemu-iso (original name): the ISO to boot with qemu.'),
+  })
+  .describe('One OS folder (oss/<name>/config.yaml).');
+
+export type OsConfig = z.infer<typeof osConfigSchema>;
