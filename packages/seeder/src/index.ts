@@ -1,1 +1,16 @@
-export {};
+export { createTorrent, DEFAULT_PIECE_LENGTH } from './create-torrent.js';
+export type { CreateTorrentOptions, CreatedTorrent } from './create-torrent.js';
+export { startSeeder, DEFAULT_SEEDER_PORT, DEFAULT_SEEDER_MAX_CONNS } from './seeder.js';
+export type { Seeder, SeederOptions, SeederEvents, SwarmUploadStats, TorrentUploadStats } from './seeder.js';
+export {
+  download,
+  DEFAULT_WEB_SEED_AFTER_MS,
+  DEFAULT_DOWNLOAD_MAX_CONNS,
+  PROGRESS_INTERVAL_MS,
+} from './download.js';
+export type { Download, DownloadOptions, DownloadProgress } from './download.js';
+export type { PeerBytes } from './wires.js';
+export { LAN_MIN_PIPELINE_SPEED, MAX_HASH_FAILS } from './wires.js';
+export { PEER_ID_PREFIX } from './client.js';
+export { SeederError, SeederErrorCode } from './errors.js';
+export type { Logger } from './errors.js';

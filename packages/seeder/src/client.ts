@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import WebTorrent from 'webtorrent';
+import { SeederError, SeederErrorCode, type Logger } from './errors.js';
+
+/** Peer-ID prefixes (Azureus style, BEP 20): S = the server's seeder, A = an agent downloading. */
+export const PEER_ID_PREFIX = { server: '-BS0100-', agent: '-BA0100-' } as const;
+
+export interface ClientOptions {
+  role: keyof typeof PEER_ID_PREFIX;
+  port: number;
+  host?: string | undefined;
+  lsd: boolean;
+  pex: boolean;
+  maxConns: number;
+  logger?: Logger | undefined;
+}
+
+function peerId(role: keyof typeof PEER_ID_PREFIX): string {
+  return Buffer.concat([Buffer.from(PEER_ID_PREFIX[role], 'latin1'), randomBytes(12)]).toString('hex');
+}
+
+/** hex peer id → does it carry our server prefix? */
+export function isServerPeerId(hex: string | undefined): boolean {
+  return !!hex && Buffer.from(hex, 'hex').toString('latin1').startsWith(PEER_ID_PREFIX.server);
+}
+
+/**
+ * A listening webtorrent client for a LAN: no DHT (a room has a tracker), no uTP (TCP is all a LAN
+ * needs and uTP's native module cannot be bundled), no UPnP/NAT-PMP, no WebRTC. webtorrent binds the
+ * peer port on every address; with `host` we rebind the same server on that address only.
+ */
+export async function startClient(opts: ClientOptions): Promise<WebTorrent> {
+  const client = new WebTorrent({
+    peerId: peerId(opts.role),
+    torrentPort: opts.port,
+    dht: false,
+    utp: false,
+    natUpnp: false,
+    natPmp: false,
+    lsd: opts.lsd,
+    utPex: opts.pex,
+    maxConns: opts.maxConns,
+    webSeeds: true,
+  });
+  client.on('error', (err: unknown) => opts.logger?.error?.('swarm client error', { err: String(err) }));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      if (client.listening) return resolve();
+      client.once('listening', () => resolve());
+      client.once('error', (err: unknown) => reject(err));
+    });
+    const server = client._connPool?.tcpServer;
+    if (opts.host && server) {
+      const port = client.torrentPort;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port === opts.port ? port : opts.port, opts.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const addr = server.address();
+      if (addr && typeof addr === 'object') client.torrentPort = addr.port;
+    }
+  } catch (cause) {
+    await destroyClient(client);
+    throw new SeederError(
+      SeederErrorCode.Listen,
+      `cannot listen for peers on ${opts.host ?? '*'}:${opts.port}: ${String(cause)}; pick another port (0 = any)`,
+      { cause },
+    );
+  }
+  return client;
+}
+
+export function destroyClient(client: WebTorrent): Promise<void> {
+  if (client.destroyed) return Promise.resolve();
+  return new Promise((resolve) => client.destroy(() => resolve()));
+}

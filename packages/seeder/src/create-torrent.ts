@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { bencode, type BValue } from './bencode.js';
+import { SeederError, SeederErrorCode, abortError } from './errors.js';
+import { cacheLookup, cacheStore, type CacheKeyFile } from './hash-cache.js';
+import { hashPieces } from './hash.js';
+
+/**
+ * Piece length of the torrents we create. Measured on a loopback swarm: 1 MiB pieces moved a 64 MiB
+ * image about 2x faster than create-torrent's default 64 KiB (fewer haves, fewer hashes, longer runs).
+ * @default 1 MiB
+ */
+export const DEFAULT_PIECE_LENGTH = 1024 * 1024;
+
+/** Options of {@link createTorrent}. */
+export interface CreateTorrentOptions {
+  /** Torrent name, which is the folder name on the downloading side. @default basename(dir) */
+  name?: string;
+  /** Piece length in bytes, a power of two of at least 16 KiB. @default DEFAULT_PIECE_LENGTH (1 MiB) */
+  pieceLength?: number;
+  /** Tracker announce URLs written into the torrent (`announce` + BEP 12 `announce-list`). @default [] */
+  announce?: string[];
+  /** BEP 19 web seed URLs written as `url-list`. @default [] */
+  urlList?: string[];
+  /** JSON hash cache keyed by each file's path, size and mtime; skips rehashing unchanged folders. */
+  cacheFile?: string;
+  /** Worker threads hashing in parallel. @default os.availableParallelism() */
+  threads?: number;
+  signal?: AbortSignal;
+  /** Called as batches of pieces are hashed (and once at the end, also on a cache hit). */
+  onProgress?: (p: { hashedBytes: number; totalBytes: number }) => void;
+}
+
+/** A created torrent: the .torrent bytes plus what callers usually need from it. */
+export interface CreatedTorrent {
+  /** Bencoded .torrent file (BitTorrent v1). */
+  torrent: Uint8Array;
+  /** SHA-1 of the bencoded info dictionary, lowercase hex. */
+  infoHash: string;
+  name: string;
+  size: number;
+  pieceLength: number;
+  pieceCount: number;
+  /** Files in torrent order, paths relative to the folder with `/` separators. */
+  files: { path: string; length: number }[];
+  /** True when the piece hashes came from `cacheFile` instead of being computed. */
+  fromCache: boolean;
+}
+
+interface Found {
+  rel: string[];
+  abs: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Byte-wise order of the `/`-joined relative path: the same on every machine and locale. */
+function comparePaths(a: Found, b: Found): number {
+  return Buffer.compare(Buffer.from(a.rel.join('/')), Buffer.from(b.rel.join('/')));
+}
+
+async function walk(root: string, rel: string[], out: Found[]): Promise<void> {
+  const entries = await readdir(join(root, ...rel), { withFileTypes: true });
+  for (const e of entries) {
+    const abs = join(root, ...rel, e.name);
+    if (e.isDirectory()) await walk(root, [...rel, e.name], out);
+    else if (e.isFile() || e.isSymbolicLink()) {
+      const st = await stat(abs);
+      if (st.isFile()) out.push({ rel: [...rel, e.name], abs, size: st.size, mtimeMs: st.mtimeMs });
+      else if (st.isDirectory()) await walk(root, [...rel, e.name], out);
+    }
+  }
+}
+
+/**
+ * One BitTorrent v1 torrent for one OS folder (v1 only: aria2 fails on hybrid v1/v2 torrents).
+ * Deterministic: files sorted byte-wise, always the multi-file form, no creation date, no tool string,
+ * so the same bytes give the same info hash on any machine and on a copy of the folder.
+ */
+export async function createTorrent(dir: string, opts: CreateTorrentOptions = {}): Promise<CreatedTorrent> {
+  const root = resolve(dir);
+  const pieceLength = opts.pieceLength ?? DEFAULT_PIECE_LENGTH;
+  if (!Number.isInteger(Math.log2(pieceLength)) || pieceLength < 16384) {
+    throw new RangeError(`pieceLength ${pieceLength} must be a power of two >= 16384`);
+  }
+  const st = await stat(root).catch((cause: unknown) => {
+    throw new SeederError(SeederErrorCode.BadFolder, `${root}: cannot read the OS folder`, { cause });
+  });
+  if (!st.isDirectory()) throw new SeederError(SeederErrorCode.BadFolder, `${root} is not a folder`);
+  const found: Found[] = [];
+  await walk(root, [], found);
+  found.sort(comparePaths);
+  const size = found.reduce((s, f) => s + f.size, 0);
+  if (size === 0) throw new SeederError(SeederErrorCode.BadFolder, `${root} holds no file bytes to share`);
+  if (opts.signal?.aborted) throw abortError(opts.signal, 'createTorrent');
+
+  const key: CacheKeyFile[] = found.map((f) => ({ path: f.rel.join('/'), size: f.size, mtimeMs: f.mtimeMs }));
+  let pieces = opts.cacheFile ? await cacheLookup(opts.cacheFile, root, pieceLength, key) : null;
+  const fromCache = pieces !== null;
+  if (pieces === null) {
+    pieces = await hashPieces(
+      found.map((f) => ({ abs: f.abs, length: f.size })),
+      {
+        pieceLength,
+        threads: opts.threads,
+        signal: opts.signal,
+        onProgress: (hashedBytes) => opts.onProgress?.({ hashedBytes, totalBytes: size }),
+      },
+    );
+    if (opts.cacheFile) await cacheStore(opts.cacheFile, root, pieceLength, key, pieces);
+  }
+  opts.onProgress?.({ hashedBytes: size, totalBytes: size });
+
+  const name = opts.name ?? basename(root);
+  const info: BValue = {
+    files: found.map((f) => ({ length: f.size, path: f.rel })),
+    name,
+    'piece length': pieceLength,
+    pieces,
+  };
+  const announce = opts.announce ?? [];
+  const urlList = opts.urlList ?? [];
+  const torrent = bencode({
+    announce: announce[0],
+    'announce-list': announce.length > 1 ? announce.map((a) => [a]) : undefined,
+    info,
+    'url-list': urlList.length > 0 ? urlList : undefined,
+  });
+  return {
+    torrent,
+    infoHash: createHash('sha1').update(bencode(info)).digest('hex'),
+    name,
+    size,
+    pieceLength,
+    pieceCount: pieces.length / 20,
+    files: key.map((f) => ({ path: f.path, length: f.size })),
+    fromCache,
+  };
+}

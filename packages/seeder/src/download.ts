@@ -1,0 +1,229 @@
+import { join, resolve } from 'node:path';
+import type { ParsedTorrent } from 'parse-torrent';
+import { destroyClient, startClient } from './client.js';
+import { SeederError, SeederErrorCode, abortError, type Logger } from './errors.js';
+import { addTorrent, parse } from './seeder.js';
+import { WebSeedFallback } from './webseed.js';
+import { WireTracker } from './wires.js';
+
+/** Web seed fallback delay: no verified progress for this long adds the HTTP web seed. @default 5000 ms */
+export const DEFAULT_WEB_SEED_AFTER_MS = 5000;
+/** Peer connections of one downloading machine. @default 55 */
+export const DEFAULT_DOWNLOAD_MAX_CONNS = 55;
+/** How often `onProgress` fires while bytes move. @default 250 ms */
+export const PROGRESS_INTERVAL_MS = 250;
+
+/** Progress of a download (and of the seeding after it); byte counts are cumulative. */
+export interface DownloadProgress {
+  /** verified bytes on disk */
+  downloaded: number;
+  total: number;
+  /** receive rate, bytes/s */
+  rate: number;
+  /** connected peers (web seed included) */
+  peers: number;
+  /** bytes received from the server's seeder (see `serverPeers`) */
+  fromServer: number;
+  /** bytes received from other machines */
+  fromPeers: number;
+  /** bytes received from the BEP 19 web seed */
+  fromWebSeed: number;
+  uploaded: number;
+  /** pieces that failed SHA-1 verification and were fetched again */
+  hashFails: number;
+  /** peers dropped for sending corrupt data */
+  bannedPeers: number;
+}
+
+/** Options of {@link download}. */
+export interface DownloadOptions {
+  /** The .torrent bytes. */
+  torrent: Uint8Array;
+  /** Files land in `dir/<name>/...`, exactly like the OS folder on the server. Existing data is verified and resumed. */
+  dir: string;
+  /** Announce URLs added to those in the torrent. @default [] */
+  announce?: string[];
+  /** "host" or "host:port" of the server's seeder: connected directly, and its bytes counted as `fromServer`. @default [] */
+  serverPeers?: string[];
+  /** BEP 19 web seeds for the fallback. @default the torrent's url-list */
+  webSeeds?: string[];
+  /** Add the web seeds when nothing was verified for this long. @default DEFAULT_WEB_SEED_AFTER_MS (5000) */
+  webSeedAfterMs?: number;
+  /** TCP peer port. @default 0 (any) */
+  port?: number;
+  /** Listen on this address only. @default every address */
+  host?: string;
+  /** BEP 14 local service discovery. @default false */
+  lsd?: boolean;
+  /** BEP 11 peer exchange. @default true */
+  pex?: boolean;
+  /** Maximum peer connections. @default DEFAULT_DOWNLOAD_MAX_CONNS (55) */
+  maxConns?: number;
+  /** LAN tuning (every interested peer unchoked, deep request pipelines, rarest first). @default true */
+  lanTuning?: boolean;
+  logger?: Logger;
+  signal?: AbortSignal;
+  onProgress?: (p: DownloadProgress) => void;
+}
+
+/** A finished download, still seeding to the swarm until closed. */
+export interface Download {
+  /** the folder holding the OS files: `dir/<name>` */
+  dir: string;
+  infoHash: string;
+  files: { path: string; length: number }[];
+  /** the TCP port other peers reach this one on */
+  port: number;
+  stats(): DownloadProgress;
+  /** Keep seeding for `seconds` (the agent's seed_time), then resolve with the totals. Does not close. */
+  seedFor(
+    seconds: number,
+    opts?: {
+      signal?: AbortSignal;
+      onProgress?: (p: DownloadProgress & { remainingSeconds: number }) => void;
+    },
+  ): Promise<DownloadProgress>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+function relFiles(p: ParsedTorrent): { path: string; length: number }[] {
+  const prefix = `${p.name}/`;
+  return p.files.map((f) => ({
+    path: (f.path.startsWith(prefix) ? f.path.slice(prefix.length) : f.path).split('\\').join('/'),
+    length: f.length,
+  }));
+}
+
+/**
+ * Downloads a torrent into `dir/<name>` from the server's seeder and the other machines, resolving when
+ * every piece is verified (SHA-1, BEP 3). It then keeps seeding until `close()`; `seedFor()` waits.
+ */
+export async function download(opts: DownloadOptions): Promise<Download> {
+  const { signal } = opts;
+  if (signal?.aborted) throw abortError(signal, 'download');
+  const parsed = await parse(opts.torrent);
+  const webSeeds = opts.webSeeds ?? parsed.urlList;
+  const lanTuning = opts.lanTuning ?? true;
+  const maxConns = opts.maxConns ?? DEFAULT_DOWNLOAD_MAX_CONNS;
+  const client = await startClient({
+    role: 'agent',
+    port: opts.port ?? 0,
+    host: opts.host,
+    lsd: opts.lsd ?? false,
+    pex: opts.pex ?? true,
+    maxConns,
+    logger: opts.logger,
+  });
+  let closing: Promise<void> | null = null;
+  let ticker: NodeJS.Timeout | undefined;
+  let fallback: WebSeedFallback | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      clearInterval(ticker);
+      fallback?.stop();
+      await destroyClient(client);
+    })();
+    return closing;
+  };
+
+  const torrentP = addTorrent(
+    client,
+    { ...parsed, urlList: [] },
+    { path: resolve(opts.dir), announce: opts.announce ?? [], uploads: lanTuning ? maxConns : 4 },
+  );
+  const torrent = await torrentP.catch(async (err: unknown) => {
+    await close();
+    throw err;
+  });
+  const wires = new WireTracker(torrent, {
+    serverPeers: opts.serverPeers,
+    lanTuning,
+    logger: opts.logger,
+    selfPort: () => client.torrentPort,
+  });
+  if (lanTuning) (torrent as unknown as { strategy: string }).strategy = 'rarest';
+  const stats = (): DownloadProgress => ({
+    downloaded: torrent.destroyed ? parsed.length : Math.min(torrent.downloaded, parsed.length),
+    total: parsed.length,
+    rate: torrent.destroyed ? 0 : torrent.downloadSpeed,
+    peers: torrent.destroyed ? 0 : torrent.wires.length,
+    fromServer: wires.fromServer,
+    fromPeers: wires.fromPeers,
+    fromWebSeed: wires.fromWebSeed,
+    uploaded: wires.uploaded,
+    hashFails: wires.hashFails,
+    bannedPeers: new Set([...wires.banned].filter((b) => b.includes(':'))).size,
+  });
+  for (const s of opts.serverPeers ?? []) if (/:\d+$/.test(s)) torrent.addPeer(s);
+
+  try {
+    await new Promise<void>((resolveP, reject) => {
+      const onAbort = (): void => reject(abortError(signal, 'download'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolveP();
+      };
+      torrent.on('error', (err: unknown) =>
+        reject(
+          new SeederError(SeederErrorCode.Swarm, `download ${parsed.name}: ${String(err)}`, { cause: err }),
+        ),
+      );
+      if (torrent.done) return finish();
+      torrent.once('done', finish);
+      fallback = new WebSeedFallback(torrent, {
+        urls: webSeeds,
+        afterMs: opts.webSeedAfterMs ?? DEFAULT_WEB_SEED_AFTER_MS,
+        singleFile: parsed.files.length === 1 ? `${parsed.name}/${relFiles(parsed)[0]!.path}` : undefined,
+        progress: () => [torrent.downloaded, wires.fromServer + wires.fromPeers],
+        logger: opts.logger,
+      });
+      ticker = setInterval(() => opts.onProgress?.(stats()), PROGRESS_INTERVAL_MS);
+    });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  clearInterval(ticker);
+  fallback?.stop();
+  opts.onProgress?.(stats());
+
+  return {
+    dir: join(resolve(opts.dir), parsed.name),
+    infoHash: parsed.infoHash,
+    files: relFiles(parsed),
+    get port() {
+      return client.torrentPort;
+    },
+    stats,
+    seedFor: (seconds, so = {}) =>
+      new Promise<DownloadProgress>((resolveP, reject) => {
+        if (closing) return reject(new SeederError(SeederErrorCode.Closed, 'seedFor() after close()'));
+        const end = Date.now() + seconds * 1000;
+        const tick = (): void =>
+          so.onProgress?.({
+            ...stats(),
+            remainingSeconds: Math.max(0, Math.ceil((end - Date.now()) / 1000)),
+          });
+        const iv = setInterval(tick, PROGRESS_INTERVAL_MS);
+        const done = (): void => {
+          clearInterval(iv);
+          clearTimeout(t);
+          so.signal?.removeEventListener('abort', onAbort);
+          tick();
+          resolveP(stats());
+        };
+        const t = setTimeout(done, seconds * 1000);
+        const onAbort = (): void => {
+          clearInterval(iv);
+          clearTimeout(t);
+          reject(abortError(so.signal, 'seedFor'));
+        };
+        if (so.signal?.aborted) return onAbort();
+        so.signal?.addEventListener('abort', onAbort, { once: true });
+      }),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

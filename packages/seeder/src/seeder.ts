@@ -1,0 +1,222 @@
+import { EventEmitter } from 'node:events';
+import { resolve } from 'node:path';
+import parseTorrent, { type ParsedTorrent } from 'parse-torrent';
+import type WebTorrent from 'webtorrent';
+import type { Torrent } from 'webtorrent';
+import { destroyClient, startClient } from './client.js';
+import { SeederError, SeederErrorCode, abortError, type Logger } from './errors.js';
+import { WireTracker, type PeerBytes } from './wires.js';
+
+/** The server seeder's BitTorrent port (the conventional first BitTorrent port). @default 6881 */
+export const DEFAULT_SEEDER_PORT = 6881;
+/** Connections the server's seeder keeps open: a whole room at once. @default 200 */
+export const DEFAULT_SEEDER_MAX_CONNS = 200;
+
+/** Options of {@link startSeeder}. */
+export interface SeederOptions {
+  /** Each torrent with the folder that IS its content (seeded in place, nothing copied). */
+  torrents: { torrent: Uint8Array; dir: string }[];
+  /** TCP peer port; 0 = any free port (read it back from `seeder.port`). @default DEFAULT_SEEDER_PORT (6881) */
+  port?: number;
+  /** Listen on this address only. @default every address */
+  host?: string;
+  /** Announce URLs added to those in the torrent files (our tracker, external ones). @default [] */
+  announce?: string[];
+  /** BEP 14 local service discovery (multicast on the LAN). @default false */
+  lsd?: boolean;
+  /** BEP 11 peer exchange. @default true */
+  pex?: boolean;
+  /** Trust the files (e.g. hashes just came from the hash cache) and skip reading them to verify. @default false */
+  skipVerify?: boolean;
+  /** Maximum peer connections. @default DEFAULT_SEEDER_MAX_CONNS (200) */
+  maxConns?: number;
+  logger?: Logger;
+  /** Aborting closes the seeder. */
+  signal?: AbortSignal;
+}
+
+/** Upload accounting of one seeded torrent. */
+export interface TorrentUploadStats {
+  infoHash: string;
+  name: string;
+  /** total bytes uploaded, all peers */
+  uploaded: number;
+  /** every peer seen, with bytes; kept after it disconnects */
+  peers: PeerBytes[];
+}
+/** Per torrent, per peer uploaded bytes. */
+export type SwarmUploadStats = TorrentUploadStats[];
+
+/** Events of a {@link Seeder}. */
+export interface SeederEvents {
+  /** bytes were sent to a peer */
+  upload: [{ infoHash: string; peer: string; bytes: number }];
+  /** a peer connected */
+  peer: [{ infoHash: string; peer: string }];
+  /** a swarm error (the seeder keeps going) */
+  error: [SeederError];
+}
+
+/** A running seeder. */
+export interface Seeder {
+  /** the TCP port peers connect to */
+  readonly port: number;
+  /** info hashes being seeded */
+  readonly infoHashes: string[];
+  stats(): SwarmUploadStats;
+  on<E extends keyof SeederEvents>(event: E, listener: (...args: SeederEvents[E]) => void): this;
+  off<E extends keyof SeederEvents>(event: E, listener: (...args: SeederEvents[E]) => void): this;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Copy of the parsed torrent whose file paths drop the torrent's name, so that with `path: dir` the
+ * files are read from `dir/<file>`: the folder given is the content, whatever the torrent is named.
+ * The info dictionary (and so the info hash) is untouched.
+ */
+function inPlace(parsed: ParsedTorrent): ParsedTorrent {
+  const prefix = `${parsed.name}/`;
+  const files = parsed.files.map((f) => ({
+    ...f,
+    path: f.path.startsWith(prefix) ? f.path.slice(prefix.length) : f.path,
+  }));
+  return { ...parsed, files };
+}
+
+export async function addTorrent(
+  client: WebTorrent,
+  parsed: ParsedTorrent,
+  opts: { path: string; announce: string[]; skipVerify?: boolean; uploads: number },
+): Promise<Torrent> {
+  return new Promise((resolveP, reject) => {
+    const t = client.add(parsed, {
+      path: opts.path,
+      announce: opts.announce,
+      skipVerify: opts.skipVerify ?? false,
+      uploads: opts.uploads,
+      alwaysChokeSeeders: true,
+    });
+    const onError = (err: unknown): void =>
+      reject(
+        new SeederError(SeederErrorCode.Swarm, `torrent ${parsed.name}: ${String(err)}`, { cause: err }),
+      );
+    t.once('error', onError);
+    t.once('ready', () => {
+      t.off('error', onError);
+      resolveP(t);
+    });
+  });
+}
+
+export async function parse(torrent: Uint8Array): Promise<ParsedTorrent> {
+  try {
+    return await parseTorrent(Buffer.from(torrent));
+  } catch (cause) {
+    throw new SeederError(SeederErrorCode.BadTorrent, `invalid .torrent data: ${String(cause)}`, { cause });
+  }
+}
+
+/**
+ * The server's seeder: serves each OS folder in place on one TCP port, DHT off, announcing to our
+ * tracker; every interested peer is unchoked (a LAN room is cooperative). Resolves once listening with
+ * every torrent checked (or trusted with `skipVerify`).
+ */
+export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
+  if (opts.signal?.aborted) throw abortError(opts.signal, 'startSeeder');
+  const parsed = await Promise.all(opts.torrents.map((t) => parse(t.torrent)));
+  const maxConns = opts.maxConns ?? DEFAULT_SEEDER_MAX_CONNS;
+  const client = await startClient({
+    role: 'server',
+    port: opts.port ?? DEFAULT_SEEDER_PORT,
+    host: opts.host,
+    lsd: opts.lsd ?? false,
+    pex: opts.pex ?? true,
+    maxConns,
+    logger: opts.logger,
+  });
+  const events = new EventEmitter();
+  events.on('error', () => {}); // 'error' is informative here; never crash the host process
+  const swarms: { torrent: Torrent; wires: WireTracker }[] = [];
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      events.removeAllListeners();
+      await destroyClient(client);
+    })();
+    return closed;
+  };
+  const onAbort = (): void => void close();
+  try {
+    for (const [i, p] of parsed.entries()) {
+      const dir = resolve(opts.torrents[i]!.dir);
+      const torrent = await addTorrent(client, inPlace(p), {
+        path: dir,
+        announce: opts.announce ?? [],
+        skipVerify: opts.skipVerify ?? false,
+        uploads: maxConns,
+      });
+      if (!torrent.done) {
+        throw new SeederError(
+          SeederErrorCode.BadFolder,
+          `${dir} does not match torrent ${p.name} (${p.infoHash}): ${Math.round(torrent.progress * 100)}% of the pieces verified`,
+        );
+      }
+      const wires = new WireTracker(torrent, {
+        lanTuning: true,
+        logger: opts.logger,
+        selfPort: () => client.torrentPort,
+      });
+      torrent.on(
+        'wire',
+        (wire: {
+          remoteAddress?: string;
+          remotePort?: number;
+          on(e: 'upload', l: (n: number) => void): void;
+        }) => {
+          const peer = `${wire.remoteAddress}:${wire.remotePort}`;
+          events.emit('peer', { infoHash: p.infoHash, peer });
+          wire.on('upload', (bytes) => events.emit('upload', { infoHash: p.infoHash, peer, bytes }));
+        },
+      );
+      torrent.on('error', (err: unknown) =>
+        events.emit(
+          'error',
+          new SeederError(SeederErrorCode.Swarm, `${p.name}: ${String(err)}`, { cause: err }),
+        ),
+      );
+      swarms.push({ torrent, wires });
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) await close();
+
+  const handle: Seeder = {
+    get port() {
+      return client.torrentPort;
+    },
+    infoHashes: parsed.map((p) => p.infoHash),
+    stats: () =>
+      swarms.map(({ torrent, wires }) => ({
+        infoHash: torrent.infoHash,
+        name: torrent.name,
+        uploaded: wires.uploaded,
+        peers: wires.list(),
+      })),
+    on(event, listener) {
+      events.on(event, listener as (...a: unknown[]) => void);
+      return handle;
+    },
+    off(event, listener) {
+      events.off(event, listener as (...a: unknown[]) => void);
+      return handle;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+  return handle;
+}

@@ -1,0 +1,183 @@
+import { networkInterfaces } from 'node:os';
+import type { Torrent, Wire } from 'webtorrent';
+import { isServerPeerId } from './client.js';
+import type { Logger } from './errors.js';
+
+/** Bytes a peer moved, as one side of a swarm sees them. */
+export interface PeerBytes {
+  /** "ip:port" as seen on the connection */
+  id: string;
+  /** the remote's BitTorrent peer id (hex), when it was sent */
+  peerId?: string;
+  /** "server" = the server's seeder, "peer" = another machine, "webseed" = BEP 19 HTTP */
+  kind: 'server' | 'peer' | 'webseed';
+  uploaded: number;
+  downloaded: number;
+  connected: boolean;
+}
+
+/**
+ * LAN pipelining floor: webtorrent sizes a wire's request queue from its measured speed, starting at 2
+ * blocks, which makes every new connection slow-start. On a LAN every peer is a friend, so each wire is
+ * treated as at least this fast: 2 + 0.5 s × 2 MiB/s / 16 KiB = 66 requests in flight at once.
+ */
+export const LAN_MIN_PIPELINE_SPEED = 2 * 1024 * 1024;
+
+/** Hash failures a peer may contribute to before it is banned (1 if it alone sent the piece). */
+export const MAX_HASH_FAILS = 2;
+
+export interface WireTrackerOptions {
+  serverPeers?: string[] | undefined;
+  lanTuning: boolean;
+  logger?: Logger | undefined;
+  onBytes?: () => void;
+  /** our own listening port, to drop ourselves from tracker/PEX peer lists */
+  selfPort: () => number;
+}
+
+/** Addresses of this machine: trackers hand a peer its own address back, which we skip. */
+function localHosts(): Set<string> {
+  const set = new Set(['127.0.0.1', '::1', 'localhost', '0.0.0.0']);
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) set.add(normalizeHost(a.address));
+  return set;
+}
+
+function normalizeHost(h: string): string {
+  const s = h.startsWith('[') ? h.slice(1, h.indexOf(']')) : h;
+  return s.startsWith('::ffff:') ? s.slice(7) : s;
+}
+
+function parseHostPort(s: string): { host: string; port?: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s);
+  if (!m?.[1]) return { host: normalizeHost(s) };
+  return m[2] ? { host: normalizeHost(m[1]), port: Number(m[2]) } : { host: normalizeHost(m[1]) };
+}
+
+/**
+ * Watches a torrent's wires: splits bytes by source (server / peer / web seed), keeps per-peer totals
+ * after disconnects, tunes each wire for a LAN, and bans peers whose blocks fail piece verification
+ * (webtorrent discards a bad piece and refetches it, but keeps asking the same liar).
+ */
+export class WireTracker {
+  readonly peers = new Map<string, PeerBytes>();
+  fromServer = 0;
+  fromPeers = 0;
+  fromWebSeed = 0;
+  uploaded = 0;
+  hashFails = 0;
+  readonly banned = new Set<string>();
+  private readonly servers: { host: string; port?: number }[];
+  private readonly contributors = new Map<number, Set<Wire>>();
+  private readonly strikes = new WeakMap<Wire, number>();
+
+  constructor(
+    private readonly torrent: Torrent,
+    private readonly opts: WireTrackerOptions,
+  ) {
+    this.servers = (opts.serverPeers ?? []).map(parseHostPort);
+    const self = localHosts();
+    const addPeer = torrent.addPeer.bind(torrent);
+    torrent.addPeer = (addr: string): boolean => {
+      if (typeof addr === 'string') {
+        if (this.banned.has(addr)) return false;
+        const { host, port } = parseHostPort(addr);
+        if (port === opts.selfPort() && self.has(host)) return false;
+      }
+      return addPeer(addr);
+    };
+    torrent.on('wire', (wire: Wire) => this.onWire(wire));
+    torrent.on('verified', (index: number) => this.contributors.delete(index));
+    torrent.on('warning', (err: unknown) => this.onWarning(err));
+  }
+
+  private kindOf(wire: Wire): PeerBytes['kind'] {
+    if (wire.type === 'webSeed') return 'webseed';
+    const host = normalizeHost(wire.remoteAddress ?? '');
+    for (const s of this.servers) {
+      if (s.host !== host) continue;
+      if (s.port === undefined || s.port === wire.remotePort || isServerPeerId(wire.peerId)) return 'server';
+    }
+    return 'peer';
+  }
+
+  private onWire(wire: Wire): void {
+    if (wire.peerId && this.banned.has(wire.peerId)) {
+      wire.destroy();
+      return;
+    }
+    if (this.opts.lanTuning && wire.type !== 'webSeed') {
+      const measured = wire.downloadSpeed.bind(wire);
+      wire.downloadSpeed = () => Math.max(measured(), LAN_MIN_PIPELINE_SPEED);
+    }
+    const id =
+      wire.type === 'webSeed'
+        ? String(wire.remoteAddress ?? 'webseed')
+        : `${wire.remoteAddress}:${wire.remotePort}`;
+    const entry: PeerBytes = this.peers.get(id) ?? {
+      id,
+      kind: this.kindOf(wire),
+      uploaded: 0,
+      downloaded: 0,
+      connected: true,
+    };
+    if (wire.peerId) entry.peerId = wire.peerId;
+    entry.connected = true;
+    this.peers.set(id, entry);
+    wire.on('download', (n: number) => {
+      entry.downloaded += n;
+      if (entry.kind === 'server') this.fromServer += n;
+      else if (entry.kind === 'webseed') this.fromWebSeed += n;
+      else this.fromPeers += n;
+      this.opts.onBytes?.();
+    });
+    wire.on('upload', (n: number) => {
+      entry.uploaded += n;
+      this.uploaded += n;
+      this.opts.onBytes?.();
+    });
+    wire.on('piece', (index: number) => {
+      let set = this.contributors.get(index);
+      if (!set) this.contributors.set(index, (set = new Set()));
+      set.add(wire);
+    });
+    wire.once('close', () => {
+      entry.connected = false;
+    });
+  }
+
+  private onWarning(err: unknown): void {
+    const m = /Piece (\d+) failed verification/.exec(String((err as Error)?.message ?? err));
+    if (!m) {
+      this.opts.logger?.debug?.('swarm warning', { warning: String(err) });
+      return;
+    }
+    const index = Number(m[1]);
+    this.hashFails++;
+    const wires = [...(this.contributors.get(index) ?? [])];
+    this.contributors.delete(index);
+    this.opts.logger?.warn?.('piece failed verification, refetching', {
+      index,
+      from: wires.map((w) => w.remoteAddress + ':' + w.remotePort),
+    });
+    for (const wire of wires) {
+      const strikes = (this.strikes.get(wire) ?? 0) + 1;
+      this.strikes.set(wire, strikes);
+      if (wires.length === 1 || strikes >= MAX_HASH_FAILS) this.ban(wire);
+    }
+  }
+
+  private ban(wire: Wire): void {
+    const id = `${wire.remoteAddress}:${wire.remotePort}`;
+    if (wire.peerId) this.banned.add(wire.peerId);
+    this.banned.add(id);
+    this.opts.logger?.warn?.('banned a peer that sent corrupt data', { peer: id, peerId: wire.peerId });
+    wire.destroy();
+    if (!this.torrent.destroyed) this.torrent.removePeer(id);
+  }
+
+  /** Snapshot of every peer ever seen on this torrent. */
+  list(): PeerBytes[] {
+    return [...this.peers.values()].map((p) => ({ ...p }));
+  }
+}
