@@ -1,0 +1,114 @@
+// One downloading machine, run inside its own namespace by swarm.ts (the agent's download path as a
+// plain process: no VM).
+//
+//   node client.mjs http --url <url> --dir <out dir>
+//   node client.mjs bt --torrent <file> --dir <out dir> [--announce <url,...>] [--server-peer <ip:port>]
+//                      [--port <port>]
+//
+// Protocol (one JSON object per stdout line): {"ev":"ready"} once loaded; the download starts on a "go"
+// line; {"ev":"done","t":<epoch ms>,...} when the image is complete. A BitTorrent client then keeps
+// seeding until a "stop" line (swarm.ts sends it once every client is done), prints {"ev":"closed",...}
+// and exits. Exits by itself after --max-seconds.
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+/* global AbortController */
+import { get } from 'node:http';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    url: { type: 'string' },
+    dir: { type: 'string' },
+    torrent: { type: 'string' },
+    announce: { type: 'string' },
+    'server-peer': { type: 'string' },
+    port: { type: 'string' },
+    'max-seconds': { type: 'string', default: '3600' },
+  },
+});
+
+const say = (msg) => process.stdout.write(`${JSON.stringify(msg)}\n`);
+const mode = positionals[0];
+mkdirSync(values.dir, { recursive: true });
+
+let handle;
+let last;
+let stopped = false;
+const abort = new AbortController();
+
+async function start() {
+  const t0 = Date.now();
+  if (mode === 'http') {
+    const bytes = await new Promise((resolve, reject) => {
+      const req = get(values.url, (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}`));
+        let n = 0;
+        res.on('data', (c) => (n += c.length));
+        const out = createWriteStream(join(values.dir, 'image.bin'));
+        res.pipe(out);
+        out.on('finish', () => resolve(n));
+        out.on('error', reject);
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+    say({ ev: 'done', t: Date.now(), ms: Date.now() - t0, bytes });
+  } else if (mode === 'bt') {
+    const { download } = await import('@boottorrent/seeder');
+    const torrent = new Uint8Array(readFileSync(values.torrent));
+    handle = await download({
+      torrent,
+      dir: values.dir,
+      ...(values.announce ? { announce: values.announce.split(',') } : {}),
+      ...(values['server-peer'] ? { serverPeers: [values['server-peer']] } : {}),
+      ...(values.port ? { port: Number(values.port) } : {}),
+      signal: abort.signal,
+      onProgress: (p) => (last = p),
+    });
+    say({ ev: 'done', t: Date.now(), ms: Date.now() - t0, progress: last, stats: safeStats() });
+  }
+}
+
+function safeStats() {
+  try {
+    return handle?.stats();
+  } catch (err) {
+    return { error: String(err) };
+  }
+}
+
+async function shutdown(code) {
+  if (stopped) return;
+  stopped = true;
+  const stats = safeStats();
+  abort.abort();
+  try {
+    await handle?.close();
+  } catch (err) {
+    process.stderr.write(`client.mjs: close failed: ${err?.stack ?? err}\n`);
+  }
+  say({ ev: 'closed', progress: last, stats });
+  process.exit(code);
+}
+
+if (mode !== 'http' && mode !== 'bt') {
+  process.stderr.write(`client.mjs: unknown mode ${mode} (http | bt)\n`);
+  process.exit(2);
+}
+if (mode === 'bt') await import('@boottorrent/seeder'); // load before "ready", so the clock is fair
+createInterface({ input: process.stdin })
+  .on('line', (line) => {
+    const cmd = line.trim();
+    if (cmd === 'go')
+      start().catch((err) => {
+        say({ ev: 'error', message: String(err?.stack ?? err) });
+        shutdown(1);
+      });
+    else if (cmd === 'stop') shutdown(0);
+  })
+  .on('close', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));
+setTimeout(() => shutdown(3), Number(values['max-seconds']) * 1000).unref();
+say({ ev: 'ready' });

@@ -1,0 +1,178 @@
+// Turns scenario results into the table and the plot of docs/performance.md (## swarm). The plot is a
+// hand-written SVG (no dependency): completion time of the last client against N, four lines.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kumarRossBound } from './bound.ts';
+import type { Method, ScenarioResult } from './scenarios.ts';
+
+export interface RunConfig {
+  ns: number[];
+  imageBytes: number;
+  clientMbit: number;
+  serverMbit: number;
+  methods: Method[];
+  command: string;
+  date: string;
+  pieceLength?: number;
+  superSeed?: boolean;
+}
+
+export interface Row {
+  n: number;
+  bound: number;
+  boundLimit: string;
+  by: Partial<Record<Method, ScenarioResult>>;
+}
+
+export function summarize(cfg: RunConfig, results: ScenarioResult[]): Row[] {
+  return cfg.ns.map((n) => {
+    const b = kumarRossBound({
+      fileBytes: cfg.imageBytes,
+      clients: n,
+      serverUpBps: cfg.serverMbit * 1e6,
+      clientUpBps: cfg.clientMbit * 1e6,
+      clientDownBps: cfg.clientMbit * 1e6,
+    });
+    const by: Row['by'] = {};
+    for (const r of results) if (r.n === n && r.ok) by[r.method] = r;
+    return { n, bound: b.seconds, boundLimit: b.limit, by };
+  });
+}
+
+const f1 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(1));
+const f2 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(2));
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined ? undefined : a / b;
+
+export function markdownTable(cfg: RunConfig, rows: Row[]): string {
+  const F = cfg.imageBytes;
+  const lm = (r?: ScenarioResult) => (r ? `${f1(r.last)} / ${f1(r.median)}` : '–');
+  const up = (r?: ScenarioResult) => (r ? f2(r.serverTxBytes / F) : '–');
+  const cpu = (r?: ScenarioResult) => (r ? `${Math.round(100 * r.machineBusy)}%` : '–');
+  const lines = [
+    '| N | bound (s) | BootTorrent last / median (s) | HTTP last / median (s) | original last / median (s) | BootTorrent ÷ bound | speed-up over HTTP | original ÷ BootTorrent | server upload ÷ F: BootTorrent / HTTP / original | machine CPU busy: BootTorrent / original |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const row of rows) {
+    const { boottorrent: bt, http, original: og } = row.by;
+    lines.push(
+      `| ${row.n} | ${f1(row.bound)} | ${lm(bt)} | ${lm(http)} | ${lm(og)} | ${f2(ratio(bt?.last, row.bound))} | ` +
+        `${f2(ratio(http?.last, bt?.last))} | ${f2(ratio(og?.last, bt?.last))} | ${up(bt)} / ${up(http)} / ${up(og)} | ` +
+        `${cpu(bt)} / ${cpu(og)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+/** Completion time of the last client vs N: BootTorrent, HTTP, original stack, Kumar–Ross bound. */
+export function svgPlot(cfg: RunConfig, rows: Row[]): string {
+  const W = 720;
+  const H = 440;
+  const m = { l: 64, r: 190, t: 40, b: 56 };
+  const pw = W - m.l - m.r;
+  const ph = H - m.t - m.b;
+  const series: { name: string; color: string; dash?: string; pts: [number, number][] }[] = [
+    { name: 'BootTorrent', color: '#1f77b4', pts: [] },
+    { name: 'HTTP (one server)', color: '#d62728', pts: [] },
+    { name: 'original: opentracker + aria2c', color: '#ff7f0e', pts: [] },
+    { name: 'Kumar–Ross bound', color: '#555555', dash: '6 4', pts: [] },
+  ];
+  for (const row of rows) {
+    const vals = [row.by.boottorrent?.last, row.by.http?.last, row.by.original?.last, row.bound];
+    vals.forEach((v, i) => {
+      if (v !== undefined && Number.isFinite(v)) series[i]!.pts.push([row.n, v]);
+    });
+  }
+  const ymaxRaw = Math.max(1, ...series.flatMap((s) => s.pts.map((p) => p[1])));
+  const step = niceStep(ymaxRaw / 6);
+  const ymax = Math.ceil(ymaxRaw / step) * step;
+  const lx = (n: number) => Math.log2(n);
+  const xs = rows.map((r) => lx(r.n));
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const X = (n: number) => m.l + (x1 === x0 ? pw / 2 : ((lx(n) - x0) / (x1 - x0)) * pw);
+  const Y = (v: number) => m.t + ph - (v / ymax) * ph;
+  const out: string[] = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
+    `<text x="${m.l}" y="22" font-size="14" font-weight="bold">Time until the last of N clients has the image (${(cfg.imageBytes / 2 ** 20).toFixed(0)} MiB, ${cfg.clientMbit} Mbit/s links)</text>`,
+  );
+  for (let v = 0; v <= ymax + 1e-9; v += step) {
+    out.push(
+      `<line x1="${m.l}" x2="${m.l + pw}" y1="${Y(v).toFixed(1)}" y2="${Y(v).toFixed(1)}" stroke="#e5e5e5"/>`,
+      `<text x="${m.l - 8}" y="${(Y(v) + 4).toFixed(1)}" text-anchor="end">${+v.toFixed(6)}</text>`,
+    );
+  }
+  for (const row of rows) {
+    out.push(
+      `<line x1="${X(row.n).toFixed(1)}" x2="${X(row.n).toFixed(1)}" y1="${m.t}" y2="${m.t + ph}" stroke="#f0f0f0"/>`,
+      `<text x="${X(row.n).toFixed(1)}" y="${m.t + ph + 18}" text-anchor="middle">${row.n}</text>`,
+    );
+  }
+  out.push(
+    `<line x1="${m.l}" x2="${m.l + pw}" y1="${m.t + ph}" y2="${m.t + ph}" stroke="#000"/>`,
+    `<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${m.t + ph}" stroke="#000"/>`,
+    `<text x="${m.l + pw / 2}" y="${H - 14}" text-anchor="middle">N clients (log scale)</text>`,
+    `<text transform="translate(16 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">seconds (last client done)</text>`,
+  );
+  series.forEach((s, i) => {
+    if (s.pts.length > 0) {
+      const d = s.pts.map(([n, v], j) => `${j ? 'L' : 'M'}${X(n).toFixed(1)} ${Y(v).toFixed(1)}`).join(' ');
+      out.push(
+        `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
+      );
+      for (const [n, v] of s.pts) {
+        out.push(`<circle cx="${X(n).toFixed(1)}" cy="${Y(v).toFixed(1)}" r="3.5" fill="${s.color}"/>`);
+      }
+    }
+    const ly = m.t + 10 + i * 22;
+    const lx0 = m.l + pw + 16;
+    out.push(
+      `<line x1="${lx0}" x2="${lx0 + 24}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
+      `<text x="${lx0 + 30}" y="${ly + 4}">${esc(s.name)}</text>`,
+    );
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
+
+function niceStep(raw: number): number {
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const k of [1, 2, 2.5, 5, 10]) if (k * p >= raw) return k * p;
+  return 10 * p;
+}
+
+const BEGIN = '<!-- swarm:generated:begin (tools/bench/swarm/swarm.ts --docs rewrites this block) -->';
+const END = '<!-- swarm:generated:end -->';
+
+/** Rewrites only the generated block of the `## swarm` section (and docs/swarm.svg). */
+export function writeDocs(repo: string, cfg: RunConfig, table: string, svg: string): void {
+  writeFileSync(join(repo, 'docs/swarm.svg'), svg);
+  const block = [
+    BEGIN,
+    `Run ${cfg.date.slice(0, 16).replace('T', ' ')} UTC: image ${(cfg.imageBytes / 2 ** 20).toFixed(0)} MiB, ` +
+      `clients ${cfg.clientMbit} Mbit/s up and down, server ${cfg.serverMbit} Mbit/s` +
+      `${cfg.pieceLength ? `, BootTorrent piece length ${cfg.pieceLength}` : ''}${cfg.superSeed ? ', super-seeding' : ''}.`,
+    '',
+    '```sh',
+    `sudo ${cfg.command}`,
+    '```',
+    '',
+    table,
+    '',
+    '![Completion time of the last client vs N](swarm.svg)',
+    END,
+  ].join('\n');
+  const path = join(repo, 'docs/performance.md');
+  let doc = existsSync(path) ? readFileSync(path, 'utf8') : '# Performance\n';
+  const b = doc.indexOf(BEGIN);
+  const e = doc.indexOf(END);
+  if (b >= 0 && e > b) {
+    doc = doc.slice(0, b) + block + doc.slice(e + END.length);
+  } else {
+    doc = `${doc.trimEnd()}\n\n## swarm\n\n${block}\n`;
+  }
+  writeFileSync(path, doc);
+}

@@ -1,0 +1,387 @@
+// The three ways to bring N machines up, each run on the same namespaces and the same image:
+//   boottorrent: @boottorrent/tracker + @boottorrent/seeder on the server, N download() clients;
+//   http:        a plain node http server, N clients fetching the whole image;
+//   original:    opentracker + an aria2c seeder on the server, N aria2c clients (DHT off, PEX on,
+//                seed-ratio 0: the original project's settings).
+// Every client stays up (BitTorrent clients keep seeding) until the last one is done; then all stop.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Lab } from './netns.ts';
+import type { Proc, Procs } from './procs.ts';
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+const SERVER_JS = join(here, 'server.mjs');
+const CLIENT_JS = join(here, 'client.mjs');
+const TRACKER_PORT = 8000;
+const PEER_PORT = 6881;
+const HTTP_PORT = 8080;
+const OPENTRACKER_PORT = 6969;
+
+export type Method = 'boottorrent' | 'http' | 'original';
+export const METHODS: readonly Method[] = ['boottorrent', 'http', 'original'];
+
+export interface Ctx {
+  lab: Lab;
+  procs: Procs;
+  /** Scratch directory (tmpfs) for this run. */
+  work: string;
+  /** Directory holding the image (one file, image.bin); it is the torrent's content. */
+  imageDir: string;
+  imageBytes: number;
+  n: number;
+  timeoutSec: number;
+  opentracker: string;
+  pieceLength?: number;
+  superSeed?: boolean;
+  log: (line: string) => void;
+}
+
+export interface ScenarioResult {
+  method: Method;
+  n: number;
+  ok: boolean;
+  error?: string;
+  /** Completion time of each client, seconds since the start signal, in client order. */
+  times: number[];
+  last: number;
+  median: number;
+  /** Bytes the server's interface sent during the run (wire bytes, TCP/IP headers included). */
+  serverTxBytes: number;
+  /** CPU seconds used by our processes during the timed window, and the machine's busy share. */
+  cpuSeconds: number;
+  machineBusy: number;
+  extra: Record<string, unknown>;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Busy and total jiffies of the whole machine, from /proc/stat. */
+function machineJiffies(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = f[3]! + f[4]!;
+  return { busy: total - idle, total };
+}
+
+function waitMsg(proc: Proc, ev: string, timeoutMs: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${proc.name}: no "${ev}" within ${timeoutMs / 1000} s: ${proc.stderrTail()}`)),
+      timeoutMs,
+    );
+    proc.onMessage((msg) => {
+      if (msg.ev === ev) {
+        clearTimeout(timer);
+        resolve(msg);
+      } else if (msg.ev === 'error') {
+        clearTimeout(timer);
+        reject(new Error(`${proc.name}: ${String(msg.message)}`));
+      }
+    });
+    void proc.exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${proc.name} exited (${code}) before "${ev}": ${proc.stderrTail()}`));
+    });
+  });
+}
+
+/** Size of the downloaded image.bin somewhere under `dir` (-1 if there is none). */
+function imageSizeIn(dir: string): number {
+  if (!existsSync(dir)) return -1;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && e.name === 'image.bin') return statSync(join(e.parentPath, e.name)).size;
+  }
+  return -1;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Timed {
+  t0: number;
+  tx0: number;
+  cpu0: number;
+  sys0: { busy: number; total: number };
+}
+
+async function startClock(ctx: Ctx): Promise<Timed> {
+  const tx0 = await ctx.lab.txBytes(ctx.lab.server);
+  return { t0: Date.now(), tx0, cpu0: ctx.procs.cpuSeconds(), sys0: machineJiffies() };
+}
+
+async function stopClock(ctx: Ctx, timed: Timed, doneAt: number[], method: Method, extra = {}) {
+  const tx1 = await ctx.lab.txBytes(ctx.lab.server);
+  const sys1 = machineJiffies();
+  const times = doneAt.map((t) => (t - timed.t0) / 1000);
+  const result: ScenarioResult = {
+    method,
+    n: ctx.n,
+    ok: true,
+    times,
+    last: Math.max(...times),
+    median: median(times),
+    serverTxBytes: tx1 - timed.tx0,
+    cpuSeconds: ctx.procs.cpuSeconds() - timed.cpu0,
+    machineBusy: (sys1.busy - timed.sys0.busy) / Math.max(1, sys1.total - timed.sys0.total),
+    extra,
+  };
+  return result;
+}
+
+/** Node clients: spawn, wait until all loaded, start them together, wait until all done. */
+async function runNodeClients(ctx: Ctx, method: Method, argsFor: (i: number, out: string) => string[]) {
+  const outs = ctx.lab.clients
+    .slice(0, ctx.n)
+    .map((_, i) => join(ctx.work, `${method}-${ctx.n}`, `c${i + 1}`));
+  const clients = ctx.lab.clients
+    .slice(0, ctx.n)
+    .map((h, i) =>
+      ctx.procs.spawn(`${method}-${h.name}`, h.ns, process.execPath, [
+        CLIENT_JS,
+        ...argsFor(i, outs[i]!),
+        '--max-seconds',
+        String(ctx.timeoutSec + 120),
+      ]),
+    );
+  const done = clients.map((c) => waitMsg(c, 'done', (ctx.timeoutSec + 60) * 1000));
+  const closed = clients.map((c) => waitMsg(c, 'closed', (ctx.timeoutSec + 90) * 1000).catch(() => ({})));
+  await Promise.all(clients.map((c) => waitMsg(c, 'ready', 60_000)));
+  const timed = await startClock(ctx);
+  for (const c of clients) c.send('go');
+  const deadline = sleep(ctx.timeoutSec * 1000).then(() => {
+    throw new Error(`${method} N=${ctx.n}: not all clients done within ${ctx.timeoutSec} s`);
+  });
+  const doneMsgs = await Promise.race([Promise.all(done), deadline]);
+  const result = await stopClock(
+    ctx,
+    timed,
+    doneMsgs.map((m) => Number(m.t)),
+    method,
+  );
+  for (const c of clients) c.send('stop');
+  const closedMsgs = await Promise.race([Promise.all(closed), sleep(15_000).then(() => [])]);
+  for (const c of clients) await ctx.procs.kill(c);
+  const sizes = outs.map(imageSizeIn);
+  const bad = sizes.findIndex((s) => s !== ctx.imageBytes);
+  if (bad >= 0)
+    throw new Error(`${method} N=${ctx.n}: client ${bad + 1} has ${sizes[bad]} bytes, not ${ctx.imageBytes}`);
+  result.extra.clients = closedMsgs.map((m) => ({ progress: m.progress, stats: m.stats }));
+  return result;
+}
+
+export async function runBootTorrent(ctx: Ctx): Promise<ScenarioResult> {
+  const { server } = ctx.lab;
+  const torrentPath = join(ctx.work, `bt-${ctx.n}.torrent`);
+  const seeder = ctx.procs.spawn('bt-server', server.ns, process.execPath, [
+    SERVER_JS,
+    'bt',
+    '--dir',
+    ctx.imageDir,
+    '--host',
+    server.ip,
+    '--port',
+    String(PEER_PORT),
+    '--tracker-port',
+    String(TRACKER_PORT),
+    '--torrent-out',
+    torrentPath,
+    '--max-seconds',
+    String(ctx.timeoutSec + 300),
+    ...(ctx.pieceLength ? ['--piece-length', String(ctx.pieceLength)] : []),
+    ...(ctx.superSeed ? ['--super-seed'] : []),
+  ]);
+  try {
+    const closed = waitMsg(seeder, 'closed', (ctx.timeoutSec + 300) * 1000).catch(() => ({}));
+    const ready = await waitMsg(seeder, 'ready', 120_000);
+    const announce = (ready.announce as string[]).join(',');
+    const result = await runNodeClients(ctx, 'boottorrent', (_, out) => [
+      'bt',
+      '--torrent',
+      torrentPath,
+      '--dir',
+      out,
+      '--announce',
+      announce,
+      '--server-peer',
+      `${server.ip}:${PEER_PORT}`,
+      '--port',
+      String(PEER_PORT),
+    ]);
+    seeder.send('stop');
+    const stats = await Promise.race([closed, sleep(10_000).then(() => ({}))]);
+    result.extra.server = { ready, stats };
+    return result;
+  } finally {
+    await ctx.procs.kill(seeder);
+    rmSync(join(ctx.work, `boottorrent-${ctx.n}`), { recursive: true, force: true });
+  }
+}
+
+export async function runHttp(ctx: Ctx): Promise<ScenarioResult> {
+  const { server } = ctx.lab;
+  const file = join(ctx.imageDir, 'image.bin');
+  const srv = ctx.procs.spawn('http-server', server.ns, process.execPath, [
+    SERVER_JS,
+    'http',
+    '--file',
+    file,
+    '--host',
+    server.ip,
+    '--port',
+    String(HTTP_PORT),
+  ]);
+  try {
+    await waitMsg(srv, 'ready', 30_000);
+    return await runNodeClients(ctx, 'http', (_, out) => [
+      'http',
+      '--url',
+      `http://${server.ip}:${HTTP_PORT}/image.bin`,
+      '--dir',
+      out,
+    ]);
+  } finally {
+    await ctx.procs.kill(srv);
+    rmSync(join(ctx.work, `http-${ctx.n}`), { recursive: true, force: true });
+  }
+}
+
+/** mktorrent's default piece length (2^18) and an info hash from aria2c -S; no network involved. */
+export async function makeOriginalTorrent(ctx: Ctx): Promise<{ torrent: string; infoHash: string }> {
+  const torrent = join(ctx.work, 'original.torrent');
+  if (!existsSync(torrent)) {
+    await run('mktorrent', [
+      '-a',
+      `http://${ctx.lab.server.ip}:${OPENTRACKER_PORT}/announce`,
+      '-o',
+      torrent,
+      ctx.imageDir,
+    ]);
+  }
+  const { stdout } = await run('aria2c', ['-S', torrent]);
+  const m = /Info Hash: ([0-9a-f]{40})/.exec(stdout);
+  if (!m) throw new Error(`aria2c -S ${torrent}: no info hash`);
+  return { torrent, infoHash: m[1]! };
+}
+
+const ARIA2_COMMON = [
+  '--no-conf',
+  '--enable-dht=false',
+  '--enable-dht6=false',
+  '--enable-peer-exchange=true',
+  '--bt-enable-lpd=false',
+  '--seed-ratio=0.0',
+  `--listen-port=${PEER_PORT}`,
+  '--file-allocation=none',
+  '--summary-interval=0',
+  '--console-log-level=warn',
+  '--allow-overwrite=true',
+  '--auto-file-renaming=false',
+];
+
+export async function runOriginal(ctx: Ctx): Promise<ScenarioResult> {
+  const { server } = ctx.lab;
+  const { torrent, infoHash } = await makeOriginalTorrent(ctx);
+  const base = join(ctx.work, `original-${ctx.n}`);
+  const otDir = join(base, 'opentracker');
+  mkdirSync(otDir, { recursive: true });
+  writeFileSync(join(otDir, 'whitelist'), `${infoHash}\n`);
+  const hook = join(base, 'done.sh');
+  writeFileSync(hook, '#!/bin/sh\ndate +%s%3N > "$BTSW_DONE"\n', { mode: 0o755 });
+  const procs: Proc[] = [];
+  try {
+    // The Debian build is whitelist-only: it chroots into -d, drops to -u (it refuses to run as root)
+    // and then reads the whitelist from inside the chroot. Its announce interval is ~30 min.
+    procs.push(
+      ctx.procs.spawn('opentracker', server.ns, ctx.opentracker, [
+        '-i',
+        server.ip,
+        '-p',
+        String(OPENTRACKER_PORT),
+        '-P',
+        String(OPENTRACKER_PORT),
+        '-d',
+        otDir,
+        '-u',
+        'nobody',
+        '-w',
+        '/whitelist',
+      ]),
+    );
+    procs.push(
+      ctx.procs.spawn('aria2-seeder', server.ns, 'aria2c', [
+        ...ARIA2_COMMON,
+        '--bt-seed-unverified=true',
+        '--check-integrity=false',
+        '-d',
+        dirname(ctx.imageDir),
+        torrent,
+      ]),
+    );
+    // Wait until the seeder has announced: the tracker's scrape shows one complete peer.
+    const hashEsc = infoHash.replace(/../g, '%$&');
+    const scrape = `http://${server.ip}:${OPENTRACKER_PORT}/scrape?info_hash=${hashEsc}`;
+    for (let i = 0; ; i++) {
+      const { stdout } = await run('ip', [
+        'netns',
+        'exec',
+        server.ns,
+        'curl',
+        '-s',
+        '--max-time',
+        '2',
+        scrape,
+      ]).catch(() => ({ stdout: '' }));
+      if (/8:completei[1-9]/.test(stdout)) break;
+      if (i > 100)
+        throw new Error(`original N=${ctx.n}: the aria2c seeder never announced (scrape: ${stdout})`);
+      await sleep(100);
+    }
+    const doneFiles = ctx.lab.clients.slice(0, ctx.n).map((_, i) => join(base, `done-${i + 1}`));
+    const timed = await startClock(ctx);
+    const clients = ctx.lab.clients
+      .slice(0, ctx.n)
+      .map((h, i) =>
+        ctx.procs.spawn(
+          `original-${h.name}`,
+          h.ns,
+          'aria2c',
+          [...ARIA2_COMMON, '-d', join(base, `c${i + 1}`), `--on-bt-download-complete=${hook}`, torrent],
+          { BTSW_DONE: doneFiles[i]! },
+        ),
+      );
+    procs.push(...clients);
+    const deadline = timed.t0 + ctx.timeoutSec * 1000;
+    while (!doneFiles.every((f) => existsSync(f) && readFileSync(f, 'utf8').trim() !== '')) {
+      if (Date.now() > deadline)
+        throw new Error(`original N=${ctx.n}: not all clients done within ${ctx.timeoutSec} s`);
+      const dead = clients.findIndex((c, i) => c.child.exitCode !== null && !existsSync(doneFiles[i]!));
+      if (dead >= 0)
+        throw new Error(`original N=${ctx.n}: aria2c ${dead + 1} exited: ${clients[dead]!.stderrTail()}`);
+      await sleep(50);
+    }
+    const result = await stopClock(
+      ctx,
+      timed,
+      doneFiles.map((f) => Number(readFileSync(f, 'utf8').trim())),
+      'original',
+      { pieceLength: 2 ** 18 },
+    );
+    for (const p of procs) await ctx.procs.kill(p);
+    const sizes = ctx.lab.clients.slice(0, ctx.n).map((_, i) => imageSizeIn(join(base, `c${i + 1}`)));
+    const bad = sizes.findIndex((s) => s !== ctx.imageBytes);
+    if (bad >= 0) throw new Error(`original N=${ctx.n}: client ${bad + 1} has ${sizes[bad]} bytes`);
+    return result;
+  } finally {
+    for (const p of procs) await ctx.procs.kill(p);
+    rmSync(base, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,231 @@
+// Swarm benchmark (issue 8): time to bring N machines up with BootTorrent, plain HTTP and the original
+// stack (opentracker + aria2c), against the Kumar–Ross bound, on a shaped virtual network.
+//
+//   sudo node tools/bench/swarm/swarm.ts [--quick] [--n 2,4,8,16] [--size-mib 64] [--client-mbit 20]
+//        [--server-mbit 20] [--methods boottorrent,http,original] [--piece-length <bytes>] [--super-seed]
+//        [--json <file>] [--docs] [--max-minutes 50] [--cleanup] [--verbose]
+//
+// Needs root (network namespaces), iproute2, aria2c, mktorrent, the unpacked opentracker (tools/setup.sh)
+// and the built @boottorrent/seeder and @boottorrent/tracker (npx nx build @boottorrent/seeder).
+// Everything it creates (namespaces btsw-<id>-*, their qdiscs, processes, a scratch dir in /dev/shm) is
+// removed on exit, on error and on Ctrl+C.
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { kumarRossBound } from './bound.ts';
+import { createLab, type Lab, staleNamespaces } from './netns.ts';
+import { Procs } from './procs.ts';
+import { markdownTable, summarize, svgPlot, writeDocs, type RunConfig } from './report.ts';
+import {
+  type Ctx,
+  METHODS,
+  type Method,
+  runBootTorrent,
+  runHttp,
+  runOriginal,
+  type ScenarioResult,
+} from './scenarios.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../../..');
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    n: { type: 'string' },
+    'size-mib': { type: 'string' },
+    'client-mbit': { type: 'string', default: '20' },
+    'server-mbit': { type: 'string', default: '20' },
+    methods: { type: 'string', default: METHODS.join(',') },
+    'piece-length': { type: 'string' },
+    'super-seed': { type: 'boolean', default: false },
+    json: { type: 'string' },
+    docs: { type: 'boolean', default: false },
+    'max-minutes': { type: 'string', default: '50' },
+    cleanup: { type: 'boolean', default: false },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+
+const log = (line: string) => process.stderr.write(`swarm: ${line}\n`);
+const vlog = values.verbose ? log : undefined;
+
+if (values.cleanup) {
+  for (const ns of await staleNamespaces()) {
+    log(`removing namespace ${ns}`);
+    execFileSync('ip', ['netns', 'del', ns]);
+  }
+  process.exit(0);
+}
+
+if (process.getuid?.() !== 0) {
+  log('needs root (network namespaces and tc); run it with sudo');
+  process.exit(2);
+}
+
+const ns = (values.n ?? (values.quick ? '2,4' : '2,4,8,16')).split(',').map(Number);
+const sizeMiB = Number(values['size-mib'] ?? (values.quick ? 8 : 64));
+const methods = values.methods.split(',') as Method[];
+for (const m of methods)
+  if (!METHODS.includes(m)) throw new Error(`--methods: unknown ${m} (${METHODS.join(', ')})`);
+if (ns.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) throw new Error(`--n: each N must be 1..64`);
+const cfg: RunConfig = {
+  ns,
+  imageBytes: Math.round(sizeMiB * 1024 * 1024),
+  clientMbit: Number(values['client-mbit']),
+  serverMbit: Number(values['server-mbit']),
+  methods,
+  command: `node tools/bench/swarm/swarm.ts ${process.argv.slice(2).join(' ')}`.trim(),
+  date: new Date().toISOString(),
+  pieceLength: values['piece-length'] ? Number(values['piece-length']) : undefined,
+  superSeed: values['super-seed'],
+};
+const opentracker = join(repo, '.cache/deb/opentracker/usr/bin/opentracker');
+if (methods.includes('original') && !existsSync(opentracker)) {
+  log(`${opentracker} is missing: run bash tools/setup.sh`);
+  process.exit(2);
+}
+if (methods.includes('boottorrent')) {
+  for (const p of ['packages/seeder/dist/index.js', 'packages/tracker/dist/index.js']) {
+    if (!existsSync(join(repo, p))) {
+      log(`${p} is missing: run npx nx build @boottorrent/seeder`);
+      process.exit(2);
+    }
+  }
+}
+
+// Cleanup: everything we start is tracked; it runs once, on success, error, signal or a deadline.
+const procs = new Procs(vlog);
+let lab: Lab | undefined;
+const work = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'btsw-'));
+let cleaned = false;
+async function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  await procs.killAll(2000);
+  await lab?.destroy();
+  rmSync(work, { recursive: true, force: true });
+}
+process.on('exit', () => {
+  procs.killAllSync();
+  lab?.destroySync();
+  rmSync(work, { recursive: true, force: true });
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    log(`${sig}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+const maxMinutes = Number(values['max-minutes']);
+setTimeout(() => {
+  log(`--max-minutes ${maxMinutes} reached: cleaning up`);
+  void cleanup().finally(() => process.exit(124));
+}, maxMinutes * 60_000).unref();
+
+async function main() {
+  const imageDir = join(work, 'image');
+  mkdirSync(imageDir);
+  const fd = openSync(join(imageDir, 'image.bin'), 'w');
+  for (let left = cfg.imageBytes; left > 0; left -= 1 << 20)
+    writeSync(fd, randomBytes(Math.min(left, 1 << 20)));
+  closeSync(fd);
+
+  const maxN = Math.max(...ns);
+  lab = await createLab({ clients: maxN, clientMbit: cfg.clientMbit, serverMbit: cfg.serverMbit, log: vlog });
+  log(
+    `lab ${lab.id}: server + ${maxN} clients, ${cfg.clientMbit} Mbit/s clients, ${cfg.serverMbit} Mbit/s server, ` +
+      `image ${sizeMiB} MiB, scratch ${work}`,
+  );
+
+  const results: ScenarioResult[] = [];
+  const bps = (mbit: number) => mbit * 1e6;
+  for (const n of ns) {
+    const bound = kumarRossBound({
+      fileBytes: cfg.imageBytes,
+      clients: n,
+      serverUpBps: bps(cfg.serverMbit),
+      clientUpBps: bps(cfg.clientMbit),
+      clientDownBps: bps(cfg.clientMbit),
+    });
+    // Generous: 2.5x the client-server time plus a minute.
+    const httpTime = (n * cfg.imageBytes * 8) / bps(cfg.serverMbit);
+    const ctx: Ctx = {
+      lab,
+      procs,
+      work,
+      imageDir,
+      imageBytes: cfg.imageBytes,
+      n,
+      timeoutSec: Math.ceil(2.5 * Math.max(httpTime, bound.seconds) + 60),
+      opentracker,
+      pieceLength: cfg.pieceLength,
+      superSeed: cfg.superSeed,
+      log,
+    };
+    for (const method of methods) {
+      const runner = { boottorrent: runBootTorrent, http: runHttp, original: runOriginal }[method];
+      let r: ScenarioResult;
+      try {
+        r = await runner(ctx);
+      } catch (err) {
+        log(`${method} N=${n} failed: ${(err as Error).message}`);
+        await procs.killAll(1000);
+        r = {
+          method,
+          n,
+          ok: false,
+          error: (err as Error).message,
+          times: [],
+          last: NaN,
+          median: NaN,
+          serverTxBytes: NaN,
+          cpuSeconds: NaN,
+          machineBusy: NaN,
+          extra: {},
+        };
+      }
+      results.push(r);
+      if (r.ok) {
+        log(
+          `N=${n} ${method}: last ${r.last.toFixed(1)} s, median ${r.median.toFixed(1)} s, bound ${bound.seconds.toFixed(1)} s, ` +
+            `server sent ${(r.serverTxBytes / cfg.imageBytes).toFixed(2)}x image, our CPU ${((100 * r.cpuSeconds) / r.last / 2).toFixed(0)}% ` +
+            `of 2 cores, machine busy ${(100 * r.machineBusy).toFixed(0)}%`,
+        );
+      }
+    }
+  }
+
+  const rows = summarize(cfg, results);
+  const table = markdownTable(cfg, rows);
+  process.stdout.write(`${table}\n`);
+  if (values.json) writeFileSync(values.json, `${JSON.stringify({ config: cfg, rows, results }, null, 2)}\n`);
+  if (values.docs) {
+    writeDocs(repo, cfg, table, svgPlot(cfg, rows));
+    log('wrote docs/performance.md (## swarm) and docs/swarm.svg');
+  }
+  return results.every((r) => r.ok) ? 0 : 1;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  log(`failed: ${(err as Error).stack ?? String(err)}`);
+} finally {
+  await cleanup();
+}
+process.exit(code);
