@@ -8,6 +8,8 @@ export interface YamlSource {
   problems: Problem[];
   /** Position of the value at `path` (or of its key, or of the nearest existing parent). */
   locate(path: readonly PropertyKey[], what?: 'key' | 'value'): { line: number; column: number } | undefined;
+  /** True when the file itself sets `path`. */
+  has(path: readonly PropertyKey[]): boolean;
 }
 
 export function parseYaml(file: string, text: string): YamlSource {
@@ -34,6 +36,7 @@ export function parseYaml(file: string, text: string): YamlSource {
     file,
     data: problems.length ? undefined : doc.toJS(),
     problems,
+    has: (path) => doc.hasIn(path),
     locate(path, what = 'value') {
       let node: unknown = doc.contents;
       let pos = node && (node as Node).range ? at((node as Node).range![0]) : undefined;

@@ -127,7 +127,7 @@ export async function loadProject(dirArg: string): Promise<LoadResult> {
     const locate = (key: string) => {
       const path = key.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k));
       const pos = legacy ? undefined : source.locate(path);
-      return { file: configFile, line: pos?.line, column: pos?.column };
+      return { file: configFile, line: pos?.line, column: pos?.column, explicit: source.has(path) };
     };
     const ruleProblems = checkRules(config, folders, locate).filter(
       (p) => !badKeys.some((k) => p.key === k || p.key.startsWith(k + '.') || k.startsWith(p.key + '.')),

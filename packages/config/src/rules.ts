@@ -3,7 +3,7 @@ import type { Problem } from './problem.js';
 import type { ProjectConfig } from './schema.js';
 
 /** Where a config key sits, for the message (the caller maps keys to file positions). */
-export type Locate = (key: string) => { file: string; line?: number; column?: number };
+export type Locate = (key: string) => { file: string; line?: number; column?: number; explicit?: boolean };
 
 /**
  * Semantic rules, run after the schema has accepted the file: relations between keys and with the
@@ -90,9 +90,13 @@ export function checkRules(c: ProjectConfig, folders: readonly string[] | null, 
     for (const [key, port, on] of list) {
       if (!on) continue;
       const prev = used.get(port);
-      if (prev !== undefined)
-        err(key, `${proto} port ${port} is also used by ${prev}`, 'give each service its own port');
-      else used.set(port, key);
+      if (prev === undefined) {
+        used.set(port, key);
+        continue;
+      }
+      // Point at the key the user wrote (the other one may be a default).
+      const [here, other] = locate(key).explicit === false ? [prev, key] : [key, prev];
+      err(here, `${proto} port ${port} is also used by ${other}`, 'give each service its own port');
     }
   }
   return problems;

@@ -140,7 +140,7 @@ export const torrentSchema = z
   })
   .describe('Torrents and peers.');
 
-const section = <T extends z.ZodType>(s: T) => s.default({} as never);
+const section = <T extends z.ZodType>(s: T) => s.prefault({} as never);
 
 export const projectConfigSchema = z
   .strictObject({

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { run } from './_run.js';
+
+const version = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+describe('boottorrent usage', () => {
+  it('--help lists every command', () => {
+    const r = run(['--help']);
+    expect(r.code).toBe(0);
+    for (const name of ['init', 'check', 'version'])
+      expect(r.stdout).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
+  });
+
+  it.each(['init', 'check', 'version'])('%s --help shows its usage and options', (name) => {
+    const r = run([name, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Usage: boottorrent ${name}`);
+    expect(r.stdout).toContain('-h, --help');
+  });
+
+  it('version and --version print the package version', () => {
+    expect(run(['--version']).stdout).toBe(`${version}\n`);
+    expect(run(['version']).stdout).toMatch(
+      new RegExp(`^boottorrent ${version.replaceAll('.', '\\.')} \\(node v\\d+`),
+    );
+  });
+
+  it('an unknown command gets the usage and exit 2', () => {
+    const r = run(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'boottorrent: unknown command "frobnicate"\nhint: commands: ' + r.stderr.split('commands: ')[1],
+    );
+    expect(r.stderr).toContain('see boottorrent --help');
+  });
+
+  it('an unknown option gets the command usage and exit 2', () => {
+    const r = run(['check', '--frob']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Unknown option '--frob'");
+    expect(r.stderr).toContain('hint: usage: boottorrent check [dir] [--json]');
+  });
+
+  it('a missing argument gets the usage and exit 2', () => {
+    const r = run(['init']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'boottorrent: missing argument\nhint: usage: boottorrent init <dir> [--host-ip <ip>] [--interface <name>]\n',
+    );
+  });
+
+  it('no arguments prints the help and exits 2', () => {
+    const r = run([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('Usage: boottorrent <command>');
+  });
+});

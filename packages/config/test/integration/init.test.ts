@@ -1,0 +1,54 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, configJsonSchema, initProject, loadProject } from '../../src/index.js';
+
+let dir: string;
+afterEach(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('initProject', () => {
+  it('creates a project that loads without problems', async () => {
+    dir = join(await mkdtemp(join(tmpdir(), 'bt-init-')), 'lab1');
+    const r = await initProject(dir, { hostIp: '10.77.0.1', interface: 'br0' });
+    expect(r.files).toContain('config.yaml');
+    const loaded = await loadProject(dir);
+    expect(loaded.errors).toEqual([]);
+    expect(loaded.project!.config.general.host_ip).toBe('10.77.0.1');
+    expect(loaded.project!.config.dhcp).toMatchObject({
+      interface: 'br0',
+      range: { start: '10.77.0.100', end: '10.77.0.199' },
+    });
+    expect(loaded.project!.oss.map((o) => o.name)).toEqual(['hello']);
+  });
+
+  it('writes a commented config.yaml that points editors at the shipped JSON Schema', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bt-init-'));
+    await initProject(dir);
+    const text = await readFile(join(dir, 'config.yaml'), 'utf8');
+    expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=.schema/config.schema.json');
+    expect(text).toContain(
+      '  # Announce interval in seconds: short, so peers find each other at once.\n  interval: 5\n',
+    );
+    const schema = JSON.parse(await readFile(join(dir, '.schema/config.schema.json'), 'utf8'));
+    expect(schema).toEqual(configJsonSchema());
+    expect(await readFile(join(dir, 'oss/README.md'), 'utf8')).toContain('## method: kexec');
+  });
+
+  it('refuses a non-empty directory and touches nothing', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bt-init-'));
+    await writeFile(join(dir, 'keep.txt'), 'mine');
+    await expect(initProject(dir)).rejects.toMatchObject({ code: 'E_NOT_EMPTY' });
+    await expect(initProject(dir)).rejects.toBeInstanceOf(ConfigError);
+    expect(await readdir(dir)).toEqual(['keep.txt']);
+  });
+
+  it('rejects a host IP that is not IPv4', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bt-init-'));
+    await expect(initProject(join(dir, 'x'), { hostIp: '10.0.0' })).rejects.toMatchObject({
+      code: 'E_INVALID',
+    });
+  });
+});
