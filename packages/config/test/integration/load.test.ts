@@ -95,7 +95,7 @@ describe('loadProject', () => {
   });
 
   it('requires a range in server mode but not in proxy mode', async () => {
-    const noRange = GOOD_CONFIG.replace(/  range:\n.*\n.*\n/, '');
+    const noRange = GOOD_CONFIG.replace(/ {2}range:\n.*\n.*\n/, '');
     expect(await lines({ 'config.yaml': noRange, ...TINY_OS })).toEqual([
       'config.yaml:7:3 dhcp.range: is required in server mode — add range: { start: a.b.c.d, end: a.b.c.e }, or set mode: proxy',
     ]);
