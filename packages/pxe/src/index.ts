@@ -1,1 +1,40 @@
-export {};
+/**
+ * @boottorrent/pxe — DHCP server and proxyDHCP for PXE (BIOS, UEFI, iPXE), boot file selection by
+ * firmware, and the iPXE / pxelinux boot script builders.
+ */
+export { startDhcpServer, DhcpServer } from './server.js';
+export type { DhcpServerOptions } from './server-options.js';
+export type {
+  DhcpServerEvents,
+  DhcpStats,
+  LeaseEvent,
+  BootEvent,
+  DropEvent,
+  IgnoreEvent,
+  Logger,
+} from './events.js';
+export type { Lease } from './lease-store.js';
+export type { Machine, BootPlan, PlanFor } from './machine.js';
+export { staticPlan, DEFAULT_LOADERS, LEGACY_BIOS_LOADER } from './plan.js';
+export type { StaticPlanOptions, LoaderKind } from './plan.js';
+export { ipxeScript, pxelinuxConfig } from './scripts.js';
+export type { BootScriptOptions, PxelinuxConfigOptions } from './scripts.js';
+export { PxeError } from './errors.js';
+export type { PxeErrorCode } from './errors.js';
+export { decodePacket, encodePacket, BROADCAST_FLAG } from './packet.js';
+export type { DhcpPacket, EncodeOptions } from './packet.js';
+export {
+  BootpOp,
+  ClientArch,
+  ClientArchName,
+  DhcpMessageType,
+  DhcpMessageTypeName,
+  DhcpOption,
+  DhcpOptionName,
+  DEFAULT_CLIENT_PORT,
+  DEFAULT_DECLINE_QUARANTINE_MS,
+  DEFAULT_LEASE_TIME,
+  DEFAULT_OFFER_HOLD_MS,
+  DEFAULT_PROXY_PORT,
+  DEFAULT_SERVER_PORT,
+} from './constants.js';

@@ -1,0 +1,272 @@
+/**
+ * Request handling, independent of sockets: decode, classify, ask the plan, answer. Every failure
+ * caused by the peer ends as a counted drop or an `ignored` event, never as a throw.
+ */
+import { DhcpMessageType, DhcpMessageTypeName } from './constants.js';
+import { PxeError } from './errors.js';
+import type { DhcpServerEvents, DhcpStats, IgnoreEvent } from './events.js';
+import { inSubnet, ipToNumber, subnetOf } from './ip.js';
+import type { LeaseStore } from './lease-store.js';
+import { bootClientKind, machineOf, type BootClientKind, type BootPlan, type Machine } from './machine.js';
+import { getMaxMessageSize, getMessageType, getRequestedIp, getServerId } from './options.js';
+import { decodePacket, encodePacket, type DhcpPacket } from './packet.js';
+import { addBootOptions, addNetworkOptions, baseReply, isClientMessage, type ReplyContext } from './reply.js';
+import type { ResolvedOptions } from './server-options.js';
+
+/** Which socket a packet came in on. */
+export type Via = 'dhcp' | 'proxy';
+
+/** Side effects the handler needs. */
+export interface HandlerHooks {
+  send(buf: Buffer, address: string, port: number, via: Via): void;
+  emit<K extends keyof DhcpServerEvents>(event: K, ...args: DhcpServerEvents[K]): void;
+}
+
+const NO_ADDR = '0.0.0.0';
+
+export class DhcpHandler {
+  readonly stats: DhcpStats = { received: 0, replied: 0, dropped: 0, ignored: 0, droppedByReason: {} };
+  private readonly ctx: ReplyContext;
+  private readonly net;
+
+  constructor(
+    private readonly o: ResolvedOptions,
+    private readonly store: LeaseStore | null,
+    private readonly hooks: HandlerHooks,
+  ) {
+    this.ctx = {
+      serverAddress: o.serverAddress,
+      subnetMask: o.subnetMask,
+      broadcast: o.iface.broadcast,
+      router: o.router,
+      dns: o.dns,
+      leaseTime: o.leaseTime,
+    };
+    this.net = subnetOf(o.iface.address, o.iface.netmask);
+  }
+
+  private drop(reason: string, from: { address: string; port: number }, size: number): void {
+    this.stats.dropped++;
+    this.stats.droppedByReason[reason] = (this.stats.droppedByReason[reason] ?? 0) + 1;
+    this.o.logger.debug?.('dhcp: dropped packet', { reason, from: from.address, size });
+    this.hooks.emit('dropped', { reason, from: `${from.address}:${from.port}`, size });
+  }
+
+  private ignore(mac: string, reason: IgnoreEvent['reason']): void {
+    this.stats.ignored++;
+    this.o.logger.debug?.('dhcp: not answering', { mac, reason });
+    this.hooks.emit('ignored', { mac, reason });
+  }
+
+  /** Handles one datagram. Resolves when the answer (if any) was sent. Never rejects. */
+  async handle(msg: Buffer, from: { address: string; port: number }, via: Via): Promise<void> {
+    this.stats.received++;
+    let req: DhcpPacket;
+    let type: number;
+    let machine: Machine;
+    try {
+      req = decodePacket(msg);
+      if (req.op !== 1) return this.drop('not-a-request', from, msg.length);
+      if (req.htype !== 1 || req.hlen !== 6) return this.drop('not-ethernet', from, msg.length);
+      const t = getMessageType(req.options);
+      if (t === null) return this.drop('no-message-type', from, msg.length);
+      if (!isClientMessage(t)) return this.drop('unexpected-message-type', from, msg.length);
+      type = t;
+      machine = machineOf(req, this.o.iface.name);
+    } catch (e) {
+      if (e instanceof PxeError && e.code === 'MALFORMED_PACKET')
+        return this.drop(e.reason ?? 'malformed', from, msg.length);
+      return this.drop('internal-error', from, msg.length);
+    }
+    try {
+      if (req.giaddr !== NO_ADDR) return this.ignore(machine.mac, 'relayed');
+      const kind = bootClientKind(machine);
+      if (this.o.mode === 'server') await this.serve(req, type, machine, kind);
+      else await this.proxy(req, type, machine, kind, via, from);
+    } catch (e) {
+      if (e instanceof PxeError && e.code === 'MALFORMED_PACKET')
+        return this.drop(e.reason ?? 'malformed', from, msg.length);
+      this.o.logger.error?.('dhcp: failed to answer', { mac: machine.mac, error: (e as Error).message });
+      this.drop('internal-error', from, msg.length);
+    }
+  }
+
+  private async plan(machine: Machine, kind: BootClientKind | null): Promise<BootPlan | null | 'skip'> {
+    if (kind === null) return null;
+    let plan: BootPlan | null;
+    try {
+      plan = await this.o.planFor(machine);
+    } catch (e) {
+      this.o.logger.error?.('dhcp: planFor threw', { mac: machine.mac, error: (e as Error).message });
+      this.ignore(machine.mac, 'plan-error');
+      return 'skip';
+    }
+    if (plan === null) {
+      this.o.logger.info?.('dhcp: no boot plan for machine, not answering', {
+        mac: machine.mac,
+        arch: machine.arch,
+      });
+      this.ignore(machine.mac, 'no-plan');
+      return 'skip';
+    }
+    return plan;
+  }
+
+  private reply(req: DhcpPacket, reply: DhcpPacket, address: string, port: number, via: Via): void {
+    const max = Math.min(getMaxMessageSize(req.options) ?? 576, 1500) - 28;
+    this.hooks.send(encodePacket(reply, { maxSize: Math.max(max, 548) }), address, port, via);
+    this.stats.replied++;
+  }
+
+  private boot(
+    req: DhcpPacket,
+    reply: DhcpPacket,
+    plan: BootPlan,
+    m: Machine,
+    kind: BootClientKind,
+    message: 'offer' | 'ack' | 'proxy-ack',
+  ): void {
+    addBootOptions(reply, req, {
+      plan,
+      machine: m,
+      kind,
+      mode: this.o.mode,
+      serverAddress: this.o.serverAddress,
+    });
+    this.hooks.emit('boot', {
+      mac: m.mac,
+      arch: m.arch,
+      loader: plan.bootFile,
+      nextServer: reply.siaddr,
+      isIpxe: m.isIpxe,
+      message,
+    });
+  }
+
+  private async serve(req: DhcpPacket, type: number, m: Machine, kind: BootClientKind | null): Promise<void> {
+    const store = this.store as LeaseStore;
+    const serverId = getServerId(req.options);
+    const ours = serverId === null || serverId === this.o.serverAddress;
+    const dest = req.ciaddr !== NO_ADDR ? req.ciaddr : this.o.iface.broadcast;
+    switch (type) {
+      case DhcpMessageType.Discover: {
+        const plan = await this.plan(m, kind);
+        if (plan === 'skip') return;
+        const lease = store.offer(m.mac, getRequestedIp(req.options));
+        if (!lease) {
+          this.o.logger.warn?.('dhcp: address pool exhausted', { mac: m.mac });
+          return this.ignore(m.mac, 'pool-exhausted');
+        }
+        const reply = baseReply(req, DhcpMessageType.Offer, this.o.serverAddress);
+        reply.yiaddr = lease.ip;
+        reply.siaddr = this.o.serverAddress;
+        addNetworkOptions(reply, this.ctx, true);
+        if (plan && kind) this.boot(req, reply, plan, m, kind, 'offer');
+        this.reply(req, reply, this.o.iface.broadcast, this.o.clientPort, 'dhcp');
+        this.hooks.emit('lease', { type: 'offered', mac: m.mac, ip: lease.ip, expiresAt: lease.expiresAt });
+        return;
+      }
+      case DhcpMessageType.Request: {
+        if (!ours) {
+          store.cancelOffer(m.mac);
+          return this.ignore(m.mac, 'other-server');
+        }
+        const ip = getRequestedIp(req.options) ?? (req.ciaddr !== NO_ADDR ? req.ciaddr : null);
+        if (ip === null)
+          throw new PxeError('MALFORMED_PACKET', 'REQUEST names no address', {
+            reason: 'request-without-address',
+          });
+        const plan = await this.plan(m, kind);
+        if (plan === 'skip') return;
+        const lease = inSubnet(ipToNumber(ip), this.net) ? store.commit(m.mac, ip) : null;
+        if (!lease) {
+          const nak = baseReply(req, DhcpMessageType.Nak, this.o.serverAddress);
+          this.reply(req, nak, this.o.iface.broadcast, this.o.clientPort, 'dhcp');
+          this.hooks.emit('lease', { type: 'nak', mac: m.mac, ip });
+          return;
+        }
+        await store
+          .save()
+          .catch((e: unknown) =>
+            this.o.logger.error?.('dhcp: lease not persisted', { error: (e as Error).message }),
+          );
+        const reply = baseReply(req, DhcpMessageType.Ack, this.o.serverAddress);
+        reply.ciaddr = req.ciaddr;
+        reply.yiaddr = lease.ip;
+        reply.siaddr = this.o.serverAddress;
+        addNetworkOptions(reply, this.ctx, true);
+        if (plan && kind) this.boot(req, reply, plan, m, kind, 'ack');
+        this.reply(req, reply, dest, this.o.clientPort, 'dhcp');
+        this.hooks.emit('lease', { type: 'acked', mac: m.mac, ip: lease.ip, expiresAt: lease.expiresAt });
+        return;
+      }
+      case DhcpMessageType.Release: {
+        if (serverId !== this.o.serverAddress) return this.ignore(m.mac, 'other-server');
+        const lease = store.release(m.mac, req.ciaddr);
+        if (lease) this.hooks.emit('lease', { type: 'released', mac: m.mac, ip: lease.ip });
+        return;
+      }
+      case DhcpMessageType.Decline: {
+        if (serverId !== this.o.serverAddress) return this.ignore(m.mac, 'other-server');
+        const ip = getRequestedIp(req.options);
+        if (ip !== null && store.decline(m.mac, ip)) {
+          this.o.logger.warn?.('dhcp: client declined address (in use by another host?)', { mac: m.mac, ip });
+          this.hooks.emit('lease', { type: 'declined', mac: m.mac, ip });
+        }
+        return;
+      }
+      default: {
+        // INFORM (RFC 2131 §3.4): configuration only; no yiaddr, no lease time.
+        const plan = await this.plan(m, kind);
+        if (plan === 'skip') return;
+        const reply = baseReply(req, DhcpMessageType.Ack, this.o.serverAddress);
+        reply.ciaddr = req.ciaddr;
+        addNetworkOptions(reply, this.ctx, false);
+        if (plan && kind) this.boot(req, reply, plan, m, kind, 'ack');
+        this.reply(req, reply, dest, this.o.clientPort, 'dhcp');
+        return;
+      }
+    }
+  }
+
+  private async proxy(
+    req: DhcpPacket,
+    type: number,
+    m: Machine,
+    kind: BootClientKind | null,
+    via: Via,
+    from: { address: string; port: number },
+  ): Promise<void> {
+    if (kind === null) return this.ignore(m.mac, 'not-boot-client');
+    const serverId = getServerId(req.options);
+    let answer: DhcpMessageType;
+    if (via === 'dhcp' && type === DhcpMessageType.Discover) answer = DhcpMessageType.Offer;
+    else if (type === DhcpMessageType.Request || type === DhcpMessageType.Inform) {
+      // On 67 a REQUEST is for us only if it names us; on 4011 every REQUEST is for us.
+      if (via === 'dhcp' && serverId !== this.o.serverAddress) return this.ignore(m.mac, 'other-server');
+      answer = DhcpMessageType.Ack;
+    } else return;
+    const plan = await this.plan(m, kind);
+    if (plan === 'skip' || plan === null) return;
+    const reply = baseReply(req, answer, this.o.serverAddress);
+    reply.ciaddr = req.ciaddr;
+    this.boot(
+      req,
+      reply,
+      plan,
+      m,
+      kind,
+      answer === DhcpMessageType.Offer ? 'offer' : via === 'proxy' ? 'proxy-ack' : 'ack',
+    );
+    if (via === 'proxy') this.reply(req, reply, from.address, from.port, 'proxy');
+    else
+      this.reply(
+        req,
+        reply,
+        req.ciaddr !== NO_ADDR ? req.ciaddr : this.o.iface.broadcast,
+        this.o.clientPort,
+        'dhcp',
+      );
+    this.o.logger.debug?.(`dhcp: proxy ${DhcpMessageTypeName[answer] ?? answer}`, { mac: m.mac });
+  }
+}

@@ -1,0 +1,88 @@
+/** Text builders for the boot scripts served to clients: an iPXE script and a pxelinux.cfg file. */
+import { PxeError } from './errors.js';
+
+/** Options of {@link ipxeScript} and {@link pxelinuxConfig}. */
+export interface BootScriptOptions {
+  /** Kernel: a URL for iPXE, a TFTP path (or URL with lpxelinux.0) for pxelinux. */
+  kernel: string;
+  /** Initrds, loaded in order (the kernel concatenates them). */
+  initrds: string[];
+  /** Kernel command line. */
+  cmdline: string;
+}
+
+function check(what: string, value: string, allowSpaces: boolean): void {
+  const bad = allowSpaces ? /[\r\n\0]/ : /[\s\0]/;
+  if (value === '' || bad.test(value)) {
+    throw new PxeError(
+      'INVALID_OPTIONS',
+      `${what} ${JSON.stringify(value)} is empty or contains ${allowSpaces ? 'a line break' : 'whitespace'}`,
+    );
+  }
+}
+
+/** The file name iPXE gives an image fetched from `url`: the last path segment. */
+function imageName(url: string): string {
+  const path = url.replace(/[?#].*$/, '');
+  const name = decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
+  if (name === '' || /\s/.test(name))
+    throw new PxeError('INVALID_OPTIONS', `initrd URL "${url}" has no file name`);
+  return name;
+}
+
+/**
+ * An iPXE script that boots `kernel` with `initrds`. Each initrd is named on the command line
+ * (`initrd=<name>`), which the Linux EFI stub needs under iPXE-EFI to find them (lab-facts §7.5)
+ * and which BIOS boots ignore.
+ */
+export function ipxeScript(opts: BootScriptOptions): string {
+  check('kernel', opts.kernel, false);
+  if (opts.cmdline !== '') check('cmdline', opts.cmdline, true);
+  const names = opts.initrds.map((u) => {
+    check('initrd', u, false);
+    return imageName(u);
+  });
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined)
+    throw new PxeError('INVALID_OPTIONS', `two initrds share the file name "${dup}"; iPXE would replace one`);
+  const args = [...names.map((n) => `initrd=${n}`), opts.cmdline].filter((s) => s !== '').join(' ');
+  return [
+    '#!ipxe',
+    `kernel ${opts.kernel}${args ? ` ${args}` : ''}`,
+    ...opts.initrds.map((u) => `initrd ${u}`),
+    'boot',
+    '',
+  ].join('\n');
+}
+
+/** Options of {@link pxelinuxConfig}. */
+export interface PxelinuxConfigOptions extends BootScriptOptions {
+  /** Also print to the first serial port at 115200 baud (`SERIAL 0 115200`). @default false */
+  serial?: boolean;
+}
+
+/**
+ * A pxelinux.cfg/default for the legacy path: one label booted at once, initrds comma-separated,
+ * `IPAPPEND 2` so the kernel learns the boot interface (`BOOTIF=01-aa-bb-…`).
+ */
+export function pxelinuxConfig(opts: PxelinuxConfigOptions): string {
+  check('kernel', opts.kernel, false);
+  if (opts.cmdline !== '') check('cmdline', opts.cmdline, true);
+  for (const i of opts.initrds) {
+    check('initrd', i, false);
+    if (i.includes(','))
+      throw new PxeError('INVALID_OPTIONS', `initrd "${i}" contains a comma, the pxelinux list separator`);
+  }
+  return [
+    ...(opts.serial ? ['SERIAL 0 115200'] : []),
+    'DEFAULT boottorrent',
+    'PROMPT 0',
+    'TIMEOUT 0',
+    'LABEL boottorrent',
+    `  KERNEL ${opts.kernel}`,
+    ...(opts.initrds.length > 0 ? [`  INITRD ${opts.initrds.join(',')}`] : []),
+    ...(opts.cmdline !== '' ? [`  APPEND ${opts.cmdline}`] : []),
+    '  IPAPPEND 2',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,134 @@
+/** Options of the DHCP server and their validation. */
+import {
+  DEFAULT_CLIENT_PORT,
+  DEFAULT_LEASE_TIME,
+  DEFAULT_PROXY_PORT,
+  DEFAULT_SERVER_PORT,
+} from './constants.js';
+import { PxeError } from './errors.js';
+import type { Logger } from './events.js';
+import { inSubnet, ipToNumber, isIpv4, normalizeMac, subnetOf } from './ip.js';
+import type { PlanFor } from './machine.js';
+import type { InterfaceInfo } from './transport.js';
+
+/** Options of {@link startDhcpServer}. */
+export interface DhcpServerOptions {
+  /** Network interface to serve, e.g. `br0`. The server binds to it alone (SO_BINDTOIFINDEX). */
+  interface: string;
+  /** Our IPv4 address on that interface: server identifier (54) and default siaddr. */
+  serverAddress: string;
+  /** `server`: hand out addresses. `proxy`: only boot information, beside the site's DHCP server. */
+  mode: 'server' | 'proxy';
+  /** Address pool (server mode, required), inclusive, inside the interface's subnet. */
+  range?: { start: string; end: string };
+  /** Subnet mask given to clients. @default the interface's netmask */
+  subnetMask?: string;
+  /** Default gateway (option 3). @default none */
+  router?: string;
+  /** DNS servers (option 6). @default none */
+  dns?: string[];
+  /** Lease time in seconds. @default DEFAULT_LEASE_TIME (3600) */
+  leaseTime?: number;
+  /** Fixed addresses by MAC; they may lie outside `range` but must be in the subnet. @default [] */
+  reservations?: { mac: string; ip: string }[];
+  /** JSON file the leases persist to (atomic writes). @default none: leases live in memory */
+  leaseFile?: string;
+  /** The boot policy; see `staticPlan`. */
+  planFor: PlanFor;
+  /** DHCP server port. @default 67 */
+  port?: number;
+  /** proxyDHCP (PXE boot server) port, proxy mode only. @default 4011 */
+  proxyPort?: number;
+  /** Port replies are sent to. @default 68 */
+  clientPort?: number;
+  /** Where diagnostics go. @default silent */
+  logger?: Logger;
+  /** Closes the server when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Options after validation, with defaults filled in. */
+export interface ResolvedOptions {
+  iface: InterfaceInfo;
+  mode: 'server' | 'proxy';
+  serverAddress: string;
+  pool: { start: number; end: number } | null;
+  subnetMask: string;
+  router: string | undefined;
+  dns: string[];
+  leaseTime: number;
+  reservations: Map<string, number>;
+  leaseFile: string | undefined;
+  planFor: PlanFor;
+  port: number;
+  proxyPort: number;
+  clientPort: number;
+  logger: Logger;
+}
+
+function invalid(msg: string): never {
+  throw new PxeError('INVALID_OPTIONS', msg);
+}
+
+function port(name: string, v: number | undefined, def: number): number {
+  const p = v ?? def;
+  if (!Number.isInteger(p) || p < 0 || p > 65535) invalid(`${name} ${String(v)} is not a port number`);
+  return p;
+}
+
+/** Validates `o` against the interface facts; never mutates `o`. */
+export function resolveOptions(o: DhcpServerOptions, iface: InterfaceInfo): ResolvedOptions {
+  if (o.mode !== 'server' && o.mode !== 'proxy')
+    invalid(`mode "${String(o.mode)}" must be "server" or "proxy"`);
+  if (typeof o.planFor !== 'function')
+    invalid('planFor must be a function (use staticPlan for the config plan)');
+  const subnetMask = o.subnetMask ?? iface.netmask;
+  if (!isIpv4(subnetMask)) invalid(`subnetMask "${subnetMask}" is not an IPv4 mask`);
+  const net = subnetOf(iface.address, iface.netmask);
+  const inNet = (what: string, ip: string): number => {
+    if (!isIpv4(ip)) invalid(`${what} "${ip}" is not an IPv4 address`);
+    const n = ipToNumber(ip);
+    if (!inSubnet(n, net))
+      invalid(`${what} ${ip} is outside ${iface.address}/${iface.netmask} of ${iface.name}`);
+    return n;
+  };
+  let pool: ResolvedOptions['pool'] = null;
+  if (o.mode === 'server') {
+    if (!o.range)
+      invalid('range is required in server mode (e.g. { start: "10.77.0.100", end: "10.77.0.199" })');
+    pool = { start: inNet('range.start', o.range.start), end: inNet('range.end', o.range.end) };
+    if (pool.start > pool.end) invalid(`range.start ${o.range.start} is after range.end ${o.range.end}`);
+  } else if (o.range || o.reservations?.length || o.leaseFile) {
+    invalid('range, reservations and leaseFile are for server mode; proxy mode gives no addresses');
+  }
+  const reservations = new Map<string, number>();
+  for (const r of o.reservations ?? []) {
+    const mac = normalizeMac(r.mac);
+    if (reservations.has(mac)) invalid(`reservation for ${mac} appears twice`);
+    const ip = inNet(`reservation ${mac}`, r.ip);
+    if ([...reservations.values()].includes(ip)) invalid(`reservation ${r.ip} is given to two MACs`);
+    reservations.set(mac, ip);
+  }
+  if (o.router !== undefined && !isIpv4(o.router)) invalid(`router "${o.router}" is not an IPv4 address`);
+  for (const d of o.dns ?? []) if (!isIpv4(d)) invalid(`dns "${d}" is not an IPv4 address`);
+  const leaseTime = o.leaseTime ?? DEFAULT_LEASE_TIME;
+  if (!Number.isInteger(leaseTime) || leaseTime < 1 || leaseTime > 0xfffffffe)
+    invalid(`leaseTime ${leaseTime} must be whole seconds ≥ 1`);
+  return {
+    iface,
+    mode: o.mode,
+    serverAddress: o.serverAddress,
+    pool,
+    subnetMask,
+    router: o.router,
+    dns: [...(o.dns ?? [])],
+    leaseTime,
+    reservations,
+    leaseFile: o.leaseFile,
+    planFor: o.planFor,
+    port: port('port', o.port, DEFAULT_SERVER_PORT),
+    proxyPort: port('proxyPort', o.proxyPort, DEFAULT_PROXY_PORT),
+    clientPort: port('clientPort', o.clientPort, DEFAULT_CLIENT_PORT),
+    logger: o.logger ?? {},
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * The transport: UDP sockets bound to one network interface.
+ *
+ * Node cannot bind a UDP socket to a device, so after `bind()` we set
+ * `SO_BINDTOIFINDEX` (Linux ≥ 5.0) through the `sockopt` addon: the kernel then delivers only
+ * packets that arrived on that interface and routes our replies out of it. Broadcast replies go
+ * to the interface's subnet broadcast, because 255.255.255.255 fails with ENETUNREACH where there
+ * is no default route (lab-facts §7.6).
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { networkInterfaces } from 'node:os';
+import { PxeError } from './errors.js';
+import { numberToIp, subnetOf } from './ip.js';
+
+/** `SOL_SOCKET` and `SO_BINDTOIFINDEX` from <asm-generic/socket.h> (Linux 5.0+). */
+export const SocketOption = { SOL_SOCKET: 1, SO_BINDTOIFINDEX: 62 } as const;
+
+interface Sockopt {
+  setsockopt(socket: Socket, level: number, name: number, value: number): void;
+  getsockopt(socket: Socket, level: number, name: number): number;
+}
+
+let sockopt: Sockopt | null = null;
+function loadSockopt(): Sockopt {
+  sockopt ??= createRequire(import.meta.url)('sockopt') as Sockopt;
+  return sockopt;
+}
+
+/** The interface facts the server needs. */
+export interface InterfaceInfo {
+  name: string;
+  index: number;
+  address: string;
+  netmask: string;
+  broadcast: string;
+}
+
+/**
+ * Looks up `name` and checks it holds `address`. Throws `INTERFACE_NOT_FOUND` or
+ * `ADDRESS_NOT_ON_INTERFACE` with a hint.
+ */
+export function lookupInterface(name: string, address: string): InterfaceInfo {
+  const all = networkInterfaces();
+  const addrs = all[name];
+  let index: number;
+  try {
+    index = Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+  } catch {
+    index = NaN;
+  }
+  if (!/^[\w.:-]{1,15}$/.test(name) || !Number.isInteger(index)) {
+    const known = Object.keys(all).join(', ') || 'none';
+    throw new PxeError(
+      'INTERFACE_NOT_FOUND',
+      `network interface "${name}" does not exist (interfaces here: ${known})`,
+    );
+  }
+  const v4 = (addrs ?? []).filter((a) => a.family === 'IPv4');
+  const mine = v4.find((a) => a.address === address);
+  if (!mine) {
+    const has = v4.map((a) => a.cidr).join(', ') || 'no IPv4 address';
+    throw new PxeError(
+      'ADDRESS_NOT_ON_INTERFACE',
+      `interface ${name} does not hold ${address} (it has ${has}); add it with: ip addr add ${address}/24 brd + dev ${name}`,
+    );
+  }
+  const s = subnetOf(mine.address, mine.netmask);
+  return { name, index, address, netmask: mine.netmask, broadcast: numberToIp(s.broadcast) };
+}
+
+/** Options of {@link openInterfaceSocket}. */
+export interface InterfaceSocketOptions {
+  iface: InterfaceInfo;
+  port: number;
+  onMessage: (msg: Buffer, from: RemoteInfo) => void;
+  onError: (err: Error) => void;
+}
+
+/**
+ * Binds a UDP socket on 0.0.0.0:`port` (broadcasts need the wildcard address) restricted to one
+ * interface with SO_BINDTOIFINDEX. Throws `BIND_FAILED`.
+ */
+export async function openInterfaceSocket(o: InterfaceSocketOptions): Promise<Socket> {
+  const sock = createSocket({ type: 'udp4', reuseAddr: false });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind({ port: o.port, address: '0.0.0.0', exclusive: true }, () => {
+        sock.off('error', reject);
+        resolve();
+      });
+    });
+    loadSockopt().setsockopt(sock, SocketOption.SOL_SOCKET, SocketOption.SO_BINDTOIFINDEX, o.iface.index);
+    sock.setBroadcast(true);
+  } catch (e) {
+    try {
+      sock.close();
+    } catch {
+      // already closed by the failed bind
+    }
+    const msg = (e as Error).message;
+    const hint = /EACCES/.test(msg) ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : '';
+    throw new PxeError('BIND_FAILED', `cannot bind UDP port ${o.port} on ${o.iface.name}: ${msg}${hint}`, {
+      cause: e,
+    });
+  }
+  sock.on('message', o.onMessage);
+  sock.on('error', o.onError);
+  return sock;
+}
+
+/** Closes a socket, resolving when it is closed (idempotent). */
+export function closeSocket(sock: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      sock.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
