@@ -1,1 +1,17 @@
-export {};
+export { writeCpio, normalizeCpioPath, CpioMode, DEFAULT_CPIO_MTIME } from './cpio.js';
+export type { CpioEntry, CpioWriteOptions } from './cpio.js';
+export { readCpio, readInitrd } from './cpio-read.js';
+export type { CpioRecord } from './cpio-read.js';
+export { compress, DEFAULT_LEVEL } from './compress.js';
+export type { Compression, CompressOptions } from './compress.js';
+export { findHostParts, defaultSearchRoots } from './host-parts.js';
+export type { HostParts, FindHostPartsOptions } from './host-parts.js';
+export { buildPhase1, QEMU_DATA_DIRS } from './phase1.js';
+export type { BuildPhase1Options, Phase1Progress, Phase1Result } from './phase1.js';
+export { buildPayload, PAYLOAD_PATHS } from './payload.js';
+export type { BuildPayloadOptions } from './payload.js';
+export { initScript, UDHCPC_SCRIPT, PHASE1_PATHS } from './init-script.js';
+export type { InitScriptOptions } from './init-script.js';
+export { DEFAULT_NIC_MODULES, MODULE_SOFT_DEPS } from './modules.js';
+export { resolveLibraries, stripElf } from './elf.js';
+export { InitrdError, InitrdErrorCode } from './errors.js';

@@ -1,0 +1,229 @@
+import { copyFile, mkdir, readdir, lstat, readlink, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { entriesKey, readRecord, withParents, writeArchiveFile, writeRecord } from './archive-file.js';
+import type { CpioEntry } from './cpio.js';
+import { resolveLibraries, stripElf } from './elf.js';
+import { InitrdError, InitrdErrorCode } from './errors.js';
+import type { HostParts } from './host-parts.js';
+import { initScript, PHASE1_PATHS, UDHCPC_SCRIPT } from './init-script.js';
+import {
+  DEFAULT_NIC_MODULES,
+  loadBuiltin,
+  loadModulesDep,
+  moduleBytes,
+  parseModulesDep,
+  resolveModuleOrder,
+} from './modules.js';
+
+/** Progress of {@link buildPhase1}: one event per output file. */
+export type Phase1Progress =
+  | { type: 'building'; file: string }
+  | { type: 'built'; file: string; size: number; ms: number }
+  | { type: 'cached'; file: string; size: number }
+  | { type: 'skipped-module'; module: string };
+
+/** Options of {@link buildPhase1}. */
+export interface BuildPhase1Options {
+  /** Output folder: vmlinuz, *.cpio.{gz,zst}, phase1.json (the cache record). */
+  outDir: string;
+  parts: HostParts;
+  /** The agent as one bundled .mjs (no native modules); becomes /agent.mjs. */
+  agentBundle: string;
+  /** NIC drivers (names as in modules.dep) plus their dependency closure. @default DEFAULT_NIC_MODULES */
+  nicModules?: string[];
+  /** @default 'zstd' */
+  compression?: 'gzip' | 'zstd';
+  /** Compression level. @default DEFAULT_LEVEL (gzip 9, zstd 19) */
+  level?: number;
+  /** Add qemu-system-x86_64, its libraries and firmware (only when some OS uses the qemu method). @default false */
+  qemu?: boolean;
+  /** Drop Node's symbols and DWARF (sstrip-style; 126.6 → 108.5 MB). @default true */
+  stripNode?: boolean;
+  onProgress?: (event: Phase1Progress) => void;
+  signal?: AbortSignal;
+}
+
+/** What {@link buildPhase1} produced. */
+export interface Phase1Result {
+  kernel: string;
+  /** Initrd files in load order (boot loaders load them in this order; concatenating them works too). */
+  initrds: string[];
+  /** Bytes per part (uncompressed) and per output file, plus `total` (kernel + initrds as served). */
+  sizes: Record<string, number>;
+  /** True when nothing had to be rebuilt. */
+  cached: boolean;
+}
+
+/** QEMU's firmware and data folders (qemu-system-data, seabios, ipxe-qemu). */
+export const QEMU_DATA_DIRS = ['/usr/share/qemu', '/usr/share/seabios', '/usr/lib/ipxe/qemu'] as const;
+
+const x = (path: string, source: string | Uint8Array): CpioEntry => ({
+  path,
+  type: 'file',
+  mode: 0o755,
+  source,
+});
+
+async function libEntries(binaries: string[]): Promise<CpioEntry[]> {
+  const seen = new Map<string, CpioEntry>();
+  for (const bin of binaries) {
+    for (const lib of await resolveLibraries(bin)) {
+      if (!seen.has(lib)) seen.set(lib, x(lib, await realpath(lib)));
+    }
+  }
+  return [...seen.values()];
+}
+
+async function treeEntries(dir: string): Promise<CpioEntry[]> {
+  const out: CpioEntry[] = [];
+  const walk = async (d: string) => {
+    for (const name of await readdir(d).catch(() => [] as string[])) {
+      const p = join(d, name);
+      const s = await lstat(p);
+      if (s.isSymbolicLink()) out.push({ path: p, type: 'symlink', target: await readlink(p) });
+      else if (s.isDirectory()) await walk(p);
+      else if (s.isFile()) out.push({ path: p, type: 'file', mode: s.mode & 0o777, source: p });
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+/**
+ * Assembles phase-1 from host parts: the kernel plus initrds in load order — base (/init, busybox,
+ * NIC modules, kexec), node (Node and every shared library), agent (/agent.mjs), and qemu when asked.
+ * Each file is rebuilt only when its inputs change (phase1.json records their keys).
+ */
+export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Result> {
+  const { outDir, parts } = opts;
+  const kind = opts.compression ?? 'zstd';
+  const ext = kind === 'zstd' ? 'zst' : 'gz';
+  const emit = opts.onProgress ?? (() => {});
+  await mkdir(join(outDir, '.work'), { recursive: true });
+  const recordPath = join(outDir, 'phase1.json');
+  const record = await readRecord(recordPath);
+  const sizes: Record<string, number> = {};
+  let cached = true;
+
+  const dep = parseModulesDep(await loadModulesDep(parts.modulesDir));
+  const { order, missing } = resolveModuleOrder(dep, opts.nicModules ?? DEFAULT_NIC_MODULES, {
+    builtin: await loadBuiltin(parts.modulesDir),
+    skipMissing: opts.nicModules === undefined,
+  });
+  for (const module of missing) emit({ type: 'skipped-module', module });
+  const modulesRoot = `lib/modules/${parts.kernelVersion}`;
+  const moduleEntries: CpioEntry[] = [];
+  for (const rel of order) {
+    const plain = rel.replace(/\.(xz|zst|gz)$/, '');
+    const src = join(parts.modulesDir, rel);
+    moduleEntries.push({
+      path: `${modulesRoot}/${plain}`,
+      type: 'file',
+      source: rel === plain ? src : await moduleBytes(src),
+    });
+  }
+  sizes.modules = 0;
+  for (const e of moduleEntries) {
+    sizes.modules += typeof e.source === 'string' ? (await stat(e.source)).size : (e.source?.length ?? 0);
+  }
+
+  let node = parts.node;
+  if (opts.stripNode ?? true) {
+    const s = await stat(parts.node);
+    node = join(outDir, '.work', `node-${s.size}-${Math.floor(s.mtimeMs)}`);
+    if (!(await stat(node).catch(() => null))) await stripElf(parts.node, node);
+  }
+  sizes.kernel = (await stat(parts.kernel)).size;
+  sizes.busybox = (await stat(parts.busybox)).size;
+  sizes.node = (await stat(node)).size;
+  sizes.kexec = (await stat(parts.kexec)).size;
+  sizes.agent = (await stat(opts.agentBundle)).size;
+
+  const archives: { name: string; entries: CpioEntry[] }[] = [
+    {
+      name: 'base',
+      entries: [
+        { path: 'dev/console', type: 'chardev', major: 5, minor: 1, mode: 0o600 },
+        { path: 'dev/null', type: 'chardev', major: 1, minor: 3, mode: 0o666 },
+        ...['proc', 'sys', 'run', 'tmp', 'root', 'sbin', 'usr/bin', 'usr/sbin'].map((path): CpioEntry => ({
+          path,
+          type: 'dir',
+        })),
+        { path: 'bin/sh', type: 'symlink', target: 'busybox' },
+        x('init', Buffer.from(initScript())),
+        x('bin/busybox', parts.busybox),
+        x(PHASE1_PATHS.udhcpcScript, Buffer.from(UDHCPC_SCRIPT)),
+        {
+          path: PHASE1_PATHS.modules,
+          type: 'file',
+          source: Buffer.from(
+            order.map((m) => `${parts.kernelVersion}/${m.replace(/\.(xz|zst|gz)$/, '')}\n`).join(''),
+          ),
+        },
+        { path: 'etc/passwd', type: 'file', source: Buffer.from('root:x:0:0:root:/root:/bin/sh\n') },
+        { path: 'etc/group', type: 'file', source: Buffer.from('root:x:0:\n') },
+        ...moduleEntries,
+        x('usr/sbin/kexec', parts.kexec),
+      ],
+    },
+    { name: 'node', entries: [x(PHASE1_PATHS.node, node), ...(await libEntries([parts.node, parts.kexec]))] },
+    {
+      name: 'agent',
+      entries: [{ path: PHASE1_PATHS.agent, type: 'file', mode: 0o644, source: opts.agentBundle }],
+    },
+  ];
+  if (opts.qemu) {
+    if (!parts.qemu) {
+      throw new InitrdError(
+        InitrdErrorCode.HostPartsMissing,
+        'an OS uses the qemu method but qemu-system-x86_64 was not found: apt-get install qemu-system-x86',
+      );
+    }
+    const data = (await Promise.all(QEMU_DATA_DIRS.map(treeEntries))).flat();
+    archives.push({
+      name: 'qemu',
+      entries: [x('usr/bin/qemu-system-x86_64', parts.qemu), ...(await libEntries([parts.qemu])), ...data],
+    });
+  }
+
+  const kernelOut = join(outDir, 'vmlinuz');
+  const kernelKey = await entriesKey([{ path: 'vmlinuz', type: 'file', source: parts.kernel }], null);
+  if (record.files.vmlinuz?.key !== kernelKey || !(await stat(kernelOut).catch(() => null))) {
+    await copyFile(parts.kernel, kernelOut);
+    record.files.vmlinuz = { key: kernelKey, size: sizes.kernel };
+    cached = false;
+  }
+
+  const initrds: string[] = [];
+  for (const { name, entries } of archives) {
+    opts.signal?.throwIfAborted();
+    const file = `${name}.cpio.${ext}`;
+    const path = join(outDir, file);
+    const full = withParents(entries);
+    const key = await entriesKey(full, { kind, level: opts.level });
+    const prev = record.files[file];
+    const onDisk = await stat(path).catch(() => null);
+    if (prev?.key === key && onDisk?.size === prev.size) {
+      emit({ type: 'cached', file, size: prev.size });
+    } else {
+      emit({ type: 'building', file });
+      const t0 = performance.now();
+      const size = await writeArchiveFile(path, full, kind, opts.level, opts.signal).catch(
+        (cause: unknown) => {
+          if (opts.signal?.aborted)
+            throw new InitrdError(InitrdErrorCode.Aborted, `building ${file} was aborted`, { cause });
+          throw cause;
+        },
+      );
+      record.files[file] = { key, size };
+      await writeRecord(recordPath, record);
+      emit({ type: 'built', file, size, ms: Math.round(performance.now() - t0) });
+      cached = false;
+    }
+    sizes[file] = record.files[file]!.size;
+    initrds.push(path);
+  }
+  await writeRecord(recordPath, record);
+  sizes.total = sizes.kernel + archives.reduce((sum, a) => sum + (sizes[`${a.name}.cpio.${ext}`] ?? 0), 0);
+  return { kernel: kernelOut, initrds, sizes, cached };
+}
