@@ -83,9 +83,10 @@ function parseArea(
     if (code === DhcpOption.OptionOverload && !allowOverload) {
       throw malformed('overload-loop', 'option 52 inside an overloaded field');
     }
-    const value = buf.subarray(i, i + len);
+    // Plain Uint8Array views (not Buffer), so values compare equal however the input was made.
+    const value = new Uint8Array(buf.buffer, buf.byteOffset + i, len);
     const prev = out.get(code);
-    out.set(code, prev ? Buffer.concat([prev, value]) : value);
+    out.set(code, prev ? Uint8Array.from([...prev, ...value]) : value);
     i += len;
   }
   // Tolerated: an area that ends without the End option (many ROMs pad only).

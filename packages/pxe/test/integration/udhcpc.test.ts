@@ -6,16 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from './helpers/agent.js';
 import { startUdhcpc } from './helpers/clients.js';
 import { createLab, type Lab } from './helpers/netns.js';
-
-export const serverOpts = (leaseFile: string, leaseTime = 30) => ({
-  interface: 'br0',
-  serverAddress: '10.77.0.1',
-  mode: 'server',
-  range: { start: '10.77.0.100', end: '10.77.0.120' },
-  leaseTime,
-  leaseFile,
-  plan: { static: { scriptUrl: 'http://10.77.0.1:8080/boot.ipxe' } },
-});
+import { serverOpts } from './helpers/options.js';
 
 describe('server mode with busybox udhcpc', () => {
   let lab: Lab;
