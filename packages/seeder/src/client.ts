@@ -12,6 +12,7 @@ export interface ClientOptions {
   lsd: boolean;
   pex: boolean;
   maxConns: number;
+  uploadLimit?: number | undefined;
   logger?: Logger | undefined;
 }
 
@@ -41,6 +42,7 @@ export async function startClient(opts: ClientOptions): Promise<WebTorrent> {
     utPex: opts.pex,
     maxConns: opts.maxConns,
     webSeeds: true,
+    uploadLimit: opts.uploadLimit ?? -1,
   });
   client.on('error', (err: unknown) => opts.logger?.error?.('swarm client error', { err: String(err) }));
   try {

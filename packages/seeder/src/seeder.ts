@@ -28,6 +28,8 @@ export interface SeederOptions {
   pex?: boolean;
   /** Trust the files (e.g. hashes just came from the hash cache) and skip reading them to verify. @default false */
   skipVerify?: boolean;
+  /** Upload cap in bytes/s for the whole seeder, so the boot server's link stays usable. @default unlimited */
+  uploadLimit?: number;
   /** Maximum peer connections. @default DEFAULT_SEEDER_MAX_CONNS (200) */
   maxConns?: number;
   logger?: Logger;
@@ -133,6 +135,7 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
     lsd: opts.lsd ?? false,
     pex: opts.pex ?? true,
     maxConns,
+    uploadLimit: opts.uploadLimit,
     logger: opts.logger,
   });
   const events = new EventEmitter();

@@ -64,6 +64,8 @@ declare module 'webtorrent' {
     maxConns?: number;
     tracker?: false | Record<string, unknown>;
     seedOutgoingConnections?: boolean;
+    uploadLimit?: number;
+    downloadLimit?: number;
   }
 
   export interface AddOptions {
