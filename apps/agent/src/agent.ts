@@ -1,0 +1,157 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { clientManifestSchema, type ClientManifest, type ManifestOs } from '@boottorrent/config';
+import { parseCmdline, parseLease, pickServer } from './cmdline.js';
+import { Console, type Terminal } from './console.js';
+import { AgentError, checkRam, DEFAULT_STALL_SECONDS, fetchOs } from './fetch-os.js';
+import { loadOs, runOnConsole, type LoaderTools } from './loader.js';
+import { initialMenu, onKey, onTick, renderMenu, type MenuOutcome } from './menu.js';
+import type { AgentPaths } from './paths.js';
+import { StatusReporter } from './status.js';
+
+/** Options of {@link runAgent}. */
+export interface AgentOptions {
+  paths: AgentPaths;
+  term: Terminal;
+  tools?: LoaderTools;
+  /** Shell the `s` key opens. @default "/bin/sh" */
+  shell?: string;
+}
+
+async function chooseOs(
+  con: Console,
+  names: string[],
+  defaultIndex: number,
+  timeout: number,
+  notice?: string,
+) {
+  let state = initialMenu(names.length, defaultIndex, timeout);
+  if (state.remaining === 0) return { boot: state.index } as const;
+  con.write(renderMenu(state, names, notice));
+  let deadline = Date.now() + 1000;
+  for (;;) {
+    const key = await con.nextKey(state.remaining === null ? 60_000 : Math.max(0, deadline - Date.now()));
+    let outcome: MenuOutcome;
+    if (key === null) {
+      if (state.remaining === null) continue;
+      [state, outcome] = onTick(state);
+      deadline += 1000;
+    } else {
+      [state, outcome] = onKey(state, key, names.length);
+    }
+    if (outcome) return outcome;
+    con.write(renderMenu(state, names, notice));
+  }
+}
+
+async function readManifest(paths: AgentPaths): Promise<ClientManifest> {
+  const file = join(paths.payload, 'manifest.json');
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new AgentError(`no payload: ${file} is missing (was the payload initrd loaded?)`);
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new AgentError(`${file} is not JSON`);
+  }
+  const parsed = clientManifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AgentError(`${file}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`);
+  }
+  if (parsed.data.oss.length === 0) throw new AgentError(`${file} lists no OS`);
+  return parsed.data;
+}
+
+/**
+ * The agent: menu (or `bt.os=`), RAM check, download, seed, load. Any error prints one line and
+ * returns to the menu (with the countdown off, so a failing default never loops). Resolves with an
+ * exit code only when there is nothing to boot.
+ */
+export async function runAgent(opts: AgentOptions): Promise<number> {
+  const con = new Console(opts.term);
+  const text = (p: string) => readFile(p, 'utf8').catch(() => '');
+  const args = parseCmdline(await text(opts.paths.cmdline));
+  const lease = parseLease(await text(opts.paths.lease));
+  let manifest: ClientManifest;
+  try {
+    manifest = await readManifest(opts.paths);
+  } catch (err) {
+    con.line(`boottorrent: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  const server = pickServer(args, manifest.server.address, lease);
+  const reporter = new StatusReporter(StatusReporter.url(server, manifest.server.httpPort, lease.mac), {
+    ...(lease.ip ? { ip: lease.ip } : {}),
+  });
+  const names = manifest.oss.map((o) => o.dispname);
+  const defaultIndex = Math.max(
+    0,
+    manifest.oss.findIndex((o) => o.name === manifest.defaultOs),
+  );
+  let auto = args.os;
+  let timeout = manifest.timeout;
+  let notice: string | undefined;
+  con.acquire();
+  for (;;) {
+    let os: ManifestOs | undefined;
+    if (auto) {
+      os = manifest.oss.find((o) => o.name === auto);
+      if (!os) notice = `bt.os=${auto}: there is no such OS`;
+      auto = undefined;
+    }
+    if (!os) {
+      void reporter.report({ phase: 'menu' });
+      const outcome = await chooseOs(con, names, defaultIndex, timeout, notice);
+      timeout = -1;
+      if ('shell' in outcome) {
+        con.release();
+        con.line('Exit the shell to come back to the menu.');
+        await runOnConsole(opts.shell ?? '/bin/sh', [], '/').catch((e: Error) => con.line(e.message));
+        con.acquire();
+        notice = undefined;
+        continue;
+      }
+      os = manifest.oss[outcome.boot]!;
+    }
+    notice = await boot(os).catch((err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      void reporter.report({ phase: 'error', os: os.name, message });
+      con.line(`boottorrent: ${message}`);
+      return `Could not boot ${os.dispname}: ${message}`;
+    });
+    timeout = -1;
+  }
+
+  async function boot(os: ManifestOs): Promise<string> {
+    con.line(`\x1b[H\x1b[2JBooting ${os.dispname}`);
+    await checkRam(os, opts.paths.meminfo);
+    const dl = await fetchOs({
+      os,
+      manifest,
+      paths: opts.paths,
+      con,
+      reporter,
+      stallSeconds: args.stallSeconds ?? DEFAULT_STALL_SECONDS,
+    });
+    const totals = dl.stats();
+    await dl.close();
+    con.line(`Loading ${os.dispname} (${os.method})`);
+    const report = {
+      os: os.name,
+      progress: 1,
+      bytesFromServer: totals.fromServer,
+      bytesFromPeers: totals.fromPeers,
+    };
+    await reporter.report({ phase: 'loading', ...report });
+    con.release();
+    try {
+      await reporter.report({ phase: 'booted', ...report });
+      const code = await loadOs(os, dl.dir, opts.tools);
+      return `${os.dispname} exited with code ${code}`;
+    } finally {
+      con.acquire();
+    }
+  }
+}

@@ -1,0 +1,121 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ClientManifest, ManifestOs } from '@boottorrent/config';
+import { download, type Download, type DownloadProgress } from '@boottorrent/seeder';
+import type { Console } from './console.js';
+import { formatBytes, memAvailable, progressLine, ramNeeded } from './format.js';
+import type { AgentPaths } from './paths.js';
+import type { StatusReporter } from './status.js';
+
+/** Seconds without verified progress before a download is given up. @default 60 */
+export const DEFAULT_STALL_SECONDS = 60;
+
+/** A problem the menu shows as one line (no stack trace). */
+export class AgentError extends Error {
+  override readonly name = 'AgentError';
+}
+
+/** Throws AgentError when the OS (plus what loading it takes) does not fit in the available RAM. */
+export async function checkRam(os: ManifestOs, meminfoPath: string): Promise<void> {
+  const available = memAvailable(await readFile(meminfoPath, 'utf8').catch(() => ''));
+  if (available === undefined) return;
+  const need = ramNeeded(os.size, os.method);
+  if (available < need) {
+    throw new AgentError(
+      `not enough RAM for ${os.dispname}: it needs ${formatBytes(need)}, this machine has ${formatBytes(available)} available`,
+    );
+  }
+}
+
+const bytes = (p: DownloadProgress) => ({
+  bytesFromServer: p.fromServer,
+  bytesFromPeers: p.fromPeers,
+  bytesFromWebSeed: p.fromWebSeed,
+  bytesUploaded: p.uploaded,
+});
+
+/**
+ * Downloads the OS into tmpfs (every piece SHA-1 verified by the swarm client) with a progress line,
+ * then seeds it for `seedTime` seconds with a countdown. Gives up after `stallSeconds` without
+ * progress. Returns the download, still open (the caller closes it before loading).
+ */
+export async function fetchOs(ctx: {
+  os: ManifestOs;
+  manifest: ClientManifest;
+  paths: AgentPaths;
+  con: Console;
+  reporter: StatusReporter;
+  stallSeconds: number;
+}): Promise<Download> {
+  const { os, manifest, con, reporter } = ctx;
+  const torrent = await readFile(join(ctx.paths.payload, 'torrents', os.torrent)).catch(() => {
+    throw new AgentError(`the payload has no torrents/${os.torrent} for ${os.dispname}`);
+  });
+  con.line(`Downloading ${os.dispname} (${formatBytes(os.size)})`);
+  const stall = new AbortController();
+  let last = -1;
+  let lastChange = Date.now();
+  let latest: DownloadProgress | undefined;
+  const watchdog = setInterval(() => {
+    const now = latest?.downloaded ?? 0;
+    if (now !== last) {
+      last = now;
+      lastChange = Date.now();
+    } else if (Date.now() - lastChange >= ctx.stallSeconds * 1000) {
+      stall.abort();
+    }
+  }, 250);
+  const t0 = Date.now();
+  let dl: Download;
+  try {
+    dl = await download({
+      torrent,
+      dir: ctx.paths.data,
+      announce: manifest.trackers,
+      webSeeds: os.webSeed ? [os.webSeed] : undefined,
+      lsd: manifest.lsd,
+      pex: manifest.pex,
+      signal: stall.signal,
+      onProgress: (p) => {
+        latest = p;
+        con.status(progressLine(p));
+        void reporter.report({
+          phase: 'downloading',
+          os: os.name,
+          progress: p.total ? p.downloaded / p.total : 1,
+          ...bytes(p),
+        });
+      },
+    });
+  } catch (err) {
+    if (stall.signal.aborted) {
+      const where = [...manifest.trackers, ...(os.webSeed ? [os.webSeed] : [])].join(', ') || 'none';
+      throw new AgentError(
+        `no progress for ${ctx.stallSeconds} s downloading ${os.dispname}: no peer, tracker or web seed answered (${where})`,
+      );
+    }
+    throw err;
+  } finally {
+    clearInterval(watchdog);
+    con.line('');
+  }
+  const p = dl.stats();
+  con.line(
+    `Downloaded ${os.dispname} in ${((Date.now() - t0) / 1000).toFixed(1)} s: server ${formatBytes(p.fromServer)},` +
+      ` peers ${formatBytes(p.fromPeers)}, web seed ${formatBytes(p.fromWebSeed)}`,
+  );
+  if (manifest.seedTime > 0) {
+    void reporter.report({ phase: 'seeding', os: os.name, progress: 1, ...bytes(p) });
+    const done = await dl.seedFor(manifest.seedTime, {
+      onProgress: (s) => {
+        con.status(
+          `Seeding ${os.dispname} for ${s.remainingSeconds} s more, uploaded ${formatBytes(s.uploaded)}`,
+        );
+        void reporter.report({ phase: 'seeding', os: os.name, progress: 1, ...bytes(s) });
+      },
+    });
+    con.line('');
+    con.line(`Seeded ${formatBytes(done.uploaded)} to other machines`);
+  }
+  return dl;
+}

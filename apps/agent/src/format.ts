@@ -1,0 +1,46 @@
+/** 1536 → "1.5 KiB"; binary units, one decimal. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** The download progress line: percent, rate, peers, where the bytes came from. */
+export function progressLine(p: {
+  downloaded: number;
+  total: number;
+  rate: number;
+  peers: number;
+  fromServer: number;
+  fromPeers: number;
+  fromWebSeed: number;
+}): string {
+  const pct = p.total > 0 ? Math.floor((p.downloaded / p.total) * 100) : 100;
+  const web = p.fromWebSeed > 0 ? `, web seed ${formatBytes(p.fromWebSeed)}` : '';
+  return (
+    `${pct}% of ${formatBytes(p.total)} at ${formatBytes(p.rate)}/s, ${p.peers} peer${p.peers === 1 ? '' : 's'}` +
+    ` (server ${formatBytes(p.fromServer)}, peers ${formatBytes(p.fromPeers)}${web})`
+  );
+}
+
+/** Available memory from /proc/meminfo text (MemAvailable, else MemFree), in bytes. */
+export function memAvailable(meminfo: string): number | undefined {
+  const m = /^MemAvailable:\s+(\d+) kB/m.exec(meminfo) ?? /^MemFree:\s+(\d+) kB/m.exec(meminfo);
+  return m ? Number(m[1]) * 1024 : undefined;
+}
+
+/** Room kept free for Node, the kernel and page tables when deciding whether an OS fits. @default 96 MiB */
+export const RAM_MARGIN = 96 * 1024 * 1024;
+
+/**
+ * Bytes an OS needs in RAM: its files in tmpfs, plus for kexec a second copy (the joined initrd and
+ * the kernel's own copy of the segments), plus a margin.
+ */
+export function ramNeeded(size: number, method: 'kexec' | 'bin' | 'qemu'): number {
+  return size * (method === 'kexec' ? 2 : 1) + RAM_MARGIN;
+}

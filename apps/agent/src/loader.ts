@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { ManifestOs } from '@boottorrent/config';
+
+/** A loading failure the menu shows as one line. */
+export class LoadError extends Error {
+  override readonly name = 'LoadError';
+}
+
+/** A path from the manifest, kept inside the OS folder (a manifest never points outside it). */
+export function inside(osDir: string, rel: string): string {
+  const p = resolve(osDir, rel);
+  if (p !== resolve(osDir) && !p.startsWith(resolve(osDir) + sep)) {
+    throw new LoadError(`${rel} points outside the OS folder`);
+  }
+  return p;
+}
+
+/** Runs a program on the console and resolves with its exit code (or rejects when it cannot start). */
+export function runOnConsole(cmd: string, args: string[], cwd: string): Promise<number> {
+  return new Promise((resolveP, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: 'inherit' });
+    child.once('error', (err) => reject(new LoadError(`cannot start ${cmd}: ${err.message}`)));
+    child.once('exit', (code, signal) => resolveP(code ?? (signal ? 128 : 1)));
+  });
+}
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolveP, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', (e) => reject(new LoadError(`cannot run ${cmd}: ${e.message}`)));
+    child.once('exit', (code) =>
+      code === 0
+        ? resolveP()
+        : reject(new LoadError(`${cmd} ${args[0] ?? ''} failed: ${err.trim() || `exit ${code}`}`)),
+    );
+  });
+}
+
+/** Joins initrds into one file (the kernel unpacks concatenated archives) for kexec's single --initrd. */
+async function joinInitrds(osDir: string, initrds: string[]): Promise<string | undefined> {
+  if (initrds.length === 0) return undefined;
+  if (initrds.length === 1) return inside(osDir, initrds[0]!);
+  const out = join(osDir, '..', `.${Date.now()}-initrd`);
+  const ws = createWriteStream(out);
+  for (const rel of initrds) await pipeline(createReadStream(inside(osDir, rel)), ws, { end: false });
+  await new Promise<void>((r, j) => ws.end((e?: Error | null) => (e ? j(e) : r())));
+  return out;
+}
+
+/** Tools the loaders run; overridable so tests can point at real binaries elsewhere. */
+export interface LoaderTools {
+  /** @default "kexec" */
+  kexec?: string;
+  /** @default "qemu-system-x86_64" */
+  qemu?: string;
+}
+
+/**
+ * Starts the chosen OS. kexec: `kexec -l` (kernel, joined initrds, cmdline) then `kexec -e`, which
+ * does not return. bin: the file made executable and run with its args in the OS folder. qemu:
+ * qemu-system-x86_64 with the OS's args in its folder, on the console. Resolves with the exit code of
+ * bin/qemu; rejects with LoadError.
+ */
+export async function loadOs(os: ManifestOs, osDir: string, tools: LoaderTools = {}): Promise<number> {
+  if (os.method === 'kexec') {
+    if (!os.kexec) throw new LoadError(`${os.name}: method kexec without a kexec section`);
+    const kernel = inside(osDir, os.kexec.kernel);
+    const initrd = await joinInitrds(osDir, os.kexec.initrds);
+    const kexec = tools.kexec ?? 'kexec';
+    await run(kexec, [
+      '-l',
+      kernel,
+      ...(initrd ? [`--initrd=${initrd}`] : []),
+      `--command-line=${os.kexec.cmdline}`,
+    ]);
+    await run(kexec, ['-e']);
+    throw new LoadError('kexec -e returned');
+  }
+  if (os.method === 'bin') {
+    if (!os.bin) throw new LoadError(`${os.name}: method bin without a bin section`);
+    const bin = inside(osDir, os.bin.bin);
+    await chmod(bin, 0o755);
+    return runOnConsole(bin, os.bin.args, osDir);
+  }
+  if (!os.qemu) throw new LoadError(`${os.name}: method qemu without a qemu section`);
+  return runOnConsole(tools.qemu ?? 'qemu-system-x86_64', os.qemu.args, osDir);
+}

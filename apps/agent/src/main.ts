@@ -1,0 +1,12 @@
+import { runAgent } from './agent.js';
+import { pathsFromEnv } from './paths.js';
+
+// Entry of dist/agent.mjs, started by phase-1's /init on the console.
+runAgent({ paths: pathsFromEnv(process.env), term: { input: process.stdin, output: process.stdout } }).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    // Our bug: print it once; /init then offers a shell and restarts the agent when it is left.
+    console.error('boottorrent agent crashed:', err);
+    process.exit(70);
+  },
+);
