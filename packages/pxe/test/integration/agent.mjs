@@ -65,10 +65,10 @@ function mutate(tpl, rand) {
     return r;
   }
   // overload games: option 52 pointing at fields full of option 52
-  b[242] = 52;
-  b[243] = 1;
-  b[244] = 1 + Math.floor(rand() * 3);
-  for (let i = 108; i < 236; i += 3) {
+  b[240] = 52;
+  b[241] = 1;
+  b[242] = 1 + Math.floor(rand() * 3);
+  for (let i = 44; i < 233; i += 3) {
     b[i] = 52;
     b[i + 1] = 1;
     b[i + 2] = 3;
