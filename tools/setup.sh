@@ -17,7 +17,8 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 APT_PACKAGES=(
   qemu-system-x86 qemu-utils ipxe-qemu ipxe pxelinux syslinux-common syslinux-efi ovmf seabios
   dnsmasq-base kmod zstd cpio iproute2 tcpdump kexec-tools
-  tftp-hpa atftp curl busybox isc-dhcp-client aria2 mktorrent libowfat0
+  tftp-hpa atftp curl busybox isc-dhcp-client aria2 mktorrent
+  libowfat0 libwrap0
 )
 # Unpacked, never installed: name in .cache/deb → Debian package.
 declare -A EXTRACT=(
