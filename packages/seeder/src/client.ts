@@ -27,7 +27,7 @@ export function isServerPeerId(hex: string | undefined): boolean {
 
 /**
  * A listening webtorrent client for a LAN: no DHT (a room has a tracker), no uTP (TCP is all a LAN
- * needs and uTP's native module cannot be bundled), no UPnP/NAT-PMP, no WebRTC. webtorrent binds the
+ * needs and uTP's native module cannot be bundled), no UPnP/NAT-PMP, no WebRTC, no MSE encryption. webtorrent binds the
  * peer port on every address; with `host` we rebind the same server on that address only.
  */
 export async function startClient(opts: ClientOptions): Promise<WebTorrent> {
@@ -43,6 +43,9 @@ export async function startClient(opts: ClientOptions): Promise<WebTorrent> {
     maxConns: opts.maxConns,
     webSeeds: true,
     uploadLimit: opts.uploadLimit ?? -1,
+    // Plain BitTorrent handshakes: MSE/PE (RC4) hides nothing on a boot LAN, costs CPU, and webtorrent
+    // starts it first on every outgoing connection, falling back to plain only after a failure.
+    secure: 0,
   });
   client.on('error', (err: unknown) => opts.logger?.error?.('swarm client error', { err: String(err) }));
   try {

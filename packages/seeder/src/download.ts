@@ -143,8 +143,9 @@ export async function download(opts: DownloadOptions): Promise<Download> {
     selfPort: () => client.torrentPort,
   });
   if (lanTuning) (torrent as unknown as { strategy: string }).strategy = 'rarest';
+  let lastVerified = 0;
   const stats = (): DownloadProgress => ({
-    downloaded: torrent.destroyed ? parsed.length : Math.min(torrent.downloaded, parsed.length),
+    downloaded: torrent.destroyed ? lastVerified : (lastVerified = wires.verifiedBytes()),
     total: parsed.length,
     rate: torrent.destroyed ? 0 : torrent.downloadSpeed,
     peers: torrent.destroyed ? 0 : torrent.wires.length,
@@ -176,7 +177,7 @@ export async function download(opts: DownloadOptions): Promise<Download> {
         urls: webSeeds,
         afterMs: opts.webSeedAfterMs ?? DEFAULT_WEB_SEED_AFTER_MS,
         singleFile: parsed.files.length === 1 ? `${parsed.name}/${relFiles(parsed)[0]!.path}` : undefined,
-        progress: () => [torrent.downloaded, wires.fromServer + wires.fromPeers],
+        progress: () => [wires.verifiedBytes(), wires.fromServer + wires.fromPeers],
         logger: opts.logger,
       });
       ticker = setInterval(() => opts.onProgress?.(stats()), PROGRESS_INTERVAL_MS);

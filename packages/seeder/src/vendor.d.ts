@@ -65,6 +65,7 @@ declare module 'webtorrent' {
     tracker?: false | Record<string, unknown>;
     seedOutgoingConnections?: boolean;
     uploadLimit?: number;
+    secure?: 0 | 1 | 2;
     downloadLimit?: number;
   }
 

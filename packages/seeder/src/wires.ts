@@ -154,7 +154,7 @@ export class WireTracker {
     }
     const index = Number(m[1]);
     this.hashFails++;
-    const wires = [...(this.contributors.get(index) ?? [])];
+    const wires = [...(this.contributors.get(index) ?? [])].filter((w) => !w.destroyed || !this.isBanned(w));
     this.contributors.delete(index);
     this.opts.logger?.warn?.('piece failed verification, refetching', {
       index,
@@ -172,8 +172,37 @@ export class WireTracker {
     if (wire.peerId) this.banned.add(wire.peerId);
     this.banned.add(id);
     this.opts.logger?.warn?.('banned a peer that sent corrupt data', { peer: id, peerId: wire.peerId });
+    // Its blocks also sit in other, not yet complete pieces: drop those pieces whole (as webtorrent does
+    // for a failed piece), or they would fail later and put the blame on the honest peers that finish them.
+    const pieces = (this.torrent as unknown as { pieces: ({ length: number } | null)[] }).pieces;
+    for (const [index, set] of this.contributors) {
+      if (!set.has(wire)) continue;
+      const piece = pieces[index];
+      if (piece)
+        pieces[index] = new (piece.constructor as new (length: number) => { length: number })(piece.length);
+      this.contributors.delete(index);
+    }
     wire.destroy();
     if (!this.torrent.destroyed) this.torrent.removePeer(id);
+  }
+
+  /** Bytes of verified pieces only (webtorrent's `downloaded` also counts unverified blocks). */
+  verifiedBytes(): number {
+    const t = this.torrent as unknown as {
+      bitfield?: { get(i: number): boolean };
+      pieces: unknown[];
+      lastPieceLength: number;
+    };
+    if (!t.bitfield) return 0;
+    let sum = 0;
+    const n = t.pieces.length;
+    for (let i = 0; i < n; i++)
+      if (t.bitfield.get(i)) sum += i === n - 1 ? t.lastPieceLength : this.torrent.pieceLength;
+    return sum;
+  }
+
+  private isBanned(w: Wire): boolean {
+    return (!!w.peerId && this.banned.has(w.peerId)) || this.banned.has(`${w.remoteAddress}:${w.remotePort}`);
   }
 
   /** Snapshot of every peer ever seen on this torrent. */
