@@ -15,6 +15,7 @@ export interface RunConfig {
   date: string;
   pieceLength?: number;
   superSeed?: boolean;
+  protoSuperSeed?: boolean;
 }
 
 export interface Row {
@@ -154,7 +155,8 @@ export function writeDocs(repo: string, cfg: RunConfig, table: string, svg: stri
     BEGIN,
     `Run ${cfg.date.slice(0, 16).replace('T', ' ')} UTC: image ${(cfg.imageBytes / 2 ** 20).toFixed(0)} MiB, ` +
       `clients ${cfg.clientMbit} Mbit/s up and down, server ${cfg.serverMbit} Mbit/s` +
-      `${cfg.pieceLength ? `, BootTorrent piece length ${cfg.pieceLength}` : ''}${cfg.superSeed ? ', super-seeding' : ''}.`,
+      `${cfg.pieceLength ? `, BootTorrent piece length ${cfg.pieceLength}` : ''}${cfg.superSeed ? ', super-seeding' : ''}` +
+      `${cfg.protoSuperSeed ? ', BootTorrent server = the benchmark prototype super-seeder' : ''}.`,
     '',
     '```sh',
     `sudo ${cfg.command}`,

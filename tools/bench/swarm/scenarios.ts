@@ -37,6 +37,7 @@ export interface Ctx {
   opentracker: string;
   pieceLength?: number;
   superSeed?: boolean;
+  protoSuperSeed?: boolean;
   log: (line: string) => void;
 }
 
@@ -198,6 +199,7 @@ export async function runBootTorrent(ctx: Ctx): Promise<ScenarioResult> {
     String(ctx.timeoutSec + 300),
     ...(ctx.pieceLength ? ['--piece-length', String(ctx.pieceLength)] : []),
     ...(ctx.superSeed ? ['--super-seed'] : []),
+    ...(ctx.protoSuperSeed ? ['--proto-superseed'] : []),
   ]);
   try {
     const closed = waitMsg(seeder, 'closed', (ctx.timeoutSec + 300) * 1000).catch(() => ({}));
@@ -217,8 +219,8 @@ export async function runBootTorrent(ctx: Ctx): Promise<ScenarioResult> {
       String(PEER_PORT),
     ]);
     seeder.send('stop');
-    const stats = await Promise.race([closed, sleep(10_000).then(() => ({}))]);
-    result.extra.server = { ready, stats };
+    const closedMsg = await Promise.race([closed, sleep(10_000).then(() => ({}))]);
+    result.extra.server = { ready, stats: (closedMsg as { stats?: unknown }).stats };
     return result;
   } finally {
     await ctx.procs.kill(seeder);

@@ -2,7 +2,10 @@
 //
 //   node server.mjs http --file <image file> --host <ip> --port <port>
 //   node server.mjs bt   --dir <image dir> --host <ip> --port <seeder port> --tracker-port <port>
-//                        --torrent-out <path> [--piece-length <bytes>] [--super-seed] [--no-announce]
+//                        --torrent-out <path> [--piece-length <bytes>] [--super-seed] [--proto-superseed]
+//
+// --super-seed passes superSeed: true to startSeeder (once it has that option); --proto-superseed
+// replaces startSeeder by the benchmark's prototype (proto-superseed.mjs) to measure the policy.
 //
 // Protocol (one JSON object per stdout line): {"ev":"ready",...} once listening; on a "stop" line or
 // when stdin closes: {"ev":"closed","stats":...}, then exit. Exits by itself after --max-seconds.
@@ -23,6 +26,7 @@ const { positionals, values } = parseArgs({
     'torrent-out': { type: 'string' },
     'piece-length': { type: 'string' },
     'super-seed': { type: 'boolean', default: false },
+    'proto-superseed': { type: 'boolean', default: false },
     'max-seconds': { type: 'string', default: '3600' },
   },
 });
@@ -62,13 +66,23 @@ if (mode === 'http') {
   });
   const hashMs = performance.now() - t0;
   writeFileSync(values['torrent-out'], created.torrent);
-  const seeder = await startSeeder({
-    torrents: [{ torrent: created.torrent, dir: values.dir }],
-    host: values.host,
-    port: Number(values.port),
-    announce,
-    ...(values['super-seed'] ? { superSeed: true } : {}),
-  });
+  const seeder = values['proto-superseed']
+    ? await (
+        await import('./proto-superseed.mjs')
+      ).startProtoSeeder({
+        torrent: created.torrent,
+        dir: values.dir,
+        host: values.host,
+        port: Number(values.port),
+        announce,
+      })
+    : await startSeeder({
+        torrents: [{ torrent: created.torrent, dir: values.dir }],
+        host: values.host,
+        port: Number(values.port),
+        announce,
+        ...(values['super-seed'] ? { superSeed: true } : {}),
+      });
   close = async () => {
     const stats = { seeder: seeder.stats(), tracker: tracker.stats() };
     await seeder.close();

@@ -3,6 +3,7 @@
 //
 //   sudo node tools/bench/swarm/swarm.ts [--quick] [--n 2,4,8,16] [--size-mib 64] [--client-mbit 20]
 //        [--server-mbit 20] [--methods boottorrent,http,original] [--piece-length <bytes>] [--super-seed]
+//        [--proto-superseed]
 //        [--json <file>] [--docs] [--max-minutes 50] [--cleanup] [--verbose]
 //
 // Needs root (network namespaces), iproute2, aria2c, mktorrent, the unpacked opentracker (tools/setup.sh)
@@ -52,6 +53,7 @@ const { values } = parseArgs({
     methods: { type: 'string', default: METHODS.join(',') },
     'piece-length': { type: 'string' },
     'super-seed': { type: 'boolean', default: false },
+    'proto-superseed': { type: 'boolean', default: false },
     json: { type: 'string' },
     docs: { type: 'boolean', default: false },
     'max-minutes': { type: 'string', default: '50' },
@@ -92,6 +94,7 @@ const cfg: RunConfig = {
   date: new Date().toISOString(),
   pieceLength: values['piece-length'] ? Number(values['piece-length']) : undefined,
   superSeed: values['super-seed'],
+  protoSuperSeed: values['proto-superseed'],
 };
 const opentracker = join(repo, '.cache/deb/opentracker/usr/bin/opentracker');
 if (methods.includes('original') && !existsSync(opentracker)) {
@@ -174,6 +177,7 @@ async function main() {
       opentracker,
       pieceLength: cfg.pieceLength,
       superSeed: cfg.superSeed,
+      protoSuperSeed: cfg.protoSuperSeed,
       log,
     };
     for (const method of methods) {
