@@ -77,11 +77,12 @@ export async function hashPieces(files: HashFile[], opts: HashOptions): Promise<
   const workers: Worker[] = [];
   let nextBatch = 0;
   let hashed = 0;
+  let onAbort: (() => void) | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       let done = 0;
       const fail = (err: unknown): void => reject(err);
-      const onAbort = (): void => fail(abortError(signal, 'hashing'));
+      onAbort = (): void => fail(abortError(signal, 'hashing'));
       signal?.addEventListener('abort', onAbort, { once: true });
       const feed = (w: Worker): void => {
         if (nextBatch >= batches) return;
@@ -101,15 +102,14 @@ export async function hashPieces(files: HashFile[], opts: HashOptions): Promise<
           const n = m.out.byteLength / 20;
           hashed += Math.min(n * pieceLength, total - m.from * pieceLength);
           opts.onProgress?.(hashed);
-          if (++done === batches) {
-            signal?.removeEventListener('abort', onAbort);
-            resolve();
-          } else feed(w);
+          if (++done === batches) resolve();
+          else feed(w);
         });
         feed(w);
       }
     });
   } finally {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
     await Promise.all(workers.map((w) => w.terminate()));
   }
   return result;
