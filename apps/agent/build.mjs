@@ -16,8 +16,31 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
   banner: {
-    js: "import { createRequire as __btCreateRequire } from 'node:module'; const require = __btCreateRequire(import.meta.url);",
+    js: [
+      "import { createRequire as __btCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __btFileURLToPath } from 'node:url';",
+      'const require = __btCreateRequire(import.meta.url);',
+      'const __filename = __btFileURLToPath(import.meta.url);',
+      "const __dirname = __filename.replace(/[/][^/]*$/, '');",
+    ].join(' '),
   },
+  plugins: [
+    {
+      // webtorrent's lib/utp.cjs requires the native utp-native and prints "uTP not supported" when it
+      // is missing. The agent runs with utp: false (TCP is all a LAN needs): give it the empty module
+      // its own fallback returns, without the warning.
+      name: 'no-utp',
+      setup(b) {
+        b.onResolve({ filter: /utp\.cjs$/ }, (args) =>
+          args.importer.includes('webtorrent') ? { path: 'utp', namespace: 'no-utp' } : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: 'no-utp' }, () => ({
+          contents: 'module.exports = {};',
+          loader: 'js',
+        }));
+      },
+    },
+  ],
 });
 const bytes = Object.values(result.metafile.outputs).reduce((s, o) => s + o.bytes, 0);
 console.log(`agent: dist/agent.mjs ${(bytes / 1024 / 1024).toFixed(2)} MiB`);

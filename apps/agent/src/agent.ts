@@ -134,6 +134,7 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       con,
       reporter,
       stallSeconds: args.stallSeconds ?? DEFAULT_STALL_SECONDS,
+      server,
     });
     const totals = dl.stats();
     await dl.close();

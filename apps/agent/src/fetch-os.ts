@@ -46,6 +46,8 @@ export async function fetchOs(ctx: {
   con: Console;
   reporter: StatusReporter;
   stallSeconds: number;
+  /** The server's address: its seeder's bytes are counted as `fromServer`. */
+  server: string | undefined;
 }): Promise<Download> {
   const { os, manifest, con, reporter } = ctx;
   const torrent = await readFile(join(ctx.paths.payload, 'torrents', os.torrent)).catch(() => {
@@ -72,6 +74,7 @@ export async function fetchOs(ctx: {
       torrent,
       dir: ctx.paths.data,
       announce: manifest.trackers,
+      serverPeers: ctx.server ? [ctx.server] : [],
       webSeeds: os.webSeed ? [os.webSeed] : undefined,
       lsd: manifest.lsd,
       pex: manifest.pex,

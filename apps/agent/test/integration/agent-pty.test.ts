@@ -1,0 +1,152 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startAgent, type PtyAgent } from './pty.js';
+import { startWebSeed } from './webseed-server.js';
+import { makeWorld, type OsSpec, type World } from './world.js';
+
+const binOs = (name: string, dispname: string, marker: string): OsSpec => ({
+  name,
+  dispname,
+  method: 'bin',
+  // Saved 0644: the agent must set the executable bit itself. It prints its args and its cwd.
+  files: {
+    'run.sh': `#!/bin/sh\necho "${marker} $* in $(pwd)"\nexit 3\n`,
+    'data/blob.bin': 'x'.repeat(100_000),
+  },
+  bin: { bin: 'run.sh', args: ['one', 'two'] },
+});
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!().catch(() => {});
+});
+
+async function setup(
+  worldOpts: Parameters<typeof makeWorld>[0],
+  agentOpts: { cmdline?: string; meminfo?: string } = {},
+): Promise<{ world: World; agent: PtyAgent; data: string }> {
+  const world = await makeWorld(worldOpts);
+  cleanups.push(() => world.close());
+  const data = await mkdtemp(join(tmpdir(), 'bt-agent-data-'));
+  cleanups.push(() => rm(data, { recursive: true, force: true }));
+  const agent = await startAgent({ payload: world.payload, data, ...agentOpts });
+  cleanups.push(() => agent.stop());
+  return { world, agent, data };
+}
+
+const two = [binOs('alpha', 'Alpha Linux', 'ALPHA-RAN'), binOs('beta', 'Beta OS', 'BETA-RAN')];
+
+describe('agent under a pseudo-terminal', () => {
+  it('counts down, boots the default with the bin method in its folder, and reports its phases', async () => {
+    const { world, agent, data } = await setup({ oss: two, manifest: { timeout: 2, defaultOs: 'beta' } });
+    await agent.waitFor(/> Beta OS/);
+    await agent.waitFor(/Booting Beta OS in 2 s/);
+    await agent.waitFor(/Booting Beta OS in 1 s/);
+    const m = await agent.waitFor(/BETA-RAN one two in (\S+)/);
+    expect(m[1]).toBe(join(data, 'beta'));
+    await agent.waitFor(/Beta OS exited with code 3/);
+    expect(agent.text()).toMatch(/100% of .* \(server [\d.]+ KiB, peers 0 B\)/);
+    const phases = world.posts.map((p) => p.body.phase);
+    expect(phases).toEqual(expect.arrayContaining(['menu', 'downloading', 'loading', 'booted']));
+    expect(world.posts[0]!.url).toBe('/api/v1/clients/52%3A54%3A00%3Aaa%3Abb%3Acc/status');
+    const booted = world.posts.find((p) => p.body.phase === 'booted')!;
+    expect(booted.body).toMatchObject({ os: 'beta', ip: '127.0.0.1', progress: 1 });
+    expect(booted.body.bytesFromServer).toBeGreaterThan(100_000);
+  });
+
+  it('stops the countdown on any key, moves with the arrows and boots the highlighted entry on Enter', async () => {
+    const { agent } = await setup({ oss: two, manifest: { timeout: 3 } });
+    await agent.waitFor(/Booting Alpha Linux in 3 s/);
+    agent.send('x');
+    await agent.waitFor(/Up\/Down to choose/);
+    agent.send('\x1b[B');
+    await agent.waitFor(/> Beta OS/);
+    agent.send('\x1bOA'); // application-mode up arrow, as some serial terminals send it
+    await agent.waitFor(/> Alpha Linux[^]*Up\/Down/);
+    agent.send('\x1b[B\r');
+    await agent.waitFor(/BETA-RAN one two/);
+    expect(agent.text()).not.toMatch(/ALPHA-RAN/);
+  });
+
+  it('boots the default at once when the timeout is 0', async () => {
+    const { agent } = await setup({ oss: two, manifest: { timeout: 0 } });
+    await agent.waitFor(/ALPHA-RAN/);
+    expect(agent.text().split('ALPHA-RAN')[0]).not.toMatch(/choose the system/);
+  });
+
+  it('waits for a choice when the timeout is negative', async () => {
+    const { agent } = await setup({ oss: two, manifest: { timeout: -1 } });
+    await agent.waitFor(/Up\/Down to choose/);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(agent.text()).not.toMatch(/Downloading/);
+    agent.send('\r');
+    await agent.waitFor(/ALPHA-RAN/);
+  });
+
+  it('boots the OS named by bt.os= with no menu', async () => {
+    const { agent } = await setup({ oss: two, manifest: { timeout: -1 } }, { cmdline: 'quiet bt.os=beta' });
+    await agent.waitFor(/BETA-RAN/);
+    expect(agent.text().split('BETA-RAN')[0]).not.toMatch(/choose the system/);
+  });
+
+  it('names an unknown bt.os= on the menu instead of booting', async () => {
+    const { agent } = await setup({ oss: two, manifest: { timeout: -1 } }, { cmdline: 'bt.os=gamma' });
+    await agent.waitFor(/bt\.os=gamma: there is no such OS[^]*Up\/Down/);
+  });
+
+  it('opens a shell on s and comes back to the menu when it exits', async () => {
+    const { agent } = await setup({ oss: two, manifest: { timeout: 5 } });
+    await agent.waitFor(/Booting Alpha Linux in/);
+    agent.send('s');
+    await agent.waitFor(/Exit the shell/);
+    agent.send('echo SHELL-$((40 + 2))\r');
+    await agent.waitFor(/SHELL-42/);
+    agent.send('exit\r');
+    await agent.waitFor(/SHELL-42[^]*choose the system[^]*Up\/Down/);
+  });
+
+  it('refuses an OS that does not fit in RAM with one clear line and returns to the menu', async () => {
+    const big = { ...binOs('big', 'Big OS', 'BIG-RAN'), size: 2 * 1024 ** 3 };
+    const { agent } = await setup(
+      { oss: [big], manifest: { timeout: 0 } },
+      { meminfo: 'MemTotal: 1000000 kB\nMemFree: 900000 kB\nMemAvailable: 800000 kB\n' },
+    );
+    await agent.waitFor(
+      /not enough RAM for Big OS: it needs 2\.1 GiB, this machine has 781\.3 MiB available/,
+    );
+    await agent.waitFor(/Could not boot Big OS[^]*Up\/Down/);
+    expect(agent.text()).not.toMatch(/Downloading|BIG-RAN|at .*\.js:\d+/);
+  });
+
+  it('gives a clear error and returns to the menu when the tracker is unreachable and there is no web seed', async () => {
+    const { agent } = await setup(
+      { oss: two, seed: false, trackerDown: true, manifest: { timeout: 0 } },
+      { cmdline: 'bt.stall=3' },
+    );
+    await agent.waitFor(
+      /no progress for 3 s downloading Alpha Linux: no peer, tracker or web seed answered/,
+      30_000,
+    );
+    await agent.waitFor(/Could not boot Alpha Linux[^]*Up\/Down/);
+    expect(agent.text()).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  it('falls back to the web seed when the tracker is unreachable', async () => {
+    const world = await makeWorld({ oss: two, seed: false, trackerDown: true, manifest: { timeout: 0 } });
+    cleanups.push(() => world.close());
+    const web = await startWebSeed(join(world.dir, 'oss'));
+    cleanups.push(() => web.close());
+    const manifest = { ...world.manifest, oss: world.manifest.oss.map((o) => ({ ...o, webSeed: web.url })) };
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(world.payload, 'manifest.json'), JSON.stringify(manifest));
+    const data = await mkdtemp(join(tmpdir(), 'bt-agent-data-'));
+    cleanups.push(() => rm(data, { recursive: true, force: true }));
+    const agent = await startAgent({ payload: world.payload, data });
+    cleanups.push(() => agent.stop());
+    await agent.waitFor(/ALPHA-RAN one two/, 40_000);
+    expect(agent.text()).toMatch(/web seed [\d.]+ KiB/);
+    expect(web.requests()).toBeGreaterThan(0);
+  });
+});
