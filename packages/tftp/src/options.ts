@@ -1,0 +1,78 @@
+/**
+ * Option negotiation for a read request: RFC 2347 (OACK), RFC 2348 (blksize), RFC 2349 (timeout,
+ * tsize), RFC 7440 (windowsize). Out-of-range or non-numeric values are ignored (left out of the OACK,
+ * RFC 2347 §3) rather than trusted: the CVE list of TFTP servers is mostly option parsing.
+ */
+import {
+  DEFAULT_BLOCK_SIZE,
+  MAX_TIMEOUT_SECONDS,
+  MAX_WINDOW_SIZE,
+  MIN_BLOCK_SIZE,
+  MIN_TIMEOUT_SECONDS,
+} from './constants.js';
+
+export interface NegotiationLimits {
+  /** Largest blksize granted (already clamped to the path MTU by the caller). */
+  maxBlockSize: number;
+  /** Largest windowsize granted. */
+  maxWindowSize: number;
+  /** Size of what will be sent, bytes, for tsize. */
+  size: number;
+}
+
+export interface NegotiatedOptions {
+  blksize: number;
+  windowsize: number;
+  /** Client-asked retransmission timeout (RFC 2349), or undefined to keep the server's. */
+  timeoutMs: number | undefined;
+  /** tsize as answered, or undefined when the client did not ask. */
+  tsize: number | undefined;
+  /** The OACK to send, in request order; empty means answer as RFC 1350 (DATA 1 straight away). */
+  oack: [string, string][];
+}
+
+/** Strict decimal: no sign, no spaces, no hex, no exponent, at most 10 digits. */
+function int(value: string): number | undefined {
+  return /^[0-9]{1,10}$/.test(value) ? Number(value) : undefined;
+}
+
+/** Decides which requested options are granted and with what values. Pure. */
+export function negotiate(
+  requested: ReadonlyMap<string, string>,
+  limits: NegotiationLimits,
+): NegotiatedOptions {
+  const out: NegotiatedOptions = {
+    blksize: DEFAULT_BLOCK_SIZE,
+    windowsize: 1,
+    timeoutMs: undefined,
+    tsize: undefined,
+    oack: [],
+  };
+  for (const [name, value] of requested) {
+    const n = int(value);
+    switch (name) {
+      case 'blksize': // RFC 2348: 8–65464; a larger ask is answered with what the server can do
+        if (n === undefined || n < MIN_BLOCK_SIZE) break;
+        out.blksize = Math.max(MIN_BLOCK_SIZE, Math.min(n, limits.maxBlockSize));
+        out.oack.push([name, String(out.blksize)]);
+        break;
+      case 'timeout': // RFC 2349: 1–255 s, echoed unchanged or not at all
+        if (n === undefined || n < MIN_TIMEOUT_SECONDS || n > MAX_TIMEOUT_SECONDS) break;
+        out.timeoutMs = n * 1000;
+        out.oack.push([name, String(n)]);
+        break;
+      case 'tsize': // RFC 2349: the client sends 0; answered whatever it sent (firmware needs the size)
+        out.tsize = limits.size;
+        out.oack.push([name, String(limits.size)]);
+        break;
+      case 'windowsize': // RFC 7440: 1–65535; the server may answer smaller
+        if (n === undefined || n < 1 || n > MAX_WINDOW_SIZE) break;
+        out.windowsize = Math.max(1, Math.min(n, limits.maxWindowSize));
+        out.oack.push([name, String(out.windowsize)]);
+        break;
+      default: // unknown options (utimeout, multicast, rollover, …) are not acknowledged
+        break;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,106 @@
+/**
+ * Glue for one running transfer: the connected socket, the byte source, the {@link Transfer} state
+ * machine and the event record. Guarantees one `onEnd` and that the socket and source are closed.
+ */
+import type { Socket } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { TftpError, TftpErrorCode } from './errors.js';
+import type { TftpClient, TransferEndEvent, TransferStartEvent } from './events.js';
+import type { NegotiatedOptions } from './options.js';
+import type { OpenedSource } from './request.js';
+import { BlockStore } from './source.js';
+import { Transfer } from './transfer.js';
+
+export interface SessionInit {
+  id: number;
+  client: TftpClient;
+  socket: Socket;
+  source: OpenedSource;
+  mode: 'octet' | 'netascii';
+  negotiated: NegotiatedOptions;
+  oack: Buffer | undefined;
+  timeoutMs: number;
+  retries: number;
+  onEnd(ev: TransferEndEvent, error: TftpError | undefined): void;
+}
+
+export interface RunningTransfer {
+  info: TransferStartEvent;
+  start(): void;
+  /** Aborts with ERROR 0 to the peer and resolves when the socket and source are closed. */
+  stop(error: TftpError): Promise<void>;
+}
+
+export function runTransfer(init: SessionInit): RunningTransfer {
+  const { socket, source, negotiated: neg } = init;
+  const info: TransferStartEvent = {
+    id: init.id,
+    client: init.client,
+    file: source.file,
+    mode: init.mode,
+    size: source.size,
+    virtual: source.virtual,
+    options: {
+      blksize: neg.blksize,
+      windowsize: neg.windowsize,
+      timeoutMs: init.timeoutMs,
+      ...(neg.tsize !== undefined ? { tsize: neg.tsize } : {}),
+    },
+  };
+  const store = new BlockStore(source.filler, source.size, neg.blksize, neg.windowsize);
+  let startedAt = 0;
+  let released: Promise<void> | undefined;
+  const release = () =>
+    (released ??= Promise.all([
+      new Promise<void>((resolve) => {
+        try {
+          socket.close(() => resolve());
+        } catch {
+          resolve(); // already closed
+        }
+      }),
+      source.close(),
+    ]).then(() => undefined));
+
+  const transfer = new Transfer({
+    wire: { send: (packet) => socket.send(packet) },
+    store,
+    oack: init.oack,
+    windowsize: neg.windowsize,
+    timeoutMs: init.timeoutMs,
+    retries: init.retries,
+    onDone: (error) => {
+      const bytes = Math.min(source.size, transfer.acked * neg.blksize);
+      const ev: TransferEndEvent = {
+        ...info,
+        bytes,
+        durationMs: Math.round((performance.now() - startedAt) * 10) / 10,
+        packets: transfer.packetsSent,
+        retransmits: transfer.retransmits,
+      };
+      void release();
+      init.onEnd(ev, error);
+    },
+  });
+
+  socket.on('message', (msg) => transfer.handle(msg));
+  socket.on('error', (err: NodeJS.ErrnoException) => {
+    // ECONNREFUSED: ICMP port unreachable, the client is gone. Anything else: also fatal for this one.
+    transfer.abort(
+      new TftpError(TftpErrorCode.PeerError, `transfer socket: ${err.code ?? err.message}`, { cause: err }),
+      undefined,
+    );
+  });
+
+  return {
+    info,
+    start() {
+      startedAt = performance.now();
+      transfer.start();
+    },
+    stop(error) {
+      transfer.abort(error);
+      return release();
+    },
+  };
+}

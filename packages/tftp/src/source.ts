@@ -1,0 +1,217 @@
+/**
+ * Where DATA packets come from. The file (or virtual stream) is read in chunks of many blocks laid out
+ * as ready-made packets — `| 0 3 | block | data |` back to back — so sending a block is one `send()` of
+ * a preallocated view: no copy and no allocation per packet, and retransmission resends the same
+ * bytes. Files are read with one `readv` per chunk (one iovec per block); streams are copied in. A
+ * chunk is recycled once every block in it is acknowledged; the next chunk is read ahead.
+ */
+import { readv } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { Opcode, READ_CHUNK_BYTES } from './constants.js';
+import { TftpError, TftpErrorCode } from './errors.js';
+
+/** Fills `views` (in order) with the bytes at `position`; resolves the byte count (short only at EOF). */
+export type Filler = (views: Buffer[], position: number) => Promise<number>;
+
+interface Chunk {
+  index: number;
+  buf: Buffer;
+  /** One view per block, header included; undefined until loaded. */
+  packets: Buffer[] | undefined;
+  loading: Promise<void>;
+}
+
+/** Largest number of iovecs in one readv (IOV_MAX on Linux). */
+const IOV_MAX = 1024;
+
+export class BlockStore {
+  readonly totalBlocks: number;
+  private readonly blocksPerChunk: number;
+  private readonly stride: number;
+  private readonly chunks = new Map<number, Chunk>();
+  private readonly free: Buffer[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+  private failure: TftpError | undefined;
+
+  constructor(
+    private readonly fill: Filler,
+    readonly size: number,
+    readonly blksize: number,
+    windowsize: number,
+  ) {
+    this.totalBlocks = Math.floor(size / blksize) + 1;
+    // At least one window, so a window never spans more than two chunks.
+    const perChunk = Math.max(windowsize, Math.ceil(READ_CHUNK_BYTES / blksize));
+    this.blocksPerChunk = Math.max(1, Math.min(perChunk, this.totalBlocks));
+    this.stride = blksize + 4;
+  }
+
+  /** The packet for absolute block `n` (1-based) if its chunk is loaded; starts loading it otherwise. */
+  packet(n: number): Buffer | undefined {
+    const c = Math.floor((n - 1) / this.blocksPerChunk);
+    const chunk = this.chunks.get(c) ?? this.load(c);
+    if (chunk.packets === undefined) return undefined;
+    if (c + 1 <= this.lastChunk && !this.chunks.has(c + 1)) this.load(c + 1); // read ahead
+    return chunk.packets[(n - 1) % this.blocksPerChunk];
+  }
+
+  /** Resolves when block `n` can be had from {@link packet}; rejects with the read error. */
+  ready(n: number): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    const c = Math.floor((n - 1) / this.blocksPerChunk);
+    return (this.chunks.get(c) ?? this.load(c)).loading;
+  }
+
+  /** Frees every chunk whose blocks are all ≤ `acked`. */
+  release(acked: number): void {
+    for (const [c, chunk] of this.chunks) {
+      if ((c + 1) * this.blocksPerChunk <= acked && chunk.packets !== undefined) {
+        this.chunks.delete(c);
+        this.free.push(chunk.buf);
+      }
+    }
+  }
+
+  private get lastChunk(): number {
+    return Math.floor((this.totalBlocks - 1) / this.blocksPerChunk);
+  }
+
+  private load(c: number): Chunk {
+    const first = c * this.blocksPerChunk + 1;
+    const count = Math.min(this.blocksPerChunk, this.totalBlocks - first + 1);
+    const bytesWanted = Math.max(0, Math.min(count * this.blksize, this.size - (first - 1) * this.blksize));
+    const buf = this.free.pop() ?? Buffer.allocUnsafeSlow(this.blocksPerChunk * this.stride);
+    const chunk: Chunk = { index: c, buf, packets: undefined, loading: Promise.resolve() };
+    const views: Buffer[] = [];
+    for (let i = 0; i < count; i++) {
+      const at = i * this.stride + 4;
+      const len = Math.min(this.blksize, bytesWanted - i * this.blksize);
+      if (len > 0) views.push(buf.subarray(at, at + len));
+    }
+    // Chunks are read strictly in order: a stream can only be read forward.
+    const run = this.chain.then(async () => {
+      if (this.failure) throw this.failure;
+      const got = bytesWanted === 0 ? 0 : await this.fill(views, (first - 1) * this.blksize);
+      if (got !== bytesWanted) {
+        throw new TftpError(
+          TftpErrorCode.Source,
+          `source ended after ${(first - 1) * this.blksize + got} of ${this.size} bytes`,
+        );
+      }
+      const packets: Buffer[] = [];
+      for (let i = 0; i < count; i++) {
+        const n = first + i;
+        const at = i * this.stride;
+        buf[at] = 0;
+        buf[at + 1] = Opcode.DATA;
+        buf[at + 2] = (n >>> 8) & 0xff; // block numbers roll over 65535 → 0, as tftpd-hpa does
+        buf[at + 3] = n & 0xff;
+        const len = n === this.totalBlocks ? this.size - (n - 1) * this.blksize : this.blksize;
+        packets.push(buf.subarray(at, at + 4 + len));
+      }
+      chunk.packets = packets;
+    });
+    chunk.loading = run.catch((err: unknown) => {
+      this.failure ??=
+        err instanceof TftpError
+          ? err
+          : new TftpError(TftpErrorCode.Source, `read failed: ${String(err)}`, { cause: err });
+      throw this.failure;
+    });
+    chunk.loading.catch(() => undefined); // observed by ready(); never unhandled
+    this.chain = chunk.loading.catch(() => undefined);
+    this.chunks.set(c, chunk);
+    return chunk;
+  }
+}
+
+/** Reads a file descriptor with readv, one iovec per block, retrying short reads. */
+export function fdFiller(fd: number): Filler {
+  return async (views, position) => {
+    let total = 0;
+    let rest = views;
+    while (rest.length > 0) {
+      const batch = rest.length > IOV_MAX ? rest.slice(0, IOV_MAX) : rest;
+      const n = await new Promise<number>((resolve, reject) =>
+        readv(fd, batch, position + total, (err, bytes) => (err ? reject(err) : resolve(bytes))),
+      );
+      if (n === 0) break;
+      total += n;
+      rest = skip(rest, n);
+    }
+    return total;
+  };
+}
+
+function skip(views: Buffer[], bytes: number): Buffer[] {
+  let i = 0;
+  while (i < views.length && bytes >= views[i]!.length) bytes -= views[i++]!.length;
+  const out = views.slice(i);
+  if (bytes > 0 && out.length > 0) out[0] = out[0]!.subarray(bytes);
+  return out;
+}
+
+/**
+ * Copies a Readable's bytes into the views, in order; position is implied (streams only go forward).
+ * Bytes past the last view are kept for the next call; `transform` (netascii) is applied to each chunk.
+ */
+export function streamFiller(stream: Readable, transform?: (b: Buffer) => Buffer): Filler {
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  let pending: Buffer = Buffer.alloc(0);
+  let ended = false;
+  return async (views) => {
+    let total = 0;
+    for (const view of views) {
+      let at = 0;
+      while (at < view.length) {
+        if (pending.length === 0) {
+          if (ended) return total + at;
+          const next = await it.next();
+          if (next.done) {
+            ended = true;
+            continue;
+          }
+          const raw = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+          pending = transform ? transform(raw) : raw;
+          continue;
+        }
+        const n = pending.copy(view, at);
+        at += n;
+        pending = pending.subarray(n);
+      }
+      total += at;
+    }
+    return total;
+  };
+}
+
+/** netascii (RFC 764 via RFC 1350): LF → CR LF and a bare CR → CR NUL. Stateless per byte. */
+export function toNetascii(input: Buffer): Buffer {
+  let extra = 0;
+  for (let i = 0; i < input.length; i++) if (input[i] === 10 || input[i] === 13) extra++;
+  if (extra === 0) return input;
+  const out = Buffer.allocUnsafe(input.length + extra);
+  let o = 0;
+  for (let i = 0; i < input.length; i++) {
+    const b = input[i]!;
+    if (b === 10) {
+      out[o++] = 13;
+      out[o++] = 10;
+    } else if (b === 13) {
+      out[o++] = 13;
+      out[o++] = 0;
+    } else out[o++] = b;
+  }
+  return out;
+}
+
+/** Size of a stream after netascii conversion (reads it to the end). */
+export async function netasciiSize(stream: Readable): Promise<number> {
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += b.length;
+    for (let i = 0; i < b.length; i++) if (b[i] === 10 || b[i] === 13) size++;
+  }
+  return size;
+}

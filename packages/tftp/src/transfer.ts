@@ -1,0 +1,196 @@
+/**
+ * One read transfer: the sender's state machine of RFC 1350 with RFC 7440 windows. Owns no socket: it
+ * talks through a {@link Wire} (the server passes a connected UDP socket; tests pass lossy wrappers).
+ *
+ * Loss recovery. An ACK for block k (mapped to the absolute block in the window, across rollover)
+ * moves the window to k+1 and sends it whole: a full ACK opens the next window, a partial one
+ * (the receiver saw a gap, RFC 7440 §4) resends from the first missing block. A duplicate ACK (k equal to
+ * the last acknowledged block) is ignored: answering it would double every later packet (the sorcerer's
+ * apprentice bug, RFC 1350 §6 note / RFC 1123 4.2.3.1). Only the timer retransmits unacknowledged
+ * blocks, with exponential backoff, and gives up after `retries` with ERROR 0.
+ */
+import { ErrorCode, MAX_BACKOFF_MS, Opcode } from './constants.js';
+import { TftpError, TftpErrorCode } from './errors.js';
+import { encodeError } from './packet.js';
+import type { BlockStore } from './source.js';
+
+/** What a transfer sends through. `send` must not keep `packet` past the call unless it sends it as is. */
+export interface Wire {
+  send(packet: Buffer): void;
+}
+
+export interface TransferOptions {
+  wire: Wire;
+  store: BlockStore;
+  /** OACK to send first (then wait for ACK 0), or undefined to start with DATA 1 (RFC 2347 §3). */
+  oack: Buffer | undefined;
+  windowsize: number;
+  timeoutMs: number;
+  retries: number;
+  /** Called once, when the last block is acknowledged or the transfer fails. */
+  onDone(error: TftpError | undefined): void;
+}
+
+export class Transfer {
+  /** Highest block acknowledged (absolute, 0 = none / the OACK). */
+  acked = 0;
+  /** Highest block sent so far. */
+  sent = 0;
+  packetsSent = 0;
+  retransmits = 0;
+  /** Packets from the peer that were not a useful ACK (duplicates, stale, unknown). */
+  ignored = 0;
+  private phase: 'oack' | 'data' | 'done' = 'data';
+  private cursor = 1;
+  private windowEnd = 0;
+  private waiting = false;
+  private attempts = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDelay = 0;
+
+  constructor(private readonly o: TransferOptions) {}
+
+  get done(): boolean {
+    return this.phase === 'done';
+  }
+
+  start(): void {
+    if (this.o.oack) {
+      this.phase = 'oack';
+      this.o.wire.send(this.o.oack);
+      this.packetsSent++;
+    } else this.sendWindow();
+    this.arm(this.o.timeoutMs);
+  }
+
+  /** Feeds one datagram from the peer (the caller has already checked its source address and port). */
+  handle(msg: Buffer): void {
+    if (this.phase === 'done') return;
+    if (msg.length < 4 || msg[0] !== 0) {
+      this.ignored++;
+      return;
+    }
+    const op = msg[1];
+    if (op === Opcode.ACK) return this.onAck((msg[2]! << 8) | msg[3]!);
+    if (op === Opcode.ERROR) {
+      const end = msg.indexOf(0, 4);
+      const clean = msg
+        .toString('latin1', 4, end === -1 ? msg.length : end)
+        .replace(/[^\x20-\x7e]/g, '?')
+        .slice(0, 200);
+      return this.finish(
+        new TftpError(TftpErrorCode.PeerError, `peer sent ERROR ${msg.readUInt16BE(2)}: ${clean}`),
+      );
+    }
+    this.ignored++;
+  }
+
+  /** Ends the transfer now; sends ERROR `code` to the peer unless `code` is undefined. */
+  abort(error: TftpError, code: number | undefined = ErrorCode.NotDefined): void {
+    if (this.phase === 'done') return;
+    if (code !== undefined) this.o.wire.send(encodeError(code, error.message));
+    this.finish(error);
+  }
+
+  private onAck(k: number): void {
+    if (this.phase === 'oack') {
+      if (k !== 0) {
+        this.ignored++;
+        return;
+      }
+      this.phase = 'data';
+      this.progress();
+      this.sendWindow();
+      return;
+    }
+    const delta = (k - this.acked) & 0xffff;
+    if (delta === 0 || this.acked + delta > this.sent) {
+      this.ignored++; // duplicate (never answered: sorcerer's apprentice) or not a block we sent
+      return;
+    }
+    this.acked += delta;
+    this.o.store.release(this.acked);
+    if (this.acked === this.o.store.totalBlocks) {
+      this.finish(undefined);
+      return;
+    }
+    this.progress();
+    this.sendWindow();
+  }
+
+  /** Sends blocks acked+1 … acked+windowsize (fewer at the end of the file). */
+  private sendWindow(): void {
+    this.cursor = this.acked + 1;
+    this.windowEnd = Math.min(this.acked + this.o.windowsize, this.o.store.totalBlocks);
+    this.pump();
+  }
+
+  private pump(): void {
+    const { store, wire } = this.o;
+    while (this.cursor <= this.windowEnd) {
+      const packet = store.packet(this.cursor);
+      if (packet === undefined) {
+        if (!this.waiting) {
+          this.waiting = true;
+          store.ready(this.cursor).then(
+            () => {
+              this.waiting = false;
+              if (this.phase === 'data') this.pump();
+            },
+            (err: TftpError) => this.abort(err),
+          );
+        }
+        return;
+      }
+      if (this.cursor <= this.sent) this.retransmits++;
+      else this.sent = this.cursor;
+      wire.send(packet);
+      this.packetsSent++;
+      this.cursor++;
+    }
+  }
+
+  private progress(): void {
+    this.attempts = 0;
+    this.arm(this.o.timeoutMs);
+  }
+
+  private arm(delay: number): void {
+    if (this.timer && delay === this.timerDelay) {
+      this.timer.refresh();
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDelay = delay;
+    this.timer = setTimeout(() => this.onTimeout(), delay);
+  }
+
+  private onTimeout(): void {
+    if (this.phase === 'done') return;
+    this.attempts++;
+    if (this.attempts > this.o.retries) {
+      const error = new TftpError(
+        TftpErrorCode.Timeout,
+        `no ACK after ${this.o.retries} retransmissions (last acknowledged block ${this.acked})`,
+      );
+      this.o.wire.send(encodeError(ErrorCode.NotDefined, 'timed out'));
+      this.finish(error);
+      return;
+    }
+    if (this.phase === 'oack') {
+      this.o.wire.send(this.o.oack!);
+      this.packetsSent++;
+      this.retransmits++;
+    } else this.sendWindow();
+    const base = this.o.timeoutMs;
+    this.arm(Math.min(base * 2 ** this.attempts, Math.max(base, MAX_BACKOFF_MS)));
+  }
+
+  private finish(error: TftpError | undefined): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.o.onDone(error);
+  }
+}
