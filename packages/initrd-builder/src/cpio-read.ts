@@ -67,10 +67,8 @@ export function readCpio(bytes: Uint8Array): CpioRecord[] {
     const dataStart = align4(nameStart + nameSize);
     if (dataStart + size > buf.length) throw bad(`truncated cpio data of "${path}" at byte ${off}`);
     const data = buf.subarray(dataStart, dataStart + size);
-    off = align4(dataStart + size);
-    if (path === 'TRAILER!!!') continue;
     const type = typeOf(mode);
-    out.push({
+    const record: CpioRecord = {
       path,
       type,
       mode: mode & 0o7777,
@@ -82,7 +80,9 @@ export function readCpio(bytes: Uint8Array): CpioRecord[] {
       ...(type === 'symlink' ? { target: data.toString('utf8') } : {}),
       major: field(9),
       minor: field(10),
-    });
+    };
+    off = align4(dataStart + size);
+    if (path !== 'TRAILER!!!') out.push(record);
   }
   return out;
 }

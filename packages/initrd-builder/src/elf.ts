@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { access, open, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { InitrdError, InitrdErrorCode } from './errors.js';
 
@@ -134,7 +134,11 @@ export async function resolveLibraries(path: string, extraDirs: string[] = []): 
   const first = await readElf(path);
   const found = new Map<string, string>();
   const result: string[] = [];
-  if (first.interp) result.push(first.interp);
+  if (first.interp) {
+    // libc names the loader by soname too; it is the interpreter, not a second copy.
+    result.push(first.interp);
+    found.set(basename(first.interp), first.interp);
+  }
   const queue: { info: ElfInfo; from: string }[] = [{ info: first, from: path }];
   while (queue.length > 0) {
     const { info, from } = queue.shift()!;

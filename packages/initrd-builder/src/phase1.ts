@@ -57,6 +57,10 @@ export interface Phase1Result {
 /** QEMU's firmware and data folders (qemu-system-data, seabios, ipxe-qemu). */
 export const QEMU_DATA_DIRS = ['/usr/share/qemu', '/usr/share/seabios', '/usr/lib/ipxe/qemu'] as const;
 
+function abortCheck(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new InitrdError(InitrdErrorCode.Aborted, `building ${what} was aborted`);
+}
+
 const x = (path: string, source: string | Uint8Array): CpioEntry => ({
   path,
   type: 'file',
@@ -99,6 +103,7 @@ export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Resul
   const kind = opts.compression ?? 'zstd';
   const ext = kind === 'zstd' ? 'zst' : 'gz';
   const emit = opts.onProgress ?? (() => {});
+  abortCheck(opts.signal, 'phase-1');
   await mkdir(join(outDir, '.work'), { recursive: true });
   const recordPath = join(outDir, 'phase1.json');
   const record = await readRecord(recordPath);
@@ -196,8 +201,8 @@ export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Resul
 
   const initrds: string[] = [];
   for (const { name, entries } of archives) {
-    opts.signal?.throwIfAborted();
     const file = `${name}.cpio.${ext}`;
+    abortCheck(opts.signal, file);
     const path = join(outDir, file);
     const full = withParents(entries);
     const key = await entriesKey(full, { kind, level: opts.level });

@@ -1,0 +1,175 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildPayload,
+  buildPhase1,
+  InitrdErrorCode,
+  readInitrd,
+  type HostParts,
+  type Phase1Progress,
+  type CpioRecord,
+} from '../../src/index.js';
+import { hostParts } from './helpers.js';
+
+let parts: HostParts;
+let dir: string;
+let agent: string;
+beforeAll(async () => {
+  parts = await hostParts();
+  dir = await mkdtemp(join(tmpdir(), 'bt-phase1-'));
+  agent = join(dir, 'agent.mjs');
+  await writeFile(agent, 'console.log("agent v1");\n');
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const records = async (files: string[]): Promise<Map<string, CpioRecord>> => {
+  const map = new Map<string, CpioRecord>();
+  for (const f of files) for (const r of readInitrd(await readFile(f))) map.set(r.path, r);
+  return map;
+};
+const sha = async (f: string) =>
+  createHash('sha256')
+    .update(await readFile(f))
+    .digest('hex');
+
+describe('buildPhase1', () => {
+  it('assembles init, busybox, NIC modules in load order, kexec and node with their libraries, and the agent', async () => {
+    const events: Phase1Progress[] = [];
+    const out = join(dir, 'a');
+    const r = await buildPhase1({
+      outDir: out,
+      parts,
+      agentBundle: agent,
+      level: 3,
+      onProgress: (e) => events.push(e),
+    });
+    expect(r.cached).toBe(false);
+    expect(r.initrds.map((f) => basename(f))).toEqual(['base.cpio.zst', 'node.cpio.zst', 'agent.cpio.zst']);
+    const recs = await records(r.initrds);
+    expect(recs.get('init')).toMatchObject({ type: 'file', mode: 0o755 });
+    const init = Buffer.from(recs.get('init')!.data).toString();
+    for (const word of [
+      'mount -t devtmpfs',
+      'insmod',
+      'udhcpc -i',
+      'bt.server=',
+      'cttyhack /usr/bin/node /agent.mjs',
+    ]) {
+      expect(init).toContain(word);
+    }
+    expect(recs.get('dev/console')).toMatchObject({ type: 'chardev', major: 5, minor: 1 });
+    expect(recs.get('bin/sh')).toMatchObject({ type: 'symlink', target: 'busybox' });
+    expect(recs.get('usr/bin/node')).toMatchObject({ mode: 0o755, size: r.sizes.node });
+    expect(recs.get('usr/sbin/kexec')).toBeDefined();
+    expect(recs.get('lib64/ld-linux-x86-64.so.2')).toBeDefined();
+    expect([...recs.keys()].some((p) => /libxenctrl\.so/.test(p))).toBe(true);
+    expect([...recs.keys()].some((p) => /libstdc\+\+\.so\.6$/.test(p))).toBe(true);
+    expect(Buffer.from(recs.get('agent.mjs')!.data).toString()).toContain('agent v1');
+    const order = Buffer.from(recs.get('etc/boottorrent/modules')!.data).toString().trim().split('\n');
+    const at = (m: string) => order.findIndex((l) => l.endsWith(`/${m}.ko`));
+    expect(at('virtio_pci')).toBeGreaterThanOrEqual(0);
+    expect(at('virtio_pci')).toBeLessThan(at('virtio_net'));
+    expect(at('libphy')).toBeLessThan(at('r8169'));
+    for (const m of order) expect(recs.has(`lib/modules/${m}`), m).toBe(true);
+    for (const name of ['e1000', 'e1000e', 'igb', 'igc', 'ixgbe', 'r8169', 'tg3', 'bnx2', 'bnxt_en']) {
+      expect(at(name), name).toBeGreaterThan(0);
+    }
+    const archives = r.initrds.reduce((s, f) => s + r.sizes[basename(f)]!, 0);
+    expect(r.sizes.total).toBe(r.sizes.kernel! + archives);
+    expect(events.filter((e) => e.type === 'built').map((e) => (e as { file: string }).file)).toHaveLength(3);
+  });
+
+  it('rebuilds nothing when the inputs did not change, and only the agent archive when the agent did', async () => {
+    const out = join(dir, 'a');
+    const before = await Promise.all(['base.cpio.zst', 'node.cpio.zst'].map((f) => sha(join(out, f))));
+    const again = await buildPhase1({ outDir: out, parts, agentBundle: agent, level: 3 });
+    expect(again.cached).toBe(true);
+    await writeFile(agent, 'console.log("agent v2");\n');
+    const events: Phase1Progress[] = [];
+    const third = await buildPhase1({
+      outDir: out,
+      parts,
+      agentBundle: agent,
+      level: 3,
+      onProgress: (e) => events.push(e),
+    });
+    expect(third.cached).toBe(false);
+    expect(events.filter((e) => e.type === 'built').map((e) => (e as { file: string }).file)).toEqual([
+      'agent.cpio.zst',
+    ]);
+    expect(await Promise.all(['base.cpio.zst', 'node.cpio.zst'].map((f) => sha(join(out, f))))).toEqual(
+      before,
+    );
+    expect(Buffer.from((await records([third.initrds[2]!])).get('agent.mjs')!.data).toString()).toContain(
+      'v2',
+    );
+  });
+
+  it('is reproducible: another build from the same inputs gives byte-identical files', async () => {
+    const b = await buildPhase1({ outDir: join(dir, 'b'), parts, agentBundle: agent, level: 3 });
+    for (const f of b.initrds) expect(await sha(f), basename(f)).toBe(await sha(join(dir, 'a', basename(f))));
+  });
+
+  it('writes gzip archives with only the NIC modules asked for, and refuses unknown ones', async () => {
+    const r = await buildPhase1({
+      outDir: join(dir, 'gz'),
+      parts,
+      agentBundle: agent,
+      compression: 'gzip',
+      level: 1,
+      nicModules: ['e1000'],
+    });
+    expect(r.initrds.map((f) => basename(f))).toEqual(['base.cpio.gz', 'node.cpio.gz', 'agent.cpio.gz']);
+    const base = await records([r.initrds[0]!]);
+    expect(Buffer.from(base.get('etc/boottorrent/modules')!.data).toString()).toBe(
+      `${parts.kernelVersion}/kernel/drivers/net/ethernet/intel/e1000/e1000.ko\n`,
+    );
+    await expect(
+      buildPhase1({ outDir: join(dir, 'gz'), parts, agentBundle: agent, nicModules: ['no_such_nic'] }),
+    ).rejects.toMatchObject({ code: InitrdErrorCode.ModuleMissing });
+  });
+
+  it('adds qemu-system-x86_64, its libraries and firmware when an OS uses the qemu method', async () => {
+    const r = await buildPhase1({ outDir: join(dir, 'a'), parts, agentBundle: agent, level: 1, qemu: true });
+    expect(basename(r.initrds.at(-1)!)).toBe('qemu.cpio.zst');
+    const recs = await records([r.initrds.at(-1)!]);
+    expect(recs.get('usr/bin/qemu-system-x86_64')).toMatchObject({ mode: 0o755 });
+    expect(recs.has('usr/share/seabios/bios-256k.bin')).toBe(true);
+    expect([...recs.keys()].some((p) => p.startsWith('usr/lib/ipxe/qemu/'))).toBe(true);
+    expect([...recs.keys()].some((p) => /libglib-2\.0\.so/.test(p))).toBe(true);
+  });
+
+  it('stops with E_ABORTED when its signal fires', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await expect(
+      buildPhase1({ outDir: join(dir, 'c'), parts, agentBundle: agent, level: 1, signal: ac.signal }),
+    ).rejects.toMatchObject({ code: InitrdErrorCode.Aborted });
+  });
+});
+
+describe('buildPayload', () => {
+  it('writes the manifest and the torrents under /boottorrent, reproducibly', async () => {
+    const opts = {
+      out: join(dir, 'payload/payload.cpio.gz'),
+      manifest: { version: 1, oss: [{ name: 'deb' }] },
+      torrents: [{ name: 'deb.torrent', data: new Uint8Array([100, 101, 101]) }],
+    };
+    const r = await buildPayload(opts);
+    const recs = await records([r.path]);
+    expect(JSON.parse(Buffer.from(recs.get('boottorrent/manifest.json')!.data).toString())).toEqual(
+      opts.manifest,
+    );
+    expect([...recs.get('boottorrent/torrents/deb.torrent')!.data]).toEqual([100, 101, 101]);
+    expect(recs.get('boottorrent')).toMatchObject({ type: 'dir' });
+    const first = await sha(r.path);
+    await buildPayload(opts);
+    expect(await sha(r.path)).toBe(first);
+    await expect(
+      buildPayload({ ...opts, torrents: [{ name: '../x', data: new Uint8Array() }] }),
+    ).rejects.toThrow(/plain file name/);
+  });
+});
