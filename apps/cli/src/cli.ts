@@ -1,12 +1,22 @@
 import { ConfigError, formatProblem } from '@boottorrent/config';
 import { CliError, commandHelp, parseCommandArgs, type Command } from './command.js';
+import { buildCommand } from './commands/build.js';
 import { checkCommand } from './commands/check.js';
 import { initCommand } from './commands/init.js';
+import { labCommand } from './commands/lab.js';
+import { startCommand } from './commands/start.js';
 import { versionCommand } from './commands/version.js';
 import { err, out } from './output.js';
 import { VERSION } from './version.js';
 
-const COMMANDS: Command[] = [initCommand, checkCommand, versionCommand];
+const COMMANDS: Command[] = [
+  initCommand,
+  checkCommand,
+  buildCommand,
+  startCommand,
+  labCommand,
+  versionCommand,
+];
 
 function programHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

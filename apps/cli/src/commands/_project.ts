@@ -1,0 +1,17 @@
+import { formatProblem, loadProject, type Project } from '@boottorrent/config';
+import { CliError } from '../command.js';
+import { err } from '../output.js';
+
+/** Loads the project or fails with every problem listed (one line each). */
+export async function requireProject(dir: string): Promise<Project> {
+  const r = await loadProject(dir);
+  for (const w of r.warnings) err(`warning: ${formatProblem(w)}`);
+  if (!r.project) {
+    for (const e of r.errors) err(`error: ${formatProblem(e)}`);
+    throw new CliError(
+      `${r.errors.length} problem${r.errors.length === 1 ? '' : 's'} in the project`,
+      `fix them, then run: boottorrent check ${dir}`,
+    );
+  }
+  return r.project;
+}

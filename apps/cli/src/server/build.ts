@@ -1,0 +1,173 @@
+import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ClientManifest, ManifestOs, OsEntry, Project } from '@boottorrent/config';
+import { buildPayload, buildPhase1, findHostParts, type Phase1Progress } from '@boottorrent/initrd-builder';
+import { createTorrent, type CreatedTorrent } from '@boottorrent/seeder';
+import { CliError } from '../command.js';
+import { findLoader, LOADERS, requiredLoaders } from './loaders.js';
+import { agentBundlePath, hostSearchRoots } from './paths.js';
+
+export interface BuildOptions {
+  project: Project;
+  /** @default <project>/out */
+  outDir?: string;
+  /** Extra roots searched for the kernel, busybox and kexec. */
+  hostRoots?: string[];
+  onProgress?: (e: BuildEvent) => void;
+  signal?: AbortSignal;
+}
+
+export type BuildEvent =
+  | { step: 'torrent'; os: string; hashedBytes: number; totalBytes: number }
+  | { step: 'phase1'; detail: Phase1Progress }
+  | { step: 'done'; what: string; ms: number; cached?: boolean };
+
+export interface TorrentInfo extends CreatedTorrent {
+  os: OsEntry;
+}
+
+export interface BuiltOut {
+  outDir: string;
+  tftpRoot: string;
+  phase1: { kernel: string; initrds: string[]; sizes: Record<string, number> };
+  /** The payload initrd (manifest + torrents), loaded after phase-1's initrds. */
+  payload: string;
+  torrents: TorrentInfo[];
+  manifest: ClientManifest;
+  /** Loader names present in the TFTP root. */
+  loaders: string[];
+}
+
+/** The URLs and addresses the clients will use; all derived from the config. */
+export function serverUrls(p: Project) {
+  const host = p.config.general.host_ip;
+  const http = `http://${host}:${p.config.http.port}`;
+  return {
+    http,
+    script: `${http}/boot.ipxe`,
+    webSeed: `${http}/webseed/`,
+    trackers: p.config.tracker.enable
+      ? [`http://${host}:${p.config.tracker.port}/announce`, `udp://${host}:${p.config.tracker.port}`]
+      : [],
+  };
+}
+
+/**
+ * Builds out/: a torrent per OS (hashes cached by path, size and mtime), the payload initrd, phase-1
+ * (rebuilt only when its inputs change) and the boot loaders from the host. Idempotent.
+ */
+export async function buildOut(opts: BuildOptions): Promise<BuiltOut> {
+  const { project } = opts;
+  const cfg = project.config;
+  const outDir = opts.outDir ?? join(project.dir, 'out');
+  const tftpRoot = join(outDir, 'tftp');
+  const phase1Dir = join(outDir, 'phase1');
+  await mkdir(tftpRoot, { recursive: true });
+  await mkdir(phase1Dir, { recursive: true });
+  const urls = serverUrls(project);
+  const timed = async <T>(what: string, f: () => Promise<T>, cached?: (r: T) => boolean) => {
+    const t0 = performance.now();
+    const r = await f();
+    opts.onProgress?.({ step: 'done', what, ms: Math.round(performance.now() - t0), cached: cached?.(r) });
+    return r;
+  };
+
+  const torrents: TorrentInfo[] = [];
+  for (const os of project.oss) {
+    const t = await timed(`torrent ${os.name}`, () =>
+      createTorrent(os.dir, {
+        name: os.name,
+        pieceLength: cfg.torrent.piece_length,
+        announce: [...urls.trackers, ...cfg.tracker.announce],
+        cacheFile: join(outDir, 'hash-cache.json'),
+        signal: opts.signal,
+        onProgress: (p) => opts.onProgress?.({ step: 'torrent', os: os.name, ...p }),
+      }),
+    );
+    torrents.push({ ...t, os });
+  }
+
+  const manifest: ClientManifest = {
+    version: 1,
+    server: { address: cfg.general.host_ip, httpPort: cfg.http.port },
+    timeout: cfg.general.timeout,
+    defaultOs: cfg.general.default_os,
+    seedTime: cfg.general.seed_time,
+    trackers: [...urls.trackers, ...cfg.tracker.announce],
+    lsd: cfg.torrent.lsd,
+    pex: cfg.torrent.pex,
+    oss: torrents.map((t) => manifestOs(t, cfg.torrent.web_seed ? urls.webSeed : undefined)),
+  };
+  const payload = await timed('payload', () =>
+    buildPayload({
+      out: join(phase1Dir, 'payload.cpio.gz'),
+      manifest,
+      torrents: torrents.map((t) => ({ name: `${t.os.name}.torrent`, data: t.torrent })),
+    }),
+  );
+
+  const parts = await findHostParts({
+    searchRoots: await hostSearchRoots(opts.hostRoots),
+    requireQemu: project.oss.some((o) => o.method === 'qemu'),
+  });
+  const phase1 = await timed(
+    'phase-1',
+    () =>
+      buildPhase1({
+        outDir: phase1Dir,
+        parts,
+        agentBundle: agentBundlePath(),
+        qemu: project.oss.some((o) => o.method === 'qemu'),
+        onProgress: (detail) => opts.onProgress?.({ step: 'phase1', detail }),
+        signal: opts.signal,
+      }),
+    (r) => r.cached,
+  );
+
+  const loaders = await copyLoaders(
+    tftpRoot,
+    cfg.tftp.enable ? requiredLoaders(cfg.dhcp.legacy_pxelinux) : [],
+  );
+  return { outDir, tftpRoot, phase1, payload: payload.path, torrents, manifest, loaders };
+}
+
+function manifestOs(t: TorrentInfo, webSeed: string | undefined): ManifestOs {
+  const o = t.os;
+  return {
+    name: o.name,
+    dispname: o.dispname,
+    torrent: `${o.name}.torrent`,
+    infoHash: t.infoHash,
+    size: t.size,
+    ...(webSeed ? { webSeed } : {}),
+    method: o.method,
+    ...(o.method === 'kexec' ? { kexec: { kernel: o.kernel!, initrds: o.initrds, cmdline: o.cmdline } } : {}),
+    ...(o.method === 'bin' ? { bin: { bin: o.bin!, args: o.binargs } } : {}),
+    ...(o.method === 'qemu' ? { qemu: { args: o.qemuArgs } } : {}),
+  };
+}
+
+/** Copies the host's boot loaders into the TFTP root; a required one missing is an error naming its package. */
+async function copyLoaders(tftpRoot: string, required: string[]): Promise<string[]> {
+  const present: string[] = [];
+  const missing: { name: string; pkg: string }[] = [];
+  for (const l of LOADERS) {
+    const src = await findLoader(l);
+    if (!src) {
+      if (required.includes(l.name)) missing.push({ name: l.name, pkg: l.pkg });
+      continue;
+    }
+    const dst = join(tftpRoot, l.name);
+    const [a, b] = await Promise.all([stat(src), stat(dst).catch(() => undefined)]);
+    if (!b || b.size !== a.size || b.mtimeMs < a.mtimeMs) await copyFile(src, dst);
+    present.push(l.name);
+  }
+  if (missing.length) {
+    const pkgs = [...new Set(missing.map((m) => m.pkg))];
+    throw new CliError(
+      `boot loader${missing.length > 1 ? 's' : ''} not found: ${missing.map((m) => m.name).join(', ')}`,
+      `install them: apt-get install ${pkgs.join(' ')}`,
+    );
+  }
+  return present;
+}

@@ -1,0 +1,128 @@
+import { EventEmitter } from 'node:events';
+import type { ClientPhase, ClientStatus } from '@boottorrent/config';
+
+/** What the server knows of one booting machine, keyed by MAC. */
+export interface ClientInfo {
+  mac: string;
+  ip?: string;
+  /** Firmware family from DHCP option 93 / user class: bios, efi64, ipxe, … */
+  firmware?: string;
+  phase: ClientPhase;
+  os?: string;
+  progress?: number;
+  bytesFromServer: number;
+  bytesFromPeers: number;
+  bytesFromWebSeed: number;
+  bytesUploaded: number;
+  message?: string;
+  /** First time each phase was seen (ms since the epoch). */
+  timeline: Partial<Record<ClientPhase, number>>;
+  updated: number;
+}
+
+const ORDER: readonly ClientPhase[] = [
+  'dhcp',
+  'loader',
+  'phase1',
+  'menu',
+  'downloading',
+  'seeding',
+  'loading',
+  'booted',
+];
+
+/**
+ * The client table behind the live view and GET /api/v1/clients. Facts arrive from DHCP, TFTP, HTTP
+ * and the agents' status reports; a phase never moves backwards except into `error` and out of it.
+ */
+export class ClientTable extends EventEmitter<{ change: [ClientInfo, string] }> {
+  readonly #clients = new Map<string, ClientInfo>();
+  readonly #ipToMac = new Map<string, string>();
+
+  constructor(private readonly now: () => number = Date.now) {
+    super();
+  }
+
+  list(): ClientInfo[] {
+    return [...this.#clients.values()].sort((a, b) => a.mac.localeCompare(b.mac));
+  }
+
+  get(mac: string): ClientInfo | undefined {
+    return this.#clients.get(mac);
+  }
+
+  macOf(ip: string): string | undefined {
+    return this.#ipToMac.get(ip);
+  }
+
+  /** A fact from the server's own services (DHCP lease, TFTP or HTTP fetch). */
+  observe(mac: string, fact: { phase?: ClientPhase; ip?: string; firmware?: string }, why: string): void {
+    const c = this.#get(mac);
+    if (fact.ip) {
+      c.ip = fact.ip;
+      this.#ipToMac.set(fact.ip, mac);
+    }
+    if (fact.firmware) c.firmware = fact.firmware;
+    if (fact.phase) this.#advance(c, fact.phase);
+    c.updated = this.now();
+    this.emit('change', c, why);
+  }
+
+  /** An agent's status report (POST /api/v1/clients/<mac>/status). */
+  report(mac: string, s: ClientStatus): void {
+    const c = this.#get(mac);
+    if (s.ip) {
+      c.ip = s.ip;
+      this.#ipToMac.set(s.ip, mac);
+    }
+    if (s.os !== undefined) c.os = s.os;
+    if (s.progress !== undefined) c.progress = s.progress;
+    if (s.bytesFromServer !== undefined) c.bytesFromServer = s.bytesFromServer;
+    if (s.bytesFromPeers !== undefined) c.bytesFromPeers = s.bytesFromPeers;
+    if (s.bytesFromWebSeed !== undefined) c.bytesFromWebSeed = s.bytesFromWebSeed;
+    if (s.bytesUploaded !== undefined) c.bytesUploaded = s.bytesUploaded;
+    c.message = s.message;
+    this.#advance(c, s.phase);
+    c.updated = this.now();
+    this.emit('change', c, 'status');
+  }
+
+  #get(mac: string): ClientInfo {
+    let c = this.#clients.get(mac);
+    if (!c) {
+      c = {
+        mac,
+        phase: 'dhcp',
+        bytesFromServer: 0,
+        bytesFromPeers: 0,
+        bytesFromWebSeed: 0,
+        bytesUploaded: 0,
+        timeline: {},
+        updated: this.now(),
+      };
+      this.#clients.set(mac, c);
+    }
+    return c;
+  }
+
+  #advance(c: ClientInfo, phase: ClientPhase): void {
+    c.timeline[phase] ??= this.now();
+    // An agent back at the menu after an error, or a machine rebooting into DHCP, starts over.
+    const restart = (c.phase === 'error' || c.phase === 'booted') && (phase === 'dhcp' || phase === 'menu');
+    if (phase === 'error' || restart || ORDER.indexOf(phase) >= ORDER.indexOf(c.phase)) c.phase = phase;
+  }
+}
+
+/** Swarm totals for the live view. */
+export function totals(clients: readonly ClientInfo[]) {
+  let fromServer = 0;
+  let fromPeers = 0;
+  let fromWebSeed = 0;
+  for (const c of clients) {
+    fromServer += c.bytesFromServer;
+    fromPeers += c.bytesFromPeers;
+    fromWebSeed += c.bytesFromWebSeed;
+  }
+  const all = fromServer + fromPeers + fromWebSeed;
+  return { fromServer, fromPeers, fromWebSeed, serverShare: all ? (fromServer + fromWebSeed) / all : 0 };
+}

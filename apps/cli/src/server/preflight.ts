@@ -1,0 +1,77 @@
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
+import { CliError } from '../command.js';
+
+const CAP_NET_BIND_SERVICE = 10;
+const CAP_NET_RAW = 13;
+
+/** Root, or the two capabilities DHCP and low ports need; otherwise one clear error. */
+export async function checkPrivileges(needed: { lowPorts: boolean; dhcp: boolean }): Promise<void> {
+  if (!needed.lowPorts && !needed.dhcp) return;
+  if (process.getuid?.() === 0) return;
+  const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
+  const eff = BigInt('0x' + (/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'));
+  const has = (bit: number) => (eff >> BigInt(bit)) & 1n;
+  const missing = [
+    needed.lowPorts || needed.dhcp ? (has(CAP_NET_BIND_SERVICE) ? null : 'CAP_NET_BIND_SERVICE') : null,
+    needed.dhcp ? (has(CAP_NET_RAW) ? null : 'CAP_NET_RAW') : null,
+  ].filter((x): x is string => x !== null);
+  if (missing.length) {
+    throw new CliError(
+      `not root and missing ${missing.join(' and ')} (DHCP and ports below 1024 need them)`,
+      `run with sudo, or: sudo setcap cap_net_bind_service,cap_net_raw+ep "$(readlink -f "$(command -v node)")"`,
+    );
+  }
+}
+
+/** The interface must exist and hold the server address (DHCP binds to it; the rest to the address). */
+export function checkInterface(iface: string | null, address: string): void {
+  const all = networkInterfaces();
+  if (iface !== null) {
+    const addrs = all[iface];
+    if (!addrs) {
+      throw new CliError(
+        `interface "${iface}" does not exist`,
+        `set dhcp.interface in config.yaml to one of: ${Object.keys(all).join(', ')}`,
+      );
+    }
+    if (!addrs.some((a) => a.family === 'IPv4' && a.address === address)) {
+      const has = addrs.filter((a) => a.family === 'IPv4').map((a) => a.address);
+      throw new CliError(
+        `interface "${iface}" does not hold ${address} (it has ${has.join(', ') || 'no IPv4 address'})`,
+        `add it (ip addr add ${address}/24 dev ${iface}) or set general.host_ip to the interface's address`,
+      );
+    }
+    return;
+  }
+  const holder = Object.entries(all).find(([, a]) => a?.some((x) => x.address === address));
+  if (!holder)
+    throw new CliError(`no interface holds ${address}`, 'set general.host_ip to an address of this machine');
+}
+
+/** Best effort: which process holds a local port (from /proc/net and /proc/<pid>/fd). */
+export async function whoUses(port: number, proto: 'tcp' | 'udp'): Promise<string | undefined> {
+  const inodes = new Set<string>();
+  for (const f of [`/proc/net/${proto}`, `/proc/net/${proto}6`]) {
+    const text = await readFile(f, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      const local = cols[1];
+      if (local && parseInt(local.split(':')[1] ?? '', 16) === port) inodes.add(cols[9] ?? '');
+    }
+  }
+  if (!inodes.size) return undefined;
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+    for (const fd of fds) {
+      const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+      const m = /^socket:\[(\d+)\]$/.exec(link);
+      if (m && inodes.has(m[1]!)) {
+        const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?')).trim();
+        return `${comm} (pid ${pid})`;
+      }
+    }
+  }
+  return undefined;
+}
