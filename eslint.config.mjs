@@ -25,7 +25,7 @@ export default tseslint.config(
           depConstraints: [
             { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:config', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:protocol', 'type:config'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:protocol', 'type:config', 'type:bundle'] },
           ],
         },
       ],
