@@ -147,7 +147,7 @@ export class DhcpHandler {
     const store = this.store as LeaseStore;
     const serverId = getServerId(req.options);
     const ours = serverId === null || serverId === this.o.serverAddress;
-    const dest = req.ciaddr !== NO_ADDR ? req.ciaddr : this.o.iface.broadcast;
+    const dest = req.ciaddr !== NO_ADDR ? req.ciaddr : this.o.replyBroadcast;
     switch (type) {
       case DhcpMessageType.Discover: {
         const plan = await this.plan(m, kind);
@@ -162,7 +162,7 @@ export class DhcpHandler {
         reply.siaddr = this.o.serverAddress;
         addNetworkOptions(reply, this.ctx, true);
         if (plan && kind) this.boot(req, reply, plan, m, kind, 'offer');
-        this.reply(req, reply, this.o.iface.broadcast, this.o.clientPort, 'dhcp');
+        this.reply(req, reply, this.o.replyBroadcast, this.o.clientPort, 'dhcp');
         this.hooks.emit('lease', { type: 'offered', mac: m.mac, ip: lease.ip, expiresAt: lease.expiresAt });
         return;
       }
@@ -181,7 +181,7 @@ export class DhcpHandler {
         const lease = inSubnet(ipToNumber(ip), this.net) ? store.commit(m.mac, ip) : null;
         if (!lease) {
           const nak = baseReply(req, DhcpMessageType.Nak, this.o.serverAddress);
-          this.reply(req, nak, this.o.iface.broadcast, this.o.clientPort, 'dhcp');
+          this.reply(req, nak, this.o.replyBroadcast, this.o.clientPort, 'dhcp');
           this.hooks.emit('lease', { type: 'nak', mac: m.mac, ip });
           return;
         }
@@ -263,7 +263,7 @@ export class DhcpHandler {
       this.reply(
         req,
         reply,
-        req.ciaddr !== NO_ADDR ? req.ciaddr : this.o.iface.broadcast,
+        req.ciaddr !== NO_ADDR ? req.ciaddr : this.o.replyBroadcast,
         this.o.clientPort,
         'dhcp',
       );

@@ -41,6 +41,13 @@ export interface DhcpServerOptions {
   proxyPort?: number;
   /** Port replies are sent to. @default 68 */
   clientPort?: number;
+  /**
+   * Where broadcast replies go. `limited` (255.255.255.255, RFC 2131 §4.1) is what UEFI firmware
+   * accepts before it has an address; it works without a default route because the socket is
+   * bound to the interface. `subnet` sends to the interface's subnet broadcast (e.g. 10.77.0.255),
+   * which iPXE and Linux clients accept but OVMF's PXE ignores. @default 'limited'
+   */
+  broadcast?: 'limited' | 'subnet';
   /** Where diagnostics go. @default silent */
   logger?: Logger;
   /** Closes the server when aborted. */
@@ -63,6 +70,8 @@ export interface ResolvedOptions {
   port: number;
   proxyPort: number;
   clientPort: number;
+  /** Destination address of broadcast replies. */
+  replyBroadcast: string;
   logger: Logger;
 }
 
@@ -74,6 +83,12 @@ function port(name: string, v: number | undefined, def: number): number {
   const p = v ?? def;
   if (!Number.isInteger(p) || p < 0 || p > 65535) invalid(`${name} ${String(v)} is not a port number`);
   return p;
+}
+
+function broadcastAddress(b: DhcpServerOptions['broadcast'], iface: InterfaceInfo): string {
+  if (b === undefined || b === 'limited') return '255.255.255.255';
+  if (b === 'subnet') return iface.broadcast;
+  return invalid(`broadcast "${String(b)}" must be "limited" or "subnet"`);
 }
 
 /** Validates `o` against the interface facts; never mutates `o`. */
@@ -129,6 +144,7 @@ export function resolveOptions(o: DhcpServerOptions, iface: InterfaceInfo): Reso
     port: port('port', o.port, DEFAULT_SERVER_PORT),
     proxyPort: port('proxyPort', o.proxyPort, DEFAULT_PROXY_PORT),
     clientPort: port('clientPort', o.clientPort, DEFAULT_CLIENT_PORT),
+    replyBroadcast: broadcastAddress(o.broadcast, iface),
     logger: o.logger ?? {},
   };
 }

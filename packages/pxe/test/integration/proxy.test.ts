@@ -153,6 +153,43 @@ describe('interface binding and startup checks', () => {
     }
   });
 
+  it.each([
+    ['limited', true],
+    ['subnet', false],
+  ])(
+    'with broadcast "%s", a client that has no address yet hears the OFFER: %s',
+    async (broadcast, heard) => {
+      // A fresh client namespace without any IPv4 address, as firmware is before its first lease.
+      const { addClient } = await import('./helpers/netns.js');
+      const c = await addClient(lab);
+      const a = await Agent.start(c.ns);
+      try {
+        await server.call('startServer', {
+          name: `bc-${broadcast}`,
+          opts: {
+            interface: 'br0',
+            serverAddress: '10.77.0.1',
+            mode: 'server',
+            broadcast,
+            range: { start: '10.77.0.100', end: '10.77.0.110' },
+            plan: { static: { scriptUrl: SCRIPT } },
+          },
+        });
+        const raw = await RawClient.open(a, c.iface);
+        const p = craft({ mac: c.mac });
+        await raw.send(p, '255.255.255.255');
+        await server.waitFor(
+          (e) => e.name === `bc-${broadcast}` && e.type === 'lease' && e.payload?.mac === c.mac,
+          3000,
+        );
+        expect((await raw.reply(p.xid, 1500)) !== null).toBe(heard);
+      } finally {
+        await a.dispose();
+        await server.call('stopServer', { name: `bc-${broadcast}` });
+      }
+    },
+  );
+
   it('refuses to start on a missing interface, a foreign address or a range outside the subnet', async () => {
     const base = {
       serverAddress: '10.77.0.1',

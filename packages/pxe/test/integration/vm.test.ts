@@ -1,0 +1,169 @@
+// Real firmware: QEMU (TCG) PXE-boots from our DHCP up to a marker printed by an iPXE script.
+// BIOS (SeaBIOS + QEMU's iPXE ROM) in server mode and in proxy mode beside dnsmasq's DHCP, and
+// UEFI (OVMF's own PXE client) fetching snponly.efi over TFTP. Kept few: they dominate CI time.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent } from './helpers/agent.js';
+import { Netns, addTap, createLab, randomMac, vethPair, type Lab } from './helpers/netns.js';
+import { startDnsmasq, startVm } from './helpers/vm.js';
+
+const HTTP_PORT = 8080;
+const SCRIPT_URL = `http://10.77.0.1:${HTTP_PORT}/boot.ipxe`;
+
+describe('QEMU PXE boots from our DHCP', () => {
+  let lab: Lab;
+  let agent: Agent;
+  let dir: string;
+  let marker: string;
+  let ra: ReturnType<typeof startDnsmasq>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'btpxe-'));
+    lab = await createLab({ clients: 0 });
+    await lab.server.ip('addr', 'add', 'fd77::1/64', 'dev', 'br0', 'nodad');
+    agent = await Agent.start(lab.server);
+    marker = `BTPXE-MARKER-${randomBytes(4).toString('hex')}`;
+    await agent.call('httpServe', {
+      name: 'h',
+      address: '10.77.0.1',
+      port: HTTP_PORT,
+      files: { '/boot.ipxe': `#!ipxe\necho ${marker}\n` },
+    });
+    // iPXE waits ~16 s for an IPv6 RA without one (lab-facts §7.1); dnsmasq sends RAs and serves
+    // TFTP (our TFTP package is another team's); its DHCPv4 stays off.
+    ra = startDnsmasq(lab.server, [
+      '--interface=br0',
+      '--enable-ra',
+      '--dhcp-range=fd77::,ra-only,64',
+      '--enable-tftp',
+      '--tftp-root=/usr/lib/ipxe',
+    ]);
+  }, 60_000);
+  afterAll(async () => {
+    await ra?.stop();
+    await agent?.dispose();
+    await lab?.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const server = (name: string, extra: Record<string, unknown> = {}) =>
+    agent.call('startServer', {
+      name,
+      opts: {
+        interface: 'br0',
+        serverAddress: '10.77.0.1',
+        mode: 'server',
+        range: { start: '10.77.0.100', end: '10.77.0.199' },
+        plan: { static: { scriptUrl: SCRIPT_URL } },
+        ...extra,
+      },
+    });
+
+  it(
+    'boots a BIOS VM (iPXE ROM) in server mode: iPXE gets the script URL',
+    { timeout: 180_000 },
+    async () => {
+      await server('bios');
+      await addTap(lab, 'tap0');
+      const mac = randomMac();
+      const vm = await startVm({ ns: lab.server, tap: 'tap0', mac });
+      try {
+        await vm.waitSerial(new RegExp(marker), 150_000);
+      } finally {
+        await vm.kill();
+        if (process.env.BTPXE_DEBUG) console.log(vm.serial());
+        await agent.call('stopServer', { name: 'bios' });
+      }
+      const boots = agent.serverEvents('bios', 'boot').filter((b) => b.mac === mac);
+      expect(boots.length).toBeGreaterThan(0);
+      expect(boots.every((b) => b.loader === SCRIPT_URL && b.isIpxe === true)).toBe(true);
+      expect(agent.serverEvents('bios', 'lease')).toContainEqual(
+        expect.objectContaining({ type: 'acked', mac }),
+      );
+      // 175.176 = 1 was in the answer, so iPXE did not sit 3 s waiting for a ProxyDHCP offer.
+      expect(vm.serial()).not.toMatch(/ProxyDHCP/i);
+    },
+  );
+
+  it(
+    "boots a UEFI VM with OVMF's own PXE: snponly.efi over TFTP, then the script",
+    { timeout: 300_000 },
+    async () => {
+      await server('uefi');
+      await addTap(lab, 'tap1');
+      const mac = randomMac();
+      const vm = await startVm({ ns: lab.server, tap: 'tap1', mac, uefi: { firmwarePxe: true, dir } });
+      try {
+        await vm.waitSerial(new RegExp(marker), 280_000);
+      } finally {
+        await vm.kill();
+        if (process.env.BTPXE_DEBUG) console.log(vm.serial());
+        await agent.call('stopServer', { name: 'uefi' });
+      }
+      const loaders = agent
+        .serverEvents('uefi', 'boot')
+        .filter((b) => b.mac === mac)
+        .map((b) => `${b.arch}:${b.loader}`);
+      expect(loaders).toContain('7:snponly.efi');
+      expect(loaders).toContain(`7:${SCRIPT_URL}`);
+    },
+  );
+
+  it(
+    'boots a BIOS VM in proxy mode while dnsmasq on another host gives the addresses',
+    { timeout: 180_000 },
+    async () => {
+      // The site's DHCP server lives in its own namespace (another host) on the same bridge.
+      const site = await Netns.create('d');
+      const dhcp = { stop: async () => undefined } as { stop(): Promise<void>; output?(): string };
+      try {
+        await vethPair(lab.server, 'siteport', site, 'site0');
+        await lab.server.ip('link', 'set', 'siteport', 'master', 'br0');
+        await site.ip('addr', 'add', '10.77.0.2/24', 'brd', '+', 'dev', 'site0');
+        Object.assign(
+          dhcp,
+          startDnsmasq(site, [
+            '--interface=site0',
+            '--dhcp-range=10.77.0.150,10.77.0.159,255.255.255.0,1h',
+            '--no-ping',
+            `--dhcp-leasefile=${join(dir, 'site.leases')}`,
+            '--log-dhcp',
+          ]),
+        );
+        await agent.call('startServer', {
+          name: 'proxy',
+          opts: {
+            interface: 'br0',
+            serverAddress: '10.77.0.1',
+            mode: 'proxy',
+            plan: { static: { scriptUrl: SCRIPT_URL } },
+          },
+        });
+        await addTap(lab, 'tap2');
+        const mac = randomMac();
+        const vm = await startVm({ ns: lab.server, tap: 'tap2', mac });
+        try {
+          await vm.waitSerial(new RegExp(marker), 150_000);
+        } finally {
+          await vm.kill();
+          if (process.env.BTPXE_DEBUG) console.log(vm.serial(), dhcp.output?.());
+          await agent.call('stopServer', { name: 'proxy' });
+        }
+        const boots = agent.serverEvents('proxy', 'boot').filter((b) => b.mac === mac);
+        // iPXE takes the file from our port-67 offer (it sends a 4011 REQUEST only for PXE menus);
+        // the 4011 path is driven by the crafted-packet test.
+        expect(boots).toContainEqual(
+          expect.objectContaining({ message: 'offer', loader: SCRIPT_URL, isIpxe: true }),
+        );
+        expect(agent.serverEvents('proxy', 'lease')).toEqual([]);
+        expect(dhcp.output?.()).toMatch(new RegExp(`DHCPACK\\(site0\\) 10\\.77\\.0\\.15\\d ${mac}`));
+      } finally {
+        await dhcp.stop();
+        await site.dispose();
+      }
+    },
+  );
+});
