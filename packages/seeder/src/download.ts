@@ -130,7 +130,7 @@ export async function download(opts: DownloadOptions): Promise<Download> {
   const torrentP = addTorrent(
     client,
     { ...parsed, urlList: [] },
-    { path: resolve(opts.dir), announce: opts.announce ?? [], uploads: lanTuning ? maxConns : 4 },
+    { path: resolve(opts.dir), announce: opts.announce ?? [], uploads: lanTuning ? maxConns : undefined },
   );
   const torrent = await torrentP.catch(async (err: unknown) => {
     await close();
@@ -189,6 +189,7 @@ export async function download(opts: DownloadOptions): Promise<Download> {
   clearInterval(ticker);
   fallback?.stop();
   opts.onProgress?.(stats());
+  signal?.addEventListener('abort', () => void close(), { once: true });
 
   return {
     dir: join(resolve(opts.dir), parsed.name),

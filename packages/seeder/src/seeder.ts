@@ -89,14 +89,14 @@ function inPlace(parsed: ParsedTorrent): ParsedTorrent {
 export async function addTorrent(
   client: WebTorrent,
   parsed: ParsedTorrent,
-  opts: { path: string; announce: string[]; skipVerify?: boolean; uploads: number },
+  opts: { path: string; announce: string[]; skipVerify?: boolean; uploads?: number | undefined },
 ): Promise<Torrent> {
   return new Promise((resolveP, reject) => {
     const t = client.add(parsed, {
       path: opts.path,
       announce: opts.announce,
       skipVerify: opts.skipVerify ?? false,
-      uploads: opts.uploads,
+      ...(opts.uploads !== undefined ? { uploads: opts.uploads } : {}),
       alwaysChokeSeeders: true,
     });
     const onError = (err: unknown): void =>

@@ -103,9 +103,7 @@ export class UdpClient {
     return res.subarray(8, 16);
   }
 
-  async announce(
-    a: Announce,
-  ): Promise<{
+  async announce(a: Announce): Promise<{
     action: number;
     interval?: number;
     leechers?: number;

@@ -1,0 +1,102 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTorrent, download, SeederError, startSeeder } from '../../src/index.js';
+import { cleanup, digestFolder, makeOsFolder, tempDir } from './_helpers.js';
+
+describe('startSeeder and download in one process', () => {
+  let root: string;
+  let osDir: string;
+  beforeAll(async () => {
+    root = await tempDir('inproc');
+    osDir = join(root, 'folder-on-server');
+    await makeOsFolder(osDir, { kernel: 700_000, 'sub/initrd': 2_600_000 });
+  });
+  afterAll(() => cleanup(root));
+
+  it('seeds a folder in place under any torrent name; files land in dir/<name>', async () => {
+    const created = await createTorrent(osDir, { name: 'ubuntu' });
+    await using seeder = await startSeeder({
+      torrents: [{ torrent: created.torrent, dir: osDir }],
+      port: 0,
+      host: '127.0.0.1',
+    });
+    expect(seeder.infoHashes).toEqual([created.infoHash]);
+    const peers: string[] = [];
+    seeder.on('peer', (p) => peers.push(p.peer));
+    await using dl = await download({
+      torrent: created.torrent,
+      dir: join(root, 'client'),
+      serverPeers: [`127.0.0.1:${seeder.port}`],
+    });
+    expect(dl.dir).toBe(join(root, 'client', 'ubuntu'));
+    expect(dl.files).toEqual([
+      { path: 'kernel', length: 700_000 },
+      { path: 'sub/initrd', length: 2_600_000 },
+    ]);
+    expect(await digestFolder(dl.dir)).toEqual(await digestFolder(osDir));
+    expect(dl.stats()).toMatchObject({
+      downloaded: created.size,
+      fromServer: created.size,
+      fromPeers: 0,
+      fromWebSeed: 0,
+    });
+    expect(peers.length).toBe(1);
+    const [s] = seeder.stats();
+    expect(s!.uploaded).toBe(created.size);
+    expect(s!.peers[0]).toMatchObject({ kind: 'peer', uploaded: created.size, connected: true });
+  });
+
+  it('seeds for the given time after the download, counting what it uploads', async () => {
+    const created = await createTorrent(osDir);
+    await using seeder = await startSeeder({ torrents: [{ torrent: created.torrent, dir: osDir }], port: 0 });
+    await using first = await download({
+      torrent: created.torrent,
+      dir: join(root, 'seed-a'),
+      serverPeers: [`127.0.0.1:${seeder.port}`],
+    });
+    await seeder.close();
+    const seeding = first.seedFor(1.5, { onProgress: () => {} });
+    await using second = await download({
+      torrent: created.torrent,
+      dir: join(root, 'seed-b'),
+      serverPeers: [`127.0.0.1:${first.port}`],
+    });
+    // `first` is dialled as if it were the server (no tracker here), so its bytes count as fromServer
+    expect(second.stats().fromServer).toBe(created.size);
+    const t0 = Date.now();
+    const totals = await seeding;
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(totals.uploaded).toBe(created.size);
+    const ac = new AbortController();
+    const aborted = first.seedFor(60, { signal: ac.signal });
+    ac.abort();
+    await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+
+  it('refuses a folder that does not match the torrent', async () => {
+    const created = await createTorrent(osDir);
+    const other = join(root, 'other');
+    await makeOsFolder(other, { kernel: 700_000, 'sub/initrd': 2_600_000 });
+    const err = await startSeeder({ torrents: [{ torrent: created.torrent, dir: other }], port: 0 }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SeederError);
+    expect((err as SeederError).code).toBe('BAD_FOLDER');
+    await expect(
+      startSeeder({ torrents: [{ torrent: new Uint8Array([1, 2, 3]), dir: osDir }] }),
+    ).rejects.toMatchObject({ code: 'BAD_TORRENT' });
+  });
+
+  it('stops a download on abort with ABORTED and closes cleanly twice', async () => {
+    const created = await createTorrent(osDir);
+    const ac = new AbortController();
+    const p = download({
+      torrent: created.torrent,
+      dir: join(root, 'aborted'),
+      signal: ac.signal,
+      webSeedAfterMs: 60_000,
+    });
+    setTimeout(() => ac.abort(), 200);
+    await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+});
