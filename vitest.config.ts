@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// One vitest project per package; `npm test` runs them all. Integration tests that boot VMs are slow
-// under TCG, hence the generous default timeouts.
+// One vitest project per package; `npm test` runs them all. Two workers: the machine has two cores and
+// several suites boot QEMU VMs under TCG.
 export default defineConfig({
   test: {
     projects: ['packages/*', 'apps/*'],
+    maxWorkers: 2,
   },
 });

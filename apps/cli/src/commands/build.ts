@@ -11,11 +11,13 @@ export const buildCommand = defineCommand({
   options: {
     out: { type: 'string' },
     'host-root': { type: 'string', multiple: true },
+    'phase1-dir': { type: 'string' },
   },
   optionHelp: {
     out: 'Output directory (default <project>/out)',
     'host-root':
       'Also look here for the kernel, its modules, busybox and kexec (an unpacked .deb); repeatable',
+    'phase1-dir': 'Where phase-1 is built and cached (default <out>/phase1); one can serve several projects',
   },
   positionals: [0, 1],
   details:
@@ -26,6 +28,7 @@ export const buildCommand = defineCommand({
       project,
       outDir: values.out as string | undefined,
       hostRoots: values['host-root'] as string[] | undefined,
+      phase1Dir: values['phase1-dir'] as string | undefined,
       onProgress: (e) => {
         if (e.step === 'done') out(`${e.what}: ${e.cached ? 'up to date' : `built in ${e.ms} ms`}`);
       },

@@ -15,6 +15,7 @@ export const startCommand = defineCommand({
     json: { type: 'boolean' },
     out: { type: 'string' },
     'host-root': { type: 'string', multiple: true },
+    'phase1-dir': { type: 'string' },
     cmdline: { type: 'string' },
     'no-seeder': { type: 'boolean' },
   },
@@ -23,6 +24,7 @@ export const startCommand = defineCommand({
     json: 'One JSON object per event on stdout instead of the live view',
     out: 'Output directory (default <project>/out)',
     'host-root': 'Also look here for the kernel, its modules, busybox and kexec; repeatable',
+    'phase1-dir': 'Where phase-1 is built and cached (default <out>/phase1); one can serve several projects',
     cmdline: 'Extra kernel command line for phase-1, e.g. "bt.os=debian" to boot one OS without the menu',
     'no-seeder': 'Run no BitTorrent seeder: clients get the OS from each other and the HTTP web seed',
   },
@@ -57,6 +59,7 @@ export const startCommand = defineCommand({
       project,
       outDir: values.out as string | undefined,
       hostRoots: values['host-root'] as string[] | undefined,
+      phase1Dir: values['phase1-dir'] as string | undefined,
       signal: stop.signal,
       onProgress: (e) => {
         if (e.step === 'done') err(`build ${e.what}: ${e.cached ? 'up to date' : `${e.ms} ms`}`);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { loadProject, formatProblem, ipv4ToInt } from '@boottorrent/config';
 import { CliError } from '../command.js';
 import { buildOut } from '../server/build.js';
+import { cacheHome } from '../server/paths.js';
 import { TARGET_MARKER, writeDemoProject } from './demo.js';
 import { ensureLabDeps } from './deps.js';
 import { stopChild } from './exec.js';
@@ -75,9 +76,11 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
   const prefix = maskBits(c.dhcp.netmask);
   const outDir = join(o.workDir, 'out');
   o.log('building out/ (torrents, payload, phase-1; cached between runs)');
+  const phase1Dir = join(cacheHome(), 'phase1');
   await buildOut({
     project,
     outDir,
+    phase1Dir,
     hostRoots: o.hostRoots,
     onProgress: (e) => {
       if (e.step === 'done') o.log(`  ${e.what}: ${e.cached ? 'up to date' : `${e.ms} ms`}`);
@@ -135,7 +138,7 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
     if (t && t0 !== undefined && t.marks[m] === undefined) t.marks[m] = (Date.now() - t0) / 1000;
   };
 
-  const serverArgs = [CLI, 'start', projectDir, '--json', '--out', outDir];
+  const serverArgs = [CLI, 'start', projectDir, '--json', '--out', outDir, '--phase1-dir', phase1Dir];
   if (o.noSeeder) serverArgs.push('--no-seeder');
   for (const r of o.hostRoots ?? []) serverArgs.push('--host-root', r);
   const [cmd, args] = net.exec(process.execPath, serverArgs);

@@ -13,6 +13,8 @@ export interface BuildOptions {
   outDir?: string;
   /** Extra roots searched for the kernel, busybox and kexec. */
   hostRoots?: string[];
+  /** Where phase-1 is built and cached; one can serve several projects. @default <outDir>/phase1 */
+  phase1Dir?: string;
   onProgress?: (e: BuildEvent) => void;
   signal?: AbortSignal;
 }
@@ -61,9 +63,10 @@ export async function buildOut(opts: BuildOptions): Promise<BuiltOut> {
   const cfg = project.config;
   const outDir = opts.outDir ?? join(project.dir, 'out');
   const tftpRoot = join(outDir, 'tftp');
-  const phase1Dir = join(outDir, 'phase1');
+  const phase1Dir = opts.phase1Dir ?? join(outDir, 'phase1');
   await mkdir(tftpRoot, { recursive: true });
   await mkdir(phase1Dir, { recursive: true });
+  await mkdir(join(outDir, 'payload'), { recursive: true });
   const urls = serverUrls(project);
   const timed = async <T>(what: string, f: () => Promise<T>, cached?: (r: T) => boolean) => {
     const t0 = performance.now();
@@ -100,7 +103,7 @@ export async function buildOut(opts: BuildOptions): Promise<BuiltOut> {
   };
   const payload = await timed('payload', () =>
     buildPayload({
-      out: join(phase1Dir, 'payload.cpio.gz'),
+      out: join(outDir, 'payload', 'payload.cpio.gz'),
       manifest,
       torrents: torrents.map((t) => ({ name: `${t.os.name}.torrent`, data: t.torrent })),
     }),

@@ -1,0 +1,149 @@
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from './_run.js';
+
+/**
+ * End to end: `boottorrent lab` boots real QEMU VMs (TCG) with their own firmware in a network
+ * namespace it creates; each must reach the demo OS's marker after a BitTorrent download.
+ * Phase-1 is built once into a cache shared by these tests.
+ */
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+const CACHE = join(REPO, '.cache/e2e');
+let work: string;
+
+interface Result {
+  ok: boolean;
+  serverShare: number;
+  fromServer: number;
+  fromPeers: number;
+  fromWebSeed: number;
+  vms: {
+    index: number;
+    ok: boolean;
+    killed: boolean;
+    error?: string;
+    marks: Record<string, number>;
+    bytesFromPeers: number;
+  }[];
+}
+
+function lab(name: string, args: string[]): Promise<{ code: number | null; result: Result; stderr: string }> {
+  const dir = join(work, name);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'lab', '--work-dir', dir, '--json', ...args], {
+      env: { ...process.env, XDG_CACHE_HOME: CACHE },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', async (code) => {
+      try {
+        resolve({ code, result: JSON.parse(stdout) as Result, stderr });
+      } catch {
+        const logs = await readFile(join(dir, 'lab-result.json'), 'utf8').catch(() => '');
+        reject(
+          new Error(
+            `lab ${name} exited ${code} without a result:\n${stderr.slice(-3000)}\n${logs.slice(-2000)}`,
+          ),
+        );
+      }
+    });
+  });
+}
+
+const explain = (r: { stderr: string; result: Result }) =>
+  `${r.stderr.slice(-2000)}\n${JSON.stringify(r.result.vms, null, 1)}`;
+
+beforeAll(async () => {
+  await mkdir(CACHE, { recursive: true });
+  work = await mkdtemp(join(CACHE, 'run-'));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('boottorrent lab (QEMU VMs, TCG)', { timeout: 900_000 }, () => {
+  it('boots three BIOS VMs in full DHCP mode over BitTorrent, the peers feeding each other', async () => {
+    const r = await lab('bios3', ['--vms', '3', '--timeout', '480']);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.result.vms.map((v) => v.ok)).toEqual([true, true, true]);
+    for (const v of r.result.vms) {
+      for (const m of ['dhcp', 'loader', 'menu', 'download', 'downloaded', 'booted'])
+        expect(v.marks[m], `vm${v.index} ${m}`).toBeGreaterThan(0);
+    }
+    expect(r.result.fromPeers).toBeGreaterThan(0);
+    expect(r.result.serverShare).toBeLessThan(1);
+  });
+
+  it('still boots the others when one VM is powered off mid-download', async () => {
+    const r = await lab('kill', ['--vms', '3', '--kill-vm', '1', '--timeout', '480']);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.result.vms.map((v) => (v.killed ? 'killed' : v.ok))).toEqual([true, 'killed', true]);
+  });
+
+  it('boots a UEFI VM (OVMF) in proxyDHCP mode beside a site DHCP server (dnsmasq)', async () => {
+    const r = await lab('uefi-proxy', [
+      '--vms',
+      '1',
+      '--uefi',
+      '--mode',
+      'proxy',
+      '--site-dhcp',
+      '--timeout',
+      '480',
+    ]);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.result.vms[0]!.ok).toBe(true);
+  });
+
+  it('finishes through the HTTP web seed with no tracker and no seeder', async () => {
+    const r = await lab('webseed', ['--vms', '1', '--no-tracker', '--no-seeder', '--timeout', '480']);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.result.vms[0]!.ok).toBe(true);
+    expect(r.result.fromWebSeed).toBeGreaterThan(0);
+    expect(r.result.fromServer).toBe(0);
+  });
+
+  it("boots the original project's layout (Boottorrent.yaml)", async () => {
+    const demoOs = join(work, 'bios3/project/oss/demo-linux');
+    const dir = join(work, 'original');
+    await mkdir(join(dir, 'oss'), { recursive: true });
+    await cp(demoOs, join(dir, 'oss/demo-linux'), { recursive: true });
+    await writeFile(
+      join(dir, 'oss/demo-linux/config.yaml'),
+      'dispname: Demo\nmethod: kexec\nkernel: vmlinuz\ninitrd: target.cpio.gz\ncmdline: console=ttyS0,115200n8 quiet\n',
+    );
+    await writeFile(
+      join(dir, 'Boottorrent.yaml'),
+      [
+        'boottorrent:',
+        '    version: 0',
+        '    timeout: 0',
+        '    default_os: demo-linux',
+        '    seed_time: 0',
+        '    host_ip: 10.77.0.1',
+        'dnsmasq:',
+        '    enable_dhcp: True',
+        '    interface: br0',
+        '    dhcp_range: "10.77.0.100,10.77.0.150,1h"',
+        '    enable_tftp: True',
+        'opentracker:',
+        '    enable: True',
+        '    port: 6969',
+        'aria2:',
+        '    bt_enable_lpd: False',
+        '    enable_peer_exchange: True',
+        '',
+      ].join('\n'),
+    );
+    const r = await lab('original-run', ['--vms', '1', '--project', dir, '--timeout', '480']);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.result.vms[0]!.ok).toBe(true);
+  });
+});
