@@ -1,0 +1,75 @@
+import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BlockStore, fdFiller, netasciiSize, streamFiller, toNetascii } from './source.js';
+
+async function blocks(store: BlockStore): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (let n = 1; n <= store.totalBlocks; n++) {
+    await store.ready(n);
+    out.push(Buffer.from(store.packet(n)!));
+    store.release(n - 1);
+  }
+  return out;
+}
+
+describe('BlockStore', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bt-tftp-src-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([0, 1, 511, 512, 513, 5000])(
+    'lays a %i-byte file out as DATA packets ending in a short block',
+    async (size) => {
+      const data = Buffer.alloc(size, 0).map((_, i) => i % 251);
+      const file = join(dir, `f${size}`);
+      writeFileSync(file, data);
+      const fd = openSync(file, 'r');
+      try {
+        const store = new BlockStore(fdFiller(fd), size, 512, 4);
+        const pkts = await blocks(store);
+        expect(pkts.length).toBe(Math.floor(size / 512) + 1);
+        expect(pkts.at(-1)!.length - 4).toBeLessThan(512);
+        pkts.forEach((p, i) =>
+          expect([...p.subarray(0, 4)]).toEqual([0, 3, ((i + 1) >> 8) & 255, (i + 1) & 255]),
+        );
+        expect(Buffer.concat(pkts.map((p) => p.subarray(4)))).toEqual(data);
+      } finally {
+        closeSync(fd);
+      }
+    },
+  );
+
+  it('rolls the block number over after 65535 (block 65536 is sent as 0)', async () => {
+    const size = 65537 * 8;
+    const store = new BlockStore(streamFiller(Readable.from([Buffer.alloc(size, 7)])), size, 8, 1);
+    const seen: number[] = [];
+    for (let n = 65534; n <= 65538; n++) {
+      for (let m = n === 65534 ? 1 : n; m <= n; m++) await store.ready(m);
+      const p = store.packet(n)!;
+      seen.push(p.readUInt16BE(2));
+    }
+    expect(seen).toEqual([65534, 65535, 0, 1, 2]);
+  });
+
+  it('fails the read when a stream ends before its announced size', async () => {
+    const store = new BlockStore(streamFiller(Readable.from([Buffer.alloc(100)])), 1000, 512, 1);
+    await expect(store.ready(1)).rejects.toMatchObject({ code: 'ETFTP_SOURCE' });
+  });
+
+  it('reads a stream that arrives in odd pieces in order', async () => {
+    const data = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 256));
+    const pieces = [data.subarray(0, 7), data.subarray(7, 1500), data.subarray(1500)];
+    const store = new BlockStore(streamFiller(Readable.from(pieces)), data.length, 512, 2);
+    const pkts = await blocks(store);
+    expect(Buffer.concat(pkts.map((p) => p.subarray(4)))).toEqual(data);
+  });
+});
+
+describe('netascii', () => {
+  it('turns LF into CR LF and a bare CR into CR NUL (RFC 1350 / RFC 764)', async () => {
+    expect(toNetascii(Buffer.from('a\nb\rc'))).toEqual(Buffer.from('a\r\nb\r\0c', 'latin1'));
+    expect(await netasciiSize(Readable.from([Buffer.from('a\nb\rc')]))).toBe(7);
+  });
+});

@@ -1,0 +1,167 @@
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { encodeAck } from './packet.js';
+import { BlockStore, streamFiller } from './source.js';
+import { Transfer } from './transfer.js';
+
+/** A wire that records what the sender put on it: DATA block numbers, OACK as 'O', ERROR as 'E<code>'. */
+function setup(opts: {
+  size: number;
+  blksize?: number;
+  windowsize?: number;
+  oack?: boolean;
+  retries?: number;
+}) {
+  const blksize = opts.blksize ?? 512;
+  const sent: (number | string)[] = [];
+  let result: { error?: { code: string } } | undefined;
+  const store = new BlockStore(
+    streamFiller(Readable.from([Buffer.alloc(opts.size, 1)])),
+    opts.size,
+    blksize,
+    opts.windowsize ?? 1,
+  );
+  const t = new Transfer({
+    wire: {
+      send: (p) => sent.push(p[1] === 3 ? p.readUInt16BE(2) : p[1] === 6 ? 'O' : `E${p.readUInt16BE(2)}`),
+    },
+    store,
+    oack: opts.oack ? Buffer.from([0, 6]) : undefined,
+    windowsize: opts.windowsize ?? 1,
+    timeoutMs: 1000,
+    retries: opts.retries ?? 3,
+    onDone: (error) => (result = { ...(error ? { error } : {}) }),
+  });
+  const take = () => sent.splice(0);
+  const ack = async (n: number) => {
+    t.handle(encodeAck(n));
+    await vi.advanceTimersByTimeAsync(0); // let chunk reads settle
+  };
+  return { t, take, ack, result: () => result };
+}
+
+describe('Transfer (sender state machine)', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('sends lock-step blocks and ends on the ACK of the short last block', async () => {
+    const s = setup({ size: 1024 });
+    s.t.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.take()).toEqual([1]);
+    await s.ack(1);
+    expect(s.take()).toEqual([2]);
+    await s.ack(2);
+    expect(s.take()).toEqual([3]); // 1024 = 2 × 512, so an empty block 3 ends the file
+    await s.ack(3);
+    expect(s.result()).toEqual({});
+  });
+
+  it('waits for ACK 0 after an OACK and resends the OACK on timeout', async () => {
+    const s = setup({ size: 10, oack: true });
+    s.t.start();
+    expect(s.take()).toEqual(['O']);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(s.take()).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(s.take()).toEqual(['O']);
+    await s.ack(0);
+    expect(s.take()).toEqual([1]);
+  });
+
+  it('sends a whole window and resends from the first missing block on a partial ACK', async () => {
+    const s = setup({ size: 512 * 20, windowsize: 4 });
+    s.t.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.take()).toEqual([1, 2, 3, 4]);
+    await s.ack(4);
+    expect(s.take()).toEqual([5, 6, 7, 8]);
+    await s.ack(6); // 7 was lost: the receiver acknowledges what it has in order
+    expect(s.take()).toEqual([7, 8, 9, 10]);
+    expect(s.t.retransmits).toBe(2);
+  });
+
+  it("ignores duplicate ACKs instead of answering each (no sorcerer's apprentice)", async () => {
+    const s = setup({ size: 512 * 10, windowsize: 1 });
+    s.t.start();
+    await vi.advanceTimersByTimeAsync(1000); // timeout: block 1 goes out twice
+    expect(s.take()).toEqual([1, 1]);
+    await s.ack(1);
+    await s.ack(1); // the receiver acknowledged both copies
+    expect(s.take()).toEqual([2]);
+    await s.ack(2);
+    await s.ack(2);
+    expect(s.take()).toEqual([3]);
+  });
+
+  it('ignores ACKs for blocks it has not sent and stale ACKs from before the window', async () => {
+    const s = setup({ size: 512 * 10, windowsize: 2 });
+    s.t.start();
+    await vi.advanceTimersByTimeAsync(0);
+    s.take();
+    await s.ack(5);
+    await s.ack(40000);
+    expect(s.take()).toEqual([]);
+    await s.ack(2);
+    s.take();
+    await s.ack(1);
+    expect(s.take()).toEqual([]);
+    expect(s.t.ignored).toBe(3);
+  });
+
+  it('retransmits with exponential backoff and gives up with ERROR 0 after the retries', async () => {
+    const s = setup({ size: 100, retries: 3 });
+    s.t.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.take()).toEqual([1]);
+    for (const step of [1000, 2000, 4000]) {
+      await vi.advanceTimersByTimeAsync(step - 1);
+      expect(s.take()).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(s.take()).toEqual([1]);
+    }
+    await vi.advanceTimersByTimeAsync(8000);
+    expect(s.take()).toEqual(['E0']);
+    expect(s.result()?.error?.code).toBe('ETFTP_TIMEOUT');
+  });
+
+  it('resets the backoff once the peer makes progress', async () => {
+    const s = setup({ size: 512 * 4 });
+    s.t.start();
+    await vi.advanceTimersByTimeAsync(1000 + 2000);
+    expect(s.take()).toEqual([1, 1, 1]);
+    await s.ack(1);
+    expect(s.take()).toEqual([2]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(s.take()).toEqual([2]);
+  });
+
+  it('maps ACKs across the 65535 → 0 rollover inside a window', async () => {
+    const s = setup({ size: 8 * 65540, blksize: 8, windowsize: 8 });
+    s.t.start();
+    await vi.advanceTimersByTimeAsync(0);
+    for (let n = 8; n <= 65528; n += 8) {
+      s.t.handle(encodeAck(n & 0xffff));
+      if (n % 4096 === 0) await vi.advanceTimersByTimeAsync(0);
+    }
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.take().slice(-8)).toEqual([65529, 65530, 65531, 65532, 65533, 65534, 65535, 0]);
+    await s.ack(0); // absolute 65536
+    expect(s.t.acked).toBe(65536);
+    expect(s.take()).toEqual([1, 2, 3, 4, 5]); // blocks 65537..65541, the end of the file
+    await s.ack(3); // absolute 65539: resend from 65540
+    expect(s.take()).toEqual([4, 5]);
+    await s.ack(5);
+    expect(s.result()).toEqual({});
+  });
+
+  it('stops on an ERROR from the peer without answering it', async () => {
+    const s = setup({ size: 5000 });
+    s.t.start();
+    await vi.advanceTimersByTimeAsync(0);
+    s.take();
+    s.t.handle(Buffer.from('\x00\x05\x00\x08tsize too big\x00', 'latin1'));
+    expect(s.take()).toEqual([]);
+    expect(s.result()?.error?.code).toBe('ETFTP_PEER');
+  });
+});
