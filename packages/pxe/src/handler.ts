@@ -3,13 +3,13 @@
  * caused by the peer ends as a counted drop or an `ignored` event, never as a throw.
  */
 import { DhcpMessageType, DhcpMessageTypeName } from './constants.js';
-import { PxeError } from './errors.js';
+import { MalformedPacket } from './errors.js';
 import type { DhcpServerEvents, DhcpStats, IgnoreEvent } from './events.js';
 import { inSubnet, ipToNumber, subnetOf } from './ip.js';
 import type { LeaseStore } from './lease-store.js';
 import { bootClientKind, machineOf, type BootClientKind, type BootPlan, type Machine } from './machine.js';
 import { getMaxMessageSize, getMessageType, getRequestedIp, getServerId } from './options.js';
-import { decodePacket, encodePacket, type DhcpPacket } from './packet.js';
+import { decodeUnchecked, encodePacket, type DhcpPacket } from './packet.js';
 import { addBootOptions, addNetworkOptions, baseReply, isClientMessage, type ReplyContext } from './reply.js';
 import type { ResolvedOptions } from './server-options.js';
 
@@ -65,7 +65,7 @@ export class DhcpHandler {
     let type: number;
     let machine: Machine;
     try {
-      req = decodePacket(msg);
+      req = decodeUnchecked(msg);
       if (req.op !== 1) return this.drop('not-a-request', from, msg.length);
       if (req.htype !== 1 || req.hlen !== 6) return this.drop('not-ethernet', from, msg.length);
       const t = getMessageType(req.options);
@@ -74,8 +74,8 @@ export class DhcpHandler {
       type = t;
       machine = machineOf(req, this.o.iface.name);
     } catch (e) {
-      if (e instanceof PxeError && e.code === 'MALFORMED_PACKET')
-        return this.drop(e.reason ?? 'malformed', from, msg.length);
+      if (e instanceof MalformedPacket) return this.drop(e.reason, from, msg.length);
+      this.o.logger.error?.('dhcp: failed to read packet', { error: (e as Error).message });
       return this.drop('internal-error', from, msg.length);
     }
     try {
@@ -84,8 +84,7 @@ export class DhcpHandler {
       if (this.o.mode === 'server') await this.serve(req, type, machine, kind);
       else await this.proxy(req, type, machine, kind, via, from);
     } catch (e) {
-      if (e instanceof PxeError && e.code === 'MALFORMED_PACKET')
-        return this.drop(e.reason ?? 'malformed', from, msg.length);
+      if (e instanceof MalformedPacket) return this.drop(e.reason, from, msg.length);
       this.o.logger.error?.('dhcp: failed to answer', { mac: machine.mac, error: (e as Error).message });
       this.drop('internal-error', from, msg.length);
     }
@@ -172,10 +171,7 @@ export class DhcpHandler {
           return this.ignore(m.mac, 'other-server');
         }
         const ip = getRequestedIp(req.options) ?? (req.ciaddr !== NO_ADDR ? req.ciaddr : null);
-        if (ip === null)
-          throw new PxeError('MALFORMED_PACKET', 'REQUEST names no address', {
-            reason: 'request-without-address',
-          });
+        if (ip === null) throw new MalformedPacket('request-without-address', 'REQUEST names no address');
         const plan = await this.plan(m, kind);
         if (plan === 'skip') return;
         const lease = inSubnet(ipToNumber(ip), this.net) ? store.commit(m.mac, ip) : null;
