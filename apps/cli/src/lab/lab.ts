@@ -178,6 +178,8 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
         const t = timelines.get(e.mac);
         const m = e.phase ? PHASE_MILESTONE[e.phase as keyof typeof PHASE_MILESTONE] : undefined;
         if (m) mark(e.mac, m);
+        // phase-1 is up when its agent first reports in, whatever it reports.
+        if ((e as { why?: string }).why === 'status') mark(e.mac, 'phase1');
         if (t) {
           t.ip = e.ip ?? t.ip;
           t.bytesFromServer = e.bytesFromServer ?? t.bytesFromServer;

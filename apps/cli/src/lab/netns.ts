@@ -33,6 +33,13 @@ export async function createLabNetwork(opts: {
     await ip('-n', ns, 'addr', 'add', `${opts.address}/${opts.prefix}`, 'brd', '+', 'dev', bridge);
     await ip('-n', ns, 'addr', 'add', LAB_IPV6, 'dev', bridge, 'nodad');
     await ip('-n', ns, 'link', 'set', bridge, 'up');
+    // A bridge without a running port has no carrier, and an interface without carrier is invisible
+    // to Node's networkInterfaces() (libuv skips it): give the bridge one always-up port before the
+    // taps, whose carrier only comes when QEMU opens them.
+    await ip('-n', ns, 'link', 'add', 'br0-up', 'type', 'veth', 'peer', 'name', 'br0-peer');
+    await ip('-n', ns, 'link', 'set', 'br0-up', 'master', bridge);
+    await ip('-n', ns, 'link', 'set', 'br0-up', 'up');
+    await ip('-n', ns, 'link', 'set', 'br0-peer', 'up');
     for (const tap of taps) {
       await ip('-n', ns, 'tuntap', 'add', 'dev', tap, 'mode', 'tap');
       await ip('-n', ns, 'link', 'set', tap, 'master', bridge);
