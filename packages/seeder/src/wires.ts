@@ -2,6 +2,7 @@ import { networkInterfaces } from 'node:os';
 import type { Torrent, Wire } from 'webtorrent';
 import { isServerPeerId } from './client.js';
 import type { Logger } from './errors.js';
+import { PexSender } from './pex.js';
 
 /** Bytes a peer moved, as one side of a swarm sees them. */
 export interface PeerBytes {
@@ -70,12 +71,14 @@ export class WireTracker {
   private readonly servers: { host: string; port?: number }[];
   private readonly contributors = new Map<number, Set<Wire>>();
   private readonly strikes = new WeakMap<Wire, number>();
+  private readonly pex: PexSender;
 
   constructor(
     private readonly torrent: Torrent,
     private readonly opts: WireTrackerOptions,
   ) {
     this.servers = (opts.serverPeers ?? []).map(parseHostPort);
+    this.pex = new PexSender(torrent);
     const self = localHosts();
     const addPeer = torrent.addPeer.bind(torrent);
     torrent.addPeer = (addr: string): boolean => {
@@ -84,7 +87,12 @@ export class WireTracker {
         const { host, port } = parseHostPort(addr);
         if (port === opts.selfPort() && self.has(host)) return false;
       }
-      return addPeer(addr);
+      const added = addPeer(addr);
+      if (added && typeof addr === 'string')
+        this.pex.note(
+          normalizeHost(addr.slice(0, addr.lastIndexOf(':'))) + addr.slice(addr.lastIndexOf(':')),
+        );
+      return added;
     };
     torrent.on('wire', (wire: Wire) => this.onWire(wire));
     torrent.on('verified', (index: number) => this.contributors.delete(index));
