@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { CliError } from '../command.js';
@@ -29,6 +30,14 @@ export function checkInterface(iface: string | null, address: string): void {
   const all = networkInterfaces();
   if (iface !== null) {
     const addrs = all[iface];
+    const operstate = sysNet(iface, 'operstate');
+    if (!addrs && operstate !== undefined) {
+      // Node (libuv) lists only running interfaces: this one exists but is down or has no carrier.
+      throw new CliError(
+        `interface "${iface}" is ${operstate === 'down' ? 'down' : 'without link (no carrier)'}`,
+        `connect it and bring it up: ip link set ${iface} up; then check it holds ${address} (ip addr show ${iface})`,
+      );
+    }
     if (!addrs) {
       throw new CliError(
         `interface "${iface}" does not exist`,
@@ -47,6 +56,15 @@ export function checkInterface(iface: string | null, address: string): void {
   const holder = Object.entries(all).find(([, a]) => a?.some((x) => x.address === address));
   if (!holder)
     throw new CliError(`no interface holds ${address}`, 'set general.host_ip to an address of this machine');
+}
+
+function sysNet(iface: string, file: string): string | undefined {
+  if (!/^[\w.:-]{1,15}$/.test(iface)) return undefined;
+  try {
+    return readFileSync(`/sys/class/net/${iface}/${file}`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Best effort: which process holds a local port (from /proc/net and /proc/<pid>/fd). */

@@ -10,16 +10,19 @@ describe('boottorrent usage', () => {
   it('--help lists every command', () => {
     const r = run(['--help']);
     expect(r.code).toBe(0);
-    for (const name of ['init', 'check', 'version'])
+    for (const name of ['init', 'check', 'build', 'start', 'lab', 'version'])
       expect(r.stdout).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
   });
 
-  it.each(['init', 'check', 'version'])('%s --help shows its usage and options', (name) => {
-    const r = run([name, '--help']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`Usage: boottorrent ${name}`);
-    expect(r.stdout).toContain('-h, --help');
-  });
+  it.each(['init', 'check', 'build', 'start', 'lab', 'version'])(
+    '%s --help shows its usage and options',
+    (name) => {
+      const r = run([name, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Usage: boottorrent ${name}`);
+      expect(r.stdout).toContain('-h, --help');
+    },
+  );
 
   it('version and --version print the package version', () => {
     expect(run(['--version']).stdout).toBe(`${version}\n`);
@@ -56,5 +59,19 @@ describe('boottorrent usage', () => {
     const r = run([]);
     expect(r.code).toBe(2);
     expect(r.stdout).toContain('Usage: boottorrent <command>');
+  });
+});
+
+describe('boottorrent lab argument checks', () => {
+  it('rejects a bad --mode and a --kill-vm outside the room before touching the network', () => {
+    const mode = run(['lab', '--mode', 'relay']);
+    expect(mode.code).toBe(2);
+    expect(mode.stderr).toContain('boottorrent: --mode must be server or proxy, got "relay"');
+    const kill = run(['lab', '--vms', '2', '--kill-vm', '2']);
+    expect(kill.code).toBe(2);
+    expect(kill.stderr).toContain('boottorrent: --kill-vm 2 is not one of the 2 VMs (0-based)');
+    const vms = run(['lab', '--vms', 'many']);
+    expect(vms.code).toBe(2);
+    expect(vms.stderr).toContain('--vms must be a whole number ≥ 1, got "many"');
   });
 });

@@ -1,0 +1,212 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from './_run.js';
+
+/**
+ * `boottorrent start` as a real subprocess on loopback (DHCP off: it only ever answers inside a
+ * namespace, see lab.test.ts). Phase-1 comes from the cache the lab tests share.
+ */
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+const PHASE1 = join(REPO, '.cache/e2e/boottorrent/phase1');
+let dir: string;
+const children: ChildProcess[] = [];
+const servers: Server[] = [];
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function project(ports: { tftp: number; http: number; tracker: number; torrent: number }) {
+  dir = await mkdtemp(join(tmpdir(), 'bt-start-'));
+  spawnSync(process.execPath, [CLI, 'init', join(dir, 'p'), '--host-ip', '127.0.0.1', '--interface', 'lo']);
+  await writeFile(
+    join(dir, 'p/config.yaml'),
+    [
+      'general: { host_ip: 127.0.0.1, default_os: hello, timeout: 0, seed_time: 0 }',
+      'dhcp: { enable: false, interface: lo }',
+      `tftp: { port: ${ports.tftp} }`,
+      `http: { port: ${ports.http} }`,
+      `tracker: { port: ${ports.tracker} }`,
+      `torrent: { port: ${ports.torrent} }`,
+      '',
+    ].join('\n'),
+  );
+  return join(dir, 'p');
+}
+
+function start(projectDir: string, extra: string[] = []) {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'start', projectDir, '--json', '--phase1-dir', PHASE1, ...extra],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  children.push(child);
+  const events: Record<string, unknown>[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ready = new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      const e = JSON.parse(l) as Record<string, unknown>;
+      events.push(e);
+      if (e.type === 'ready') resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`start exited ${code}: ${stderr}`)));
+  });
+  const exit = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  return { child, events, ready, exit, stderr: () => stderr };
+}
+
+beforeAll(async () => {
+  // Builds phase-1 into the shared cache if no earlier test did.
+  const p = await project({
+    tftp: await freePort(),
+    http: await freePort(),
+    tracker: await freePort(),
+    torrent: await freePort(),
+  });
+  const r = spawnSync(process.execPath, [CLI, 'build', p, '--phase1-dir', PHASE1], {
+    encoding: 'utf8',
+    timeout: 900_000,
+  });
+  if (r.status !== 0) throw new Error(r.stderr);
+}, 900_000);
+
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const s of servers.splice(0)) s.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('boottorrent start', { timeout: 180_000 }, () => {
+  it('serves the boot script, phase-1 with ranges, the web seed and the status API, then stops on SIGTERM', async () => {
+    const ports = {
+      tftp: await freePort(),
+      http: await freePort(),
+      tracker: await freePort(),
+      torrent: await freePort(),
+    };
+    const s = start(await project(ports));
+    await s.ready;
+    const base = `http://127.0.0.1:${ports.http}`;
+    const chain = await (await fetch(`${base}/boot.ipxe`)).text();
+    expect(chain).toBe(`#!ipxe\nchain ${base}/boot.ipxe?mac=\${netX/mac}\n`);
+    const script = await (await fetch(`${base}/boot.ipxe?mac=52:54:00:12:34:56`)).text();
+    expect(script).toMatch(/^#!ipxe\n/);
+    const kernelUrl = /^kernel (\S+)/m.exec(script)![1]!;
+    const initrdUrls = [...script.matchAll(/^initrd (\S+)/gm)].map((m) => m[1]!);
+    expect(initrdUrls.at(-1)).toBe(`${base}/phase1/payload.cpio.gz`);
+    expect(script).toContain('bt.server=127.0.0.1');
+    const ranged = await fetch(kernelUrl, { headers: { range: 'bytes=0-1023' } });
+    expect(ranged.status).toBe(206);
+    expect((await ranged.arrayBuffer()).byteLength).toBe(1024);
+    const hello = await fetch(`${base}/webseed/hello/hello.sh`);
+    expect(await hello.text()).toContain('Hello');
+    expect((await fetch(`${base}/webseed/hello/../config.yaml`)).status).toBe(404);
+    expect((await fetch(`${base}/webseed/hello/config.yaml`)).status).toBe(200);
+    expect((await fetch(`${base}/phase1/../../etc/passwd`)).status).toBe(404);
+    const post = await fetch(`${base}/api/v1/clients/52:54:00:12:34:56/status`, {
+      method: 'POST',
+      body: JSON.stringify({
+        phase: 'downloading',
+        os: 'hello',
+        progress: 0.5,
+        bytesFromServer: 10,
+        bytesFromPeers: 30,
+      }),
+    });
+    expect(post.status).toBe(204);
+    const bad = await fetch(`${base}/api/v1/clients/52:54:00:12:34:56/status`, {
+      method: 'POST',
+      body: '{"phase":"dancing"}',
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/^status phase: /);
+    const clients = (await (await fetch(`${base}/api/v1/clients`)).json()) as {
+      mac: string;
+      phase: string;
+      bytesFromPeers: number;
+    }[];
+    expect(clients).toMatchObject([{ mac: '52:54:00:12:34:56', phase: 'downloading', bytesFromPeers: 30 }]);
+    expect(s.events.some((e) => e.type === 'client' && e.phase === 'downloading')).toBe(true);
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
+  });
+
+  it('names the busy port and its process, and closes the services it had started', async () => {
+    const ports = {
+      tftp: await freePort(),
+      http: await freePort(),
+      tracker: await freePort(),
+      torrent: await freePort(),
+    };
+    const blocker = createServer();
+    servers.push(blocker);
+    await new Promise<void>((r) => blocker.listen(ports.torrent, '127.0.0.1', r));
+    const s = start(await project(ports));
+    expect(await s.exit).toBe(1);
+    expect(s.stderr()).toContain(
+      `boottorrent: seeder: TCP port ${ports.torrent} on 127.0.0.1 is already in use by node (pid ${process.pid})`,
+    );
+    expect(s.stderr()).not.toMatch(/\n\s+at /);
+    // TFTP (UDP), HTTP and the tracker had started before the seeder failed: all closed again.
+    const udp = createSocket('udp4');
+    await new Promise<void>((r, j) => udp.once('error', j).bind(ports.tftp, '127.0.0.1', () => r()));
+    udp.close();
+    for (const port of [ports.http, ports.tracker]) {
+      const t = createServer();
+      await new Promise<void>((r, j) => t.once('error', j).listen(port, '127.0.0.1', r));
+      t.close();
+    }
+  });
+
+  it('refuses to start without root or the capabilities, in one line', async () => {
+    const p = await project({
+      tftp: 69,
+      http: await freePort(),
+      tracker: await freePort(),
+      torrent: await freePort(),
+    });
+    spawnSync('chmod', ['-R', 'a+rX', dir]);
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'start', p],
+      { encoding: 'utf8' },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('boottorrent: not root and missing CAP_NET_BIND_SERVICE');
+    expect(r.stderr).toContain('hint: run with sudo');
+  });
+
+  it('refuses an interface that does not exist', async () => {
+    const p = await project({
+      tftp: await freePort(),
+      http: await freePort(),
+      tracker: await freePort(),
+      torrent: await freePort(),
+    });
+    const cfg = (await import('node:fs')).readFileSync(join(p, 'config.yaml'), 'utf8');
+    await writeFile(
+      join(p, 'config.yaml'),
+      cfg.replace(
+        'dhcp: { enable: false, interface: lo }',
+        'dhcp: { enable: true, mode: proxy, interface: nosuch0 }',
+      ),
+    );
+    const s = start(p);
+    expect(await s.exit).toBe(1);
+    expect(s.stderr()).toContain('boottorrent: interface "nosuch0" does not exist');
+  });
+});
