@@ -69,6 +69,7 @@ describe('local service discovery (BEP 14) in a private network namespace', () =
     const done = await withLsd.next((l) => l.event === 'done', 60_000);
     expect(done.fromPeers).toBe(created.size); // the seeder is not in serverPeers here
     expect(await digestFolder(join(root, 'lsd', 'memtest'))).toEqual(await digestFolder(osDir));
+    await without.next((l) => l.event === 'progress', 30_000);
     const last = without.lines.filter((l) => l.event === 'progress').at(-1);
     expect(last).toBeDefined();
     expect(last!.downloaded).toBe(0);
