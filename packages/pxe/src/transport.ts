@@ -17,9 +17,28 @@ import { numberToIp, subnetOf } from './ip.js';
 /** `SOL_SOCKET` and `SO_BINDTOIFINDEX` from <asm-generic/socket.h> (Linux 5.0+). */
 export const SocketOption = { SOL_SOCKET: 1, SO_BINDTOIFINDEX: 62 } as const;
 
+/** sockopt reads only `socket._handle.fd`; we hand it that shape (see {@link fdOf}). */
+interface FdHolder {
+  _handle: { fd: number };
+}
+
 interface Sockopt {
-  setsockopt(socket: Socket, level: number, name: number, value: number): void;
-  getsockopt(socket: Socket, level: number, name: number): number;
+  setsockopt(socket: FdHolder, level: number, name: number, value: number): void;
+}
+
+/**
+ * The file descriptor of a bound dgram socket. `socket._handle` prints a DEP0112 deprecation
+ * warning (a library must not print), so read the handle from dgram's internal state symbol and
+ * fall back to `_handle` only where that is missing.
+ */
+export function fdOf(sock: Socket): number {
+  const sym = Object.getOwnPropertySymbols(sock).find((s) => s.description === 'state symbol');
+  const state = sym
+    ? (sock as unknown as Record<symbol, { handle?: { fd?: number } } | undefined>)[sym]
+    : undefined;
+  const fd = state?.handle?.fd ?? (sock as unknown as FdHolder)._handle.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('socket has no file descriptor');
+  return fd;
 }
 
 let sockopt: Sockopt | null = null;
@@ -92,7 +111,12 @@ export async function openInterfaceSocket(o: InterfaceSocketOptions): Promise<So
         resolve();
       });
     });
-    loadSockopt().setsockopt(sock, SocketOption.SOL_SOCKET, SocketOption.SO_BINDTOIFINDEX, o.iface.index);
+    loadSockopt().setsockopt(
+      { _handle: { fd: fdOf(sock) } },
+      SocketOption.SOL_SOCKET,
+      SocketOption.SO_BINDTOIFINDEX,
+      o.iface.index,
+    );
     sock.setBroadcast(true);
   } catch (e) {
     try {
