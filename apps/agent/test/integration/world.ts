@@ -37,6 +37,8 @@ export async function makeWorld(opts: {
   host?: string;
   /** address clients use to reach the host */
   reach?: string;
+  /** address the seeder announces itself from (what the tracker hands out) @default reach */
+  seederReach?: string;
   seed?: boolean;
   trackerDown?: boolean;
   manifest?: Partial<ClientManifest>;
@@ -86,7 +88,14 @@ export async function makeWorld(opts: {
     });
   }
   const seeder =
-    opts.seed === false ? undefined : await startSeeder({ torrents: seeded, port: 0, host, announce });
+    opts.seed === false
+      ? undefined
+      : await startSeeder({
+          torrents: seeded,
+          port: 0,
+          host,
+          announce: [`http://${opts.seederReach ?? reach}:${tracker.httpPort}/announce`],
+        });
   const manifest: ClientManifest = {
     version: 1,
     server: { address: reach, httpPort: statusPort },

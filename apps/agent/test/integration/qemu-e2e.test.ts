@@ -1,0 +1,132 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import {
+  buildPayload,
+  buildPhase1,
+  compress,
+  defaultSearchRoots,
+  findHostParts,
+  writeCpio,
+  type CpioEntry,
+} from '@boottorrent/initrd-builder';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AGENT_BUNDLE } from './pty.js';
+import { bootVm, type Vm } from './qemu.js';
+import { makeWorld, type World } from './world.js';
+
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+let dir: string | undefined;
+let world: World | undefined;
+let vm: Vm | undefined;
+afterAll(async () => {
+  await vm?.stop();
+  await world?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** The host's own non-loopback IPv4: QEMU's user network reaches it, and so does the tracker's peer list. */
+function hostAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  throw new Error('this test needs a non-loopback IPv4 address on the host (the seeder announces it)');
+}
+
+/** A target OS initramfs: busybox prints a marker with its cmdline and a file from the second initrd. */
+async function targetInitrds(busybox: string): Promise<[Buffer, Buffer]> {
+  const init =
+    '#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n' +
+    'echo "TARGET-KEXEC-MARKER $(/bin/busybox cat /second.txt) cmdline: $(/bin/busybox cat /proc/cmdline)"\n' +
+    '/bin/busybox poweroff -f\n';
+  const first: CpioEntry[] = [
+    { path: 'dev', type: 'dir' },
+    { path: 'dev/console', type: 'chardev', major: 5, minor: 1 },
+    { path: 'proc', type: 'dir' },
+    { path: 'bin', type: 'dir' },
+    { path: 'bin/busybox', type: 'file', mode: 0o755, source: busybox },
+    { path: 'init', type: 'file', mode: 0o755, source: Buffer.from(init) },
+  ];
+  const second: CpioEntry[] = [
+    { path: 'second.txt', type: 'file', source: Buffer.from('FROM-SECOND-INITRD') },
+  ];
+  return [
+    await buffer(compress(writeCpio(first), 'gzip')),
+    await buffer(compress(writeCpio(second), 'zstd')),
+  ];
+}
+
+describe('agent in phase-1 under QEMU (TCG, user-mode network, host = 10.0.2.2)', () => {
+  it('runs a bin OS, then from the menu downloads a kernel OS from the seeder via the tracker and kexecs into it', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bt-agent-e2e-'));
+    const parts = await findHostParts({ searchRoots: await defaultSearchRoots(REPO) });
+    const [initA, initB] = await targetInitrds(parts.busybox);
+    world = await makeWorld({
+      host: '0.0.0.0',
+      reach: '10.0.2.2',
+      seederReach: hostAddress(),
+      manifest: { timeout: -1 },
+      oss: [
+        {
+          name: 'hello',
+          dispname: 'Hello Binary',
+          method: 'bin',
+          files: { 'hello.sh': '#!/bin/sh\necho "BIN-MARKER $* in $(pwd)"\n' },
+          bin: { bin: 'hello.sh', args: ['from', 'agent'] },
+        },
+        {
+          name: 'debian',
+          dispname: 'Debian Kernel',
+          method: 'kexec',
+          files: { vmlinuz: await readFile(parts.kernel), 'a.cpio.gz': initA, 'b.cpio.zst': initB },
+          kexec: {
+            kernel: 'vmlinuz',
+            initrds: ['a.cpio.gz', 'b.cpio.zst'],
+            cmdline: 'console=ttyS0 quiet bt.target=yes',
+          },
+        },
+      ],
+    });
+    const p1 = await buildPhase1({ outDir: join(dir, 'phase1'), parts, agentBundle: AGENT_BUNDLE, level: 3 });
+    const torrents = await Promise.all(
+      world.manifest.oss.map(async (o) => ({
+        name: o.torrent,
+        data: await readFile(join(world!.payload, 'torrents', o.torrent)),
+      })),
+    );
+    const payload = await buildPayload({
+      out: join(dir, 'payload.cpio.gz'),
+      manifest: world.manifest,
+      torrents,
+    });
+    const initrd = join(dir, 'initrd.img');
+    const ws = createWriteStream(initrd);
+    for (const f of [...p1.initrds, payload.path]) await pipeline(createReadStream(f), ws, { end: false });
+    await new Promise<void>((r) => ws.end(r));
+    await copyFile(p1.kernel, join(dir, 'vmlinuz'));
+
+    vm = bootVm({ kernel: join(dir, 'vmlinuz'), initrd, append: 'console=ttyS0 quiet panic=-1 bt.os=hello' });
+    await vm.waitFor(/BIN-MARKER from agent in \/run\/boottorrent\/oss\/hello/, 300_000);
+    await vm.waitFor(/Hello Binary exited with code 0[^]*Up\/Down to choose/, 60_000);
+    vm.send('\x1b[B');
+    await vm.waitFor(/> Debian Kernel/, 30_000);
+    vm.send('\r');
+    await vm.waitFor(/Downloaded Debian Kernel in/, 180_000);
+    const m = await vm.waitFor(/TARGET-KEXEC-MARKER ([^\r\n]*)\r?\n/, 180_000);
+    expect(m[1]).toMatch(/^FROM-SECOND-INITRD cmdline: console=ttyS0 quiet bt\.target=yes/);
+    await vm.exited;
+    const phases = world.posts.filter((p) => p.body.os === 'debian').map((p) => p.body.phase);
+    expect(phases).toEqual(expect.arrayContaining(['downloading', 'loading', 'booted']));
+    const booted = world.posts.find((p) => p.body.os === 'debian' && p.body.phase === 'booted')!;
+    expect(booted.url).toBe('/api/v1/clients/52%3A54%3A00%3A12%3A34%3A56/status');
+    expect(booted.body.ip).toBe('10.0.2.15');
+    const size = world.manifest.oss[1]!.size;
+    expect(Number(booted.body.bytesFromServer) + Number(booted.body.bytesFromPeers)).toBeGreaterThanOrEqual(
+      size,
+    );
+  }, 600_000);
+});
