@@ -36,6 +36,31 @@ async function setup(
   return { world, agent, data };
 }
 
+/**
+ * A 512-byte x86 boot sector: prints QEMU-METHOD-MARKER on COM1 and leaves QEMU through
+ * isa-debug-exit (exit code (0 << 1) | 1 = 1). 16-bit real mode, loaded at 0:7C00 by SeaBIOS.
+ */
+function markerBootSector(): Buffer {
+  // prettier-ignore
+  const code = [
+    0x31, 0xc0, 0x8e, 0xd8,   // xor ax,ax ; mov ds,ax
+    0xfc,                     // cld
+    0xbe, 0x1a, 0x7c,         // mov si,0x7c1a (the message, right after this code)
+    0xba, 0xf8, 0x03,         // mov dx,0x3f8 (COM1)
+    0xac,                     // .loop: lodsb
+    0x84, 0xc0, 0x74, 0x03,   // test al,al ; jz .done
+    0xee, 0xeb, 0xf8,         // out dx,al ; jmp .loop
+    0xba, 0xf4, 0x00, 0xee,   // .done: mov dx,0xf4 ; out dx,al (isa-debug-exit)
+    0xf4, 0xeb, 0xfd,         // hlt ; jmp hlt
+  ];
+  const sector = Buffer.alloc(65536);
+  Buffer.from(code).copy(sector, 0);
+  sector.write('QEMU-METHOD-MARKER\r\n\0', code.length, 'latin1');
+  sector[510] = 0x55;
+  sector[511] = 0xaa;
+  return sector;
+}
+
 const two = [binOs('alpha', 'Alpha Linux', 'ALPHA-RAN'), binOs('beta', 'Beta OS', 'BETA-RAN')];
 
 describe('agent under a pseudo-terminal', () => {
@@ -148,5 +173,53 @@ describe('agent under a pseudo-terminal', () => {
     await agent.waitFor(/ALPHA-RAN one two/, 40_000);
     expect(agent.text()).toMatch(/web seed [\d.]+ KiB/);
     expect(web.requests()).toBeGreaterThan(0);
+  });
+
+  it('runs qemu-system-x86_64 with the OS args in its folder for the qemu method', async () => {
+    const vmOs: OsSpec = {
+      name: 'vm',
+      dispname: 'Tiny VM',
+      method: 'qemu',
+      files: { 'disk.img': markerBootSector() },
+      qemu: {
+        args: [
+          ...['-accel', 'tcg', '-m', '32', '-nographic', '-monitor', 'none', '-no-reboot', '-net', 'none'],
+          ...[
+            '-drive',
+            'file=disk.img,format=raw,if=ide',
+            '-device',
+            'isa-debug-exit,iobase=0xf4,iosize=0x04',
+          ],
+        ],
+      },
+    };
+    const { agent } = await setup({ oss: [vmOs], manifest: { timeout: 0 } });
+    await agent.waitFor(/Booting from Hard Disk[^]*QEMU-METHOD-MARKER/, 60_000);
+    await agent.waitFor(/Tiny VM exited with code 1/);
+  });
+
+  it('boots even when the status server accepts connections and never answers', async () => {
+    const { createServer } = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    const silent = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    cleanups.push(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    });
+    const port = (silent.address() as { port: number }).port;
+    const world = await makeWorld({ oss: two, manifest: { timeout: 0 } });
+    cleanups.push(() => world.close());
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(
+      join(world.payload, 'manifest.json'),
+      JSON.stringify({ ...world.manifest, server: { address: '127.0.0.1', httpPort: port } }),
+    );
+    const data = await mkdtemp(join(tmpdir(), 'bt-agent-data-'));
+    cleanups.push(() => rm(data, { recursive: true, force: true }));
+    const agent = await startAgent({ payload: world.payload, data });
+    cleanups.push(() => agent.stop());
+    await agent.waitFor(/ALPHA-RAN one two/);
+    expect(sockets.length).toBeGreaterThan(0);
   });
 });

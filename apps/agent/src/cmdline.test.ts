@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { parseCmdline, parseLease, pickServer } from './cmdline.js';
+import { formatBytes, memAvailable, progressLine, ramNeeded, RAM_MARGIN } from './format.js';
+import { StatusReporter } from './status.js';
+
+describe('boot facts', () => {
+  it('reads bt.os, bt.server and bt.stall from the kernel command line and ignores the rest', () => {
+    expect(
+      parseCmdline('console=ttyS0 quiet bt.os=debian bt.server=10.0.0.1 bt.stall=7 bt.os.x=1\n'),
+    ).toEqual({
+      os: 'debian',
+      server: '10.0.0.1',
+      stallSeconds: 7,
+    });
+    expect(parseCmdline('bt.os= bt.stall=-3')).toEqual({});
+  });
+
+  it('reads the lease file written by /init, dropping empty values', () => {
+    expect(parseLease('ip=10.0.2.15\nboot_file=\nserver=10.0.2.2\nmac=52:54:00:12:34:56\n')).toEqual({
+      ip: '10.0.2.15',
+      server: '10.0.2.2',
+      mac: '52:54:00:12:34:56',
+    });
+  });
+
+  it('prefers bt.server=, then the manifest, then the lease for the server address', () => {
+    const lease = { server: '10.0.0.9', siaddr: '10.0.0.8', serverid: '10.0.0.7' };
+    expect(pickServer({ server: '10.0.0.1' }, '10.0.0.2', lease)).toBe('10.0.0.1');
+    expect(pickServer({}, '10.0.0.2', lease)).toBe('10.0.0.2');
+    expect(pickServer({}, '0.0.0.0', lease)).toBe('10.0.0.9');
+    expect(pickServer({}, undefined, { siaddr: '0.0.0.0', serverid: '10.0.0.7' })).toBe('10.0.0.7');
+  });
+
+  it('builds the status URL with the MAC lowercased and IPv6 hosts bracketed, or none without a MAC', () => {
+    expect(StatusReporter.url('10.0.0.1', 8080, 'AA:BB:CC:DD:EE:FF')).toBe(
+      'http://10.0.0.1:8080/api/v1/clients/aa%3Abb%3Acc%3Add%3Aee%3Aff/status',
+    );
+    expect(StatusReporter.url('fd77::1', 80, 'aa')).toBe('http://[fd77::1]:80/api/v1/clients/aa/status');
+    expect(StatusReporter.url('10.0.0.1', 80, undefined)).toBeUndefined();
+  });
+});
+
+describe('formatting and the RAM check', () => {
+  it('formats bytes and the progress line with the byte split', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(
+      progressLine({
+        downloaded: 50 * 2 ** 20,
+        total: 200 * 2 ** 20,
+        rate: 10 * 2 ** 20,
+        peers: 1,
+        fromServer: 2 ** 20,
+        fromPeers: 49 * 2 ** 20,
+        fromWebSeed: 0,
+      }),
+    ).toBe('25% of 200.0 MiB at 10.0 MiB/s, 1 peer (server 1.0 MiB, peers 49.0 MiB)');
+  });
+
+  it('reads MemAvailable (else MemFree) and counts a second copy for kexec', () => {
+    expect(memAvailable('MemTotal: 100 kB\nMemFree: 20 kB\nMemAvailable: 50 kB\n')).toBe(51200);
+    expect(memAvailable('MemFree: 20 kB\n')).toBe(20480);
+    expect(memAvailable('')).toBeUndefined();
+    expect(ramNeeded(100, 'kexec')).toBe(200 + RAM_MARGIN);
+    expect(ramNeeded(100, 'bin')).toBe(100 + RAM_MARGIN);
+  });
+});
