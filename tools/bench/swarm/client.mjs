@@ -35,6 +35,9 @@ mkdirSync(values.dir, { recursive: true });
 
 let handle;
 let last;
+let firstPeerByteMs;
+// one sample a second: [ms since go, downloaded, fromServer, fromPeers, peers]
+const timeline = [];
 let stopped = false;
 const abort = new AbortController();
 
@@ -64,10 +67,18 @@ async function start() {
       ...(values.announce ? { announce: values.announce.split(',') } : {}),
       ...(values['server-peer'] ? { serverPeers: [values['server-peer']] } : {}),
       ...(values.port ? { port: Number(values.port) } : {}),
+      // BTSW_CLIENT_OPTS='{"lanTuning":false}': extra download() options, for the bottleneck analysis
+      ...JSON.parse(process.env.BTSW_CLIENT_OPTS ?? '{}'),
       signal: abort.signal,
-      onProgress: (p) => (last = p),
+      onProgress: (p) => {
+        last = p;
+        const ms = Date.now() - t0;
+        if (firstPeerByteMs === undefined && p.fromPeers > 0) firstPeerByteMs = ms;
+        if (ms >= timeline.length * 1000)
+          timeline.push([ms, p.downloaded, p.fromServer, p.fromPeers, p.peers]);
+      },
     });
-    say({ ev: 'done', t: Date.now(), ms: Date.now() - t0, progress: last, stats: safeStats() });
+    say({ ev: 'done', t: Date.now(), ms: Date.now() - t0, firstPeerByteMs, timeline, stats: safeStats() });
   }
 }
 

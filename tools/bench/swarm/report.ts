@@ -15,7 +15,6 @@ export interface RunConfig {
   date: string;
   pieceLength?: number;
   superSeed?: boolean;
-  protoSuperSeed?: boolean;
 }
 
 export interface Row {
@@ -45,21 +44,26 @@ const f2 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 
 const ratio = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined ? undefined : a / b;
 
+/** Ratios are given for BootTorrent, then in parentheses for the prototype super-seeding server. */
 export function markdownTable(cfg: RunConfig, rows: Row[]): string {
   const F = cfg.imageBytes;
   const lm = (r?: ScenarioResult) => (r ? `${f1(r.last)} / ${f1(r.median)}` : '–');
   const up = (r?: ScenarioResult) => (r ? f2(r.serverTxBytes / F) : '–');
   const cpu = (r?: ScenarioResult) => (r ? `${Math.round(100 * r.machineBusy)}%` : '–');
+  const pair = (a: number | undefined, b: number | undefined) =>
+    b === undefined ? f2(a) : `${f2(a)} (${f2(b)})`;
   const lines = [
-    '| N | bound (s) | BootTorrent last / median (s) | HTTP last / median (s) | original last / median (s) | BootTorrent ÷ bound | speed-up over HTTP | original ÷ BootTorrent | server upload ÷ F: BootTorrent / HTTP / original | machine CPU busy: BootTorrent / original |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| N | bound (s) | BootTorrent last / median (s) | prototype last / median (s) | HTTP last / median (s) | original last / median (s) | ÷ bound | speed-up over HTTP | original ÷ BootTorrent | server upload ÷ F: BootTorrent / prototype / HTTP / original | machine CPU busy: BootTorrent / prototype / original |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of rows) {
-    const { boottorrent: bt, http, original: og } = row.by;
+    const { boottorrent: bt, proto, http, original: og } = row.by;
     lines.push(
-      `| ${row.n} | ${f1(row.bound)} | ${lm(bt)} | ${lm(http)} | ${lm(og)} | ${f2(ratio(bt?.last, row.bound))} | ` +
-        `${f2(ratio(http?.last, bt?.last))} | ${f2(ratio(og?.last, bt?.last))} | ${up(bt)} / ${up(http)} / ${up(og)} | ` +
-        `${cpu(bt)} / ${cpu(og)} |`,
+      `| ${row.n} | ${f1(row.bound)} | ${lm(bt)} | ${lm(proto)} | ${lm(http)} | ${lm(og)} | ` +
+        `${pair(ratio(bt?.last, row.bound), ratio(proto?.last, row.bound))} | ` +
+        `${pair(ratio(http?.last, bt?.last), ratio(http?.last, proto?.last))} | ` +
+        `${pair(ratio(og?.last, bt?.last), ratio(og?.last, proto?.last))} | ` +
+        `${up(bt)} / ${up(proto)} / ${up(http)} / ${up(og)} | ${cpu(bt)} / ${cpu(proto)} / ${cpu(og)} |`,
     );
   }
   return lines.join('\n');
@@ -69,19 +73,26 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 /** Completion time of the last client vs N: BootTorrent, HTTP, original stack, Kumar–Ross bound. */
 export function svgPlot(cfg: RunConfig, rows: Row[]): string {
-  const W = 720;
+  const W = 800;
   const H = 440;
-  const m = { l: 64, r: 190, t: 40, b: 56 };
+  const m = { l: 64, r: 250, t: 40, b: 56 };
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
   const series: { name: string; color: string; dash?: string; pts: [number, number][] }[] = [
     { name: 'BootTorrent', color: '#1f77b4', pts: [] },
     { name: 'HTTP (one server)', color: '#d62728', pts: [] },
     { name: 'original: opentracker + aria2c', color: '#ff7f0e', pts: [] },
+    { name: 'BootTorrent, prototype super-seeding', color: '#2ca02c', dash: '2 3', pts: [] },
     { name: 'Kumar–Ross bound', color: '#555555', dash: '6 4', pts: [] },
   ];
   for (const row of rows) {
-    const vals = [row.by.boottorrent?.last, row.by.http?.last, row.by.original?.last, row.bound];
+    const vals = [
+      row.by.boottorrent?.last,
+      row.by.http?.last,
+      row.by.original?.last,
+      row.by.proto?.last,
+      row.bound,
+    ];
     vals.forEach((v, i) => {
       if (v !== undefined && Number.isFinite(v)) series[i]!.pts.push([row.n, v]);
     });
@@ -155,8 +166,7 @@ export function writeDocs(repo: string, cfg: RunConfig, table: string, svg: stri
     BEGIN,
     `Run ${cfg.date.slice(0, 16).replace('T', ' ')} UTC: image ${(cfg.imageBytes / 2 ** 20).toFixed(0)} MiB, ` +
       `clients ${cfg.clientMbit} Mbit/s up and down, server ${cfg.serverMbit} Mbit/s` +
-      `${cfg.pieceLength ? `, BootTorrent piece length ${cfg.pieceLength}` : ''}${cfg.superSeed ? ', super-seeding' : ''}` +
-      `${cfg.protoSuperSeed ? ', BootTorrent server = the benchmark prototype super-seeder' : ''}.`,
+      `${cfg.pieceLength ? `, BootTorrent piece length ${cfg.pieceLength}` : ''}${cfg.superSeed ? ', super-seeding' : ''}.`,
     '',
     '```sh',
     `sudo ${cfg.command}`,

@@ -2,7 +2,9 @@
 //   boottorrent: @boottorrent/tracker + @boottorrent/seeder on the server, N download() clients;
 //   http:        a plain node http server, N clients fetching the whole image;
 //   original:    opentracker + an aria2c seeder on the server, N aria2c clients (DHT off, PEX on,
-//                seed-ratio 0: the original project's settings).
+//                seed-ratio 0: the original project's settings);
+//   proto:       boottorrent with the server's startSeeder replaced by proto-superseed.mjs (the
+//                measured "after" of the super-seeding recommendation; clients unchanged).
 // Every client stays up (BitTorrent clients keep seeding) until the last one is done; then all stop.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -21,8 +23,10 @@ const PEER_PORT = 6881;
 const HTTP_PORT = 8080;
 const OPENTRACKER_PORT = 6969;
 
-export type Method = 'boottorrent' | 'http' | 'original';
-export const METHODS: readonly Method[] = ['boottorrent', 'http', 'original'];
+export type Method = 'boottorrent' | 'http' | 'original' | 'proto';
+/** Every method; `proto` is boottorrent with the benchmark's prototype super-seeding server. */
+export const METHODS: readonly Method[] = ['boottorrent', 'http', 'original', 'proto'];
+export const DEFAULT_METHODS: readonly Method[] = ['boottorrent', 'http', 'original', 'proto'];
 
 export interface Ctx {
   lab: Lab;
@@ -37,7 +41,6 @@ export interface Ctx {
   opentracker: string;
   pieceLength?: number;
   superSeed?: boolean;
-  protoSuperSeed?: boolean;
   log: (line: string) => void;
 }
 
@@ -143,16 +146,16 @@ async function runNodeClients(ctx: Ctx, method: Method, argsFor: (i: number, out
   const outs = ctx.lab.clients
     .slice(0, ctx.n)
     .map((_, i) => join(ctx.work, `${method}-${ctx.n}`, `c${i + 1}`));
-  const clients = ctx.lab.clients
-    .slice(0, ctx.n)
-    .map((h, i) =>
-      ctx.procs.spawn(`${method}-${h.name}`, h.ns, process.execPath, [
-        CLIENT_JS,
-        ...argsFor(i, outs[i]!),
-        '--max-seconds',
-        String(ctx.timeoutSec + 120),
-      ]),
-    );
+  const clients = ctx.lab.clients.slice(0, ctx.n).map((h, i) =>
+    ctx.procs.spawn(`${method}-${h.name}`, h.ns, process.execPath, [
+      // BTSW_PROF=<dir>: V8 CPU profiles of the clients, for the bottleneck analysis
+      ...(process.env.BTSW_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BTSW_PROF] : []),
+      CLIENT_JS,
+      ...argsFor(i, outs[i]!),
+      '--max-seconds',
+      String(ctx.timeoutSec + 120),
+    ]),
+  );
   const done = clients.map((c) => waitMsg(c, 'done', (ctx.timeoutSec + 60) * 1000));
   const closed = clients.map((c) => waitMsg(c, 'closed', (ctx.timeoutSec + 90) * 1000).catch(() => ({})));
   await Promise.all(clients.map((c) => waitMsg(c, 'ready', 60_000)));
@@ -175,13 +178,20 @@ async function runNodeClients(ctx: Ctx, method: Method, argsFor: (i: number, out
   const bad = sizes.findIndex((s) => s !== ctx.imageBytes);
   if (bad >= 0)
     throw new Error(`${method} N=${ctx.n}: client ${bad + 1} has ${sizes[bad]} bytes, not ${ctx.imageBytes}`);
-  result.extra.clients = closedMsgs.map((m) => ({ progress: m.progress, stats: m.stats }));
+  result.extra.clients = closedMsgs.map((m, i) => ({
+    stats: m.stats,
+    firstPeerByteMs: doneMsgs[i]?.firstPeerByteMs,
+    timeline: doneMsgs[i]?.timeline,
+  }));
   return result;
 }
 
-export async function runBootTorrent(ctx: Ctx): Promise<ScenarioResult> {
+export async function runBootTorrent(
+  ctx: Ctx,
+  method: 'boottorrent' | 'proto' = 'boottorrent',
+): Promise<ScenarioResult> {
   const { server } = ctx.lab;
-  const torrentPath = join(ctx.work, `bt-${ctx.n}.torrent`);
+  const torrentPath = join(ctx.work, `${method}-${ctx.n}.torrent`);
   const seeder = ctx.procs.spawn('bt-server', server.ns, process.execPath, [
     SERVER_JS,
     'bt',
@@ -199,13 +209,13 @@ export async function runBootTorrent(ctx: Ctx): Promise<ScenarioResult> {
     String(ctx.timeoutSec + 300),
     ...(ctx.pieceLength ? ['--piece-length', String(ctx.pieceLength)] : []),
     ...(ctx.superSeed ? ['--super-seed'] : []),
-    ...(ctx.protoSuperSeed ? ['--proto-superseed'] : []),
+    ...(method === 'proto' ? ['--proto-superseed'] : []),
   ]);
   try {
     const closed = waitMsg(seeder, 'closed', (ctx.timeoutSec + 300) * 1000).catch(() => ({}));
     const ready = await waitMsg(seeder, 'ready', 120_000);
     const announce = (ready.announce as string[]).join(',');
-    const result = await runNodeClients(ctx, 'boottorrent', (_, out) => [
+    const result = await runNodeClients(ctx, method, (_, out) => [
       'bt',
       '--torrent',
       torrentPath,
@@ -224,7 +234,7 @@ export async function runBootTorrent(ctx: Ctx): Promise<ScenarioResult> {
     return result;
   } finally {
     await ctx.procs.kill(seeder);
-    rmSync(join(ctx.work, `boottorrent-${ctx.n}`), { recursive: true, force: true });
+    rmSync(join(ctx.work, `${method}-${ctx.n}`), { recursive: true, force: true });
   }
 }
 

@@ -5,7 +5,7 @@
 //                        --torrent-out <path> [--piece-length <bytes>] [--super-seed] [--proto-superseed]
 //
 // --super-seed passes superSeed: true to startSeeder (once it has that option); --proto-superseed
-// replaces startSeeder by the benchmark's prototype (proto-superseed.mjs) to measure the policy.
+// replaces startSeeder by the benchmark's prototype (proto-superseed.mjs) to measure that policy.
 //
 // Protocol (one JSON object per stdout line): {"ev":"ready",...} once listening; on a "stop" line or
 // when stdin closes: {"ev":"closed","stats":...}, then exit. Exits by itself after --max-seconds.

@@ -2,8 +2,7 @@
 // stack (opentracker + aria2c), against the Kumar–Ross bound, on a shaped virtual network.
 //
 //   sudo node tools/bench/swarm/swarm.ts [--quick] [--n 2,4,8,16] [--size-mib 64] [--client-mbit 20]
-//        [--server-mbit 20] [--methods boottorrent,http,original] [--piece-length <bytes>] [--super-seed]
-//        [--proto-superseed]
+//        [--server-mbit 20] [--methods boottorrent,http,original,proto] [--piece-length <bytes>] [--super-seed]
 //        [--json <file>] [--docs] [--max-minutes 50] [--cleanup] [--verbose]
 //
 // Needs root (network namespaces), iproute2, aria2c, mktorrent, the unpacked opentracker (tools/setup.sh)
@@ -32,6 +31,7 @@ import { Procs } from './procs.ts';
 import { markdownTable, summarize, svgPlot, writeDocs, type RunConfig } from './report.ts';
 import {
   type Ctx,
+  DEFAULT_METHODS,
   METHODS,
   type Method,
   runBootTorrent,
@@ -50,10 +50,9 @@ const { values } = parseArgs({
     'size-mib': { type: 'string' },
     'client-mbit': { type: 'string', default: '20' },
     'server-mbit': { type: 'string', default: '20' },
-    methods: { type: 'string', default: METHODS.join(',') },
+    methods: { type: 'string', default: DEFAULT_METHODS.join(',') },
     'piece-length': { type: 'string' },
     'super-seed': { type: 'boolean', default: false },
-    'proto-superseed': { type: 'boolean', default: false },
     json: { type: 'string' },
     docs: { type: 'boolean', default: false },
     'max-minutes': { type: 'string', default: '50' },
@@ -94,14 +93,13 @@ const cfg: RunConfig = {
   date: new Date().toISOString(),
   pieceLength: values['piece-length'] ? Number(values['piece-length']) : undefined,
   superSeed: values['super-seed'],
-  protoSuperSeed: values['proto-superseed'],
 };
 const opentracker = join(repo, '.cache/deb/opentracker/usr/bin/opentracker');
 if (methods.includes('original') && !existsSync(opentracker)) {
   log(`${opentracker} is missing: run bash tools/setup.sh`);
   process.exit(2);
 }
-if (methods.includes('boottorrent')) {
+if (methods.includes('boottorrent') || methods.includes('proto')) {
   for (const p of ['packages/seeder/dist/index.js', 'packages/tracker/dist/index.js']) {
     if (!existsSync(join(repo, p))) {
       log(`${p} is missing: run npx nx build @boottorrent/seeder`);
@@ -177,11 +175,15 @@ async function main() {
       opentracker,
       pieceLength: cfg.pieceLength,
       superSeed: cfg.superSeed,
-      protoSuperSeed: cfg.protoSuperSeed,
       log,
     };
     for (const method of methods) {
-      const runner = { boottorrent: runBootTorrent, http: runHttp, original: runOriginal }[method];
+      const runner = {
+        boottorrent: (c: Ctx) => runBootTorrent(c),
+        proto: (c: Ctx) => runBootTorrent(c, 'proto'),
+        http: runHttp,
+        original: runOriginal,
+      }[method];
       let r: ScenarioResult;
       try {
         r = await runner(ctx);
@@ -216,7 +218,8 @@ async function main() {
   const rows = summarize(cfg, results);
   const table = markdownTable(cfg, rows);
   process.stdout.write(`${table}\n`);
-  if (values.json) writeFileSync(values.json, `${JSON.stringify({ config: cfg, rows, results }, null, 2)}\n`);
+  if (values.json)
+    writeFileSync(values.json, `${JSON.stringify({ config: cfg, labId: lab.id, rows, results }, null, 2)}\n`);
   if (values.docs) {
     writeDocs(repo, cfg, table, svgPlot(cfg, rows));
     log('wrote docs/performance.md (## swarm) and docs/swarm.svg');
