@@ -27,6 +27,19 @@ export async function checkRam(os: ManifestOs, meminfoPath: string): Promise<voi
   }
 }
 
+/** One phrase on whether an HTTP tracker answers at all (any HTTP status counts), for the stall message. */
+async function probeTracker(url: string): Promise<string> {
+  if (!/^https?:/.test(url)) return `tracker ${url} (not probed)`;
+  const answered = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+    async (r) => {
+      await r.arrayBuffer().catch(() => undefined);
+      return true;
+    },
+    () => false,
+  );
+  return answered ? `tracker ${url} answered but no peer sent data` : `tracker ${url} unreachable`;
+}
+
 const bytes = (p: DownloadProgress) => ({
   bytesFromServer: p.fromServer,
   bytesFromPeers: p.fromPeers,
@@ -92,9 +105,10 @@ export async function fetchOs(ctx: {
     });
   } catch (err) {
     if (stall.signal.aborted) {
-      const where = [...manifest.trackers, ...(os.webSeed ? [os.webSeed] : [])].join(', ') || 'none';
+      const trackers = await Promise.all(manifest.trackers.map(probeTracker));
+      const web = os.webSeed ? `web seed ${os.webSeed} sent nothing` : 'no web seed';
       throw new AgentError(
-        `no progress for ${ctx.stallSeconds} s downloading ${os.dispname}: no peer, tracker or web seed answered (${where})`,
+        `no progress for ${ctx.stallSeconds} s downloading ${os.dispname}: ${trackers.join(', ') || 'no tracker'}; ${web}`,
       );
     }
     throw err;

@@ -145,13 +145,22 @@ describe('agent under a pseudo-terminal', () => {
     expect(agent.text()).not.toMatch(/Downloading|BIG-RAN|at .*\.js:\d+/);
   });
 
+  it('says the tracker answers but no peer sends data when the swarm is empty', async () => {
+    const { agent, world } = await setup(
+      { oss: two, seed: false, manifest: { timeout: 0 } },
+      { cmdline: 'bt.stall=3' },
+    );
+    const url = world.manifest.trackers[0]!.replace(/[.:/]/g, (c) => `\\${c}`);
+    await agent.waitFor(new RegExp(`tracker ${url} answered but no peer sent data; no web seed`), 30_000);
+  });
+
   it('gives a clear error and returns to the menu when the tracker is unreachable and there is no web seed', async () => {
     const { agent } = await setup(
       { oss: two, seed: false, trackerDown: true, manifest: { timeout: 0 } },
       { cmdline: 'bt.stall=3' },
     );
     await agent.waitFor(
-      /no progress for 3 s downloading Alpha Linux: no peer, tracker or web seed answered/,
+      /no progress for 3 s downloading Alpha Linux: tracker http:\/\/127\.0\.0\.1:9\/announce unreachable; no web seed/,
       30_000,
     );
     await agent.waitFor(/Could not boot Alpha Linux[^]*Up\/Down/);
