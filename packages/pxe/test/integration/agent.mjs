@@ -7,12 +7,14 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 
+/* global AbortController */
 const bundle = process.argv[2];
 const pxe = await import(bundle);
 const require = createRequire(bundle);
 const { setsockopt } = require('sockopt');
 
 const servers = new Map();
+const controllers = new Map();
 const sockets = new Map();
 const https = new Map();
 const out = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -78,11 +80,30 @@ function mutate(tpl, rand) {
 
 const ops = {
   async startServer({ name, opts }) {
-    const { plan, ...rest } = opts;
-    const s = await pxe.startDhcpServer({ ...rest, planFor: planOf(plan) });
-    for (const ev of ['lease', 'boot', 'ignored'])
+    const { plan, abortable, log, ...rest } = opts;
+    const controller = new AbortController();
+    const extra = {};
+    if (abortable) extra.signal = controller.signal;
+    if (log) {
+      const at = (level) => (msg, fields) => out({ event: 'log', name, level, msg, fields });
+      extra.logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+    }
+    const s = await pxe.startDhcpServer({ ...rest, ...extra, planFor: planOf(plan) });
+    for (const ev of ['lease', 'boot', 'ignored', 'dropped'])
       s.on(ev, (payload) => out({ event: 'server', name, type: ev, payload }));
     servers.set(name, s);
+    controllers.set(name, controller);
+    return {};
+  },
+  abortServer({ name }) {
+    controllers.get(name).abort();
+    return {};
+  },
+  async disposeServer({ name }) {
+    const s = servers.get(name);
+    await s[Symbol.asyncDispose]();
+    await s.close();
+    servers.delete(name);
     return {};
   },
   async stopServer({ name }) {

@@ -66,6 +66,8 @@ describe('server mode answers crafted packets', () => {
     expect(p.siaddr).toBe('10.77.0.1');
     expect(p.file).toBe(file);
     expect(p.options.get(DhcpOption.Router)).toEqual(Uint8Array.of(10, 77, 0, 1));
+    expect(p.options.get(DhcpOption.DomainNameServer)).toEqual(Uint8Array.of(10, 77, 0, 1));
+    expect(p.options.get(DhcpOption.IpAddressLeaseTime)).toEqual(Uint8Array.of(0, 0, 2, 88));
     expect(Buffer.from(p.options.get(DhcpOption.VendorClassIdentifier) ?? []).toString()).toBe(
       arch === 16 ? 'HTTPClient' : '',
     );
