@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ManifestOs } from '@boottorrent/config';
@@ -24,7 +25,10 @@ export function runOnConsole(cmd: string, args: string[], cwd: string): Promise<
   return new Promise((resolveP, reject) => {
     const child = spawn(cmd, args, { cwd, stdio: 'inherit' });
     child.once('error', (err) => reject(new LoadError(`cannot start ${cmd}: ${err.message}`)));
-    child.once('exit', (code, signal) => resolveP(code ?? (signal ? 128 : 1)));
+    // Killed by a signal: the shell convention, 128 + its number (Ctrl+C gives 130).
+    child.once('exit', (code, signal) =>
+      resolveP(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)),
+    );
   });
 }
 

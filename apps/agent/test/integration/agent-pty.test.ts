@@ -132,6 +132,20 @@ describe('agent under a pseudo-terminal', () => {
     await agent.waitFor(/SHELL-42[^]*choose the system[^]*Up\/Down/);
   });
 
+  it('survives Ctrl+C sent to a running bin OS and shows its exit status', async () => {
+    const sleeper: OsSpec = {
+      name: 'sleeper',
+      dispname: 'Sleeper',
+      method: 'bin',
+      files: { 'run.sh': '#!/bin/sh\necho SLEEPING\nexec sleep 60\n' },
+      bin: { bin: 'run.sh', args: [] },
+    };
+    const { agent } = await setup({ oss: [sleeper], manifest: { timeout: 0 } });
+    await agent.waitFor(/SLEEPING/);
+    agent.send('\x03');
+    await agent.waitFor(/Sleeper exited with code 130[^]*Up\/Down to choose/);
+  });
+
   it('refuses an OS that does not fit in RAM with one clear line and returns to the menu', async () => {
     const big = { ...binOs('big', 'Big OS', 'BIG-RAN'), size: 2 * 1024 ** 3 };
     const { agent } = await setup(
