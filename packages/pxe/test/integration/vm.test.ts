@@ -2,12 +2,13 @@
 // BIOS (SeaBIOS + QEMU's iPXE ROM) in server mode and in proxy mode beside dnsmasq's DHCP, and
 // UEFI (OVMF's own PXE client) fetching snponly.efi over TFTP. Kept few: they dominate CI time.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from './helpers/agent.js';
 import { Netns, addTap, createLab, randomMac, vethPair, type Lab } from './helpers/netns.js';
+import { pxelinuxConfig } from '../../src/scripts.js';
 import { startDnsmasq, startVm } from './helpers/vm.js';
 
 const HTTP_PORT = 8080;
@@ -19,6 +20,7 @@ describe('QEMU PXE boots from our DHCP', () => {
   let dir: string;
   let marker: string;
   let ra: ReturnType<typeof startDnsmasq>;
+  let tftp: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'btpxe-'));
@@ -26,6 +28,29 @@ describe('QEMU PXE boots from our DHCP', () => {
     await lab.server.ip('addr', 'add', 'fd77::1/64', 'dev', 'br0', 'nodad');
     agent = await Agent.start(lab.server);
     marker = `BTPXE-MARKER-${randomBytes(4).toString('hex')}`;
+    // TFTP root: Debian's loaders, and a pxelinux.cfg from our builder whose kernel name is the marker.
+    tftp = join(dir, 'tftp');
+    await mkdir(join(tftp, 'pxelinux.cfg'), { recursive: true });
+    for (const [from, to] of [
+      ['/usr/lib/ipxe/snponly.efi', 'snponly.efi'],
+      ['/usr/lib/PXELINUX/pxelinux.0', 'pxelinux.0'],
+      ['/usr/lib/syslinux/modules/bios/ldlinux.c32', 'ldlinux.c32'],
+    ] as const) {
+      await copyFile(from, join(tftp, to)).catch((e: Error) => {
+        throw new Error(
+          `${from} missing (Debian packages ipxe, pxelinux, syslinux-common; tools/setup.sh): ${e.message}`,
+        );
+      });
+    }
+    await writeFile(
+      join(tftp, 'pxelinux.cfg', 'default'),
+      pxelinuxConfig({
+        kernel: `vmlinuz-${marker}`,
+        initrds: ['phase1.cpio.gz'],
+        cmdline: 'console=ttyS0',
+        serial: true,
+      }),
+    );
     await agent.call('httpServe', {
       name: 'h',
       address: '10.77.0.1',
@@ -39,7 +64,7 @@ describe('QEMU PXE boots from our DHCP', () => {
       '--enable-ra',
       '--dhcp-range=fd77::,ra-only,64',
       '--enable-tftp',
-      '--tftp-root=/usr/lib/ipxe',
+      `--tftp-root=${tftp}`,
     ]);
   }, 60_000);
   afterAll(async () => {
@@ -85,6 +110,32 @@ describe('QEMU PXE boots from our DHCP', () => {
       );
       // 175.176 = 1 was in the answer, so iPXE did not sit 3 s waiting for a ProxyDHCP offer.
       expect(vm.serial()).not.toMatch(/ProxyDHCP/i);
+    },
+  );
+
+  it(
+    'takes the legacy path: BIOS gets pxelinux.0 over TFTP, which reads our pxelinux.cfg',
+    { timeout: 180_000 },
+    async () => {
+      await server('legacy', { plan: { static: { scriptUrl: SCRIPT_URL, legacyPxelinux: true } } });
+      await addTap(lab, 'tap3');
+      const mac = randomMac();
+      const vm = await startVm({ ns: lab.server, tap: 'tap3', mac });
+      try {
+        // pxelinux prints the kernel it tries to load; the file does not exist, its name is the marker.
+        await vm.waitSerial(new RegExp(`vmlinuz-${marker}`), 150_000);
+      } finally {
+        await vm.kill();
+        if (process.env.BTPXE_DEBUG) console.log(vm.serial());
+        await agent.call('stopServer', { name: 'legacy' });
+      }
+      expect(vm.serial()).toMatch(/PXELINUX/);
+      expect(
+        agent
+          .serverEvents('legacy', 'boot')
+          .filter((b) => b.mac === mac)
+          .map((b) => b.loader),
+      ).toContain('pxelinux.0');
     },
   );
 
