@@ -20,6 +20,8 @@ export type Via = 'dhcp' | 'proxy';
 export interface HandlerHooks {
   send(buf: Buffer, address: string, port: number, via: Via): void;
   emit<K extends keyof DhcpServerEvents>(event: K, ...args: DhcpServerEvents[K]): void;
+  /** True once the server is closing: an answer that was waiting on `planFor` is abandoned. */
+  closed(): boolean;
 }
 
 const NO_ADDR = '0.0.0.0';
@@ -95,6 +97,7 @@ export class DhcpHandler {
     let plan: BootPlan | null;
     try {
       plan = await this.o.planFor(machine);
+      if (this.hooks.closed()) return 'skip';
     } catch (e) {
       this.o.logger.error?.('dhcp: planFor threw', { mac: machine.mac, error: (e as Error).message });
       this.ignore(machine.mac, 'plan-error');

@@ -12,6 +12,9 @@ import { LeaseStore, type Lease } from './lease-store.js';
 import { resolveOptions, type DhcpServerOptions, type ResolvedOptions } from './server-options.js';
 import { closeSocket, lookupInterface, openInterfaceSocket } from './transport.js';
 
+/** How long close() waits for answers in progress (e.g. an async planFor) before it gives up on them. */
+const CLOSE_GRACE_MS = 1000;
+
 /** A running DHCP server. Events: `lease`, `boot`, `dropped`, `ignored`. */
 export class DhcpServer extends EventEmitter<DhcpServerEvents> {
   /** The interface served. */
@@ -37,6 +40,7 @@ export class DhcpServer extends EventEmitter<DhcpServerEvents> {
     this.mode = o.mode;
     this.handler = new DhcpHandler(o, store, {
       send: (buf, address, port, via) => this.send(buf, address, port, via),
+      closed: () => this.closing !== null,
       emit: (event, ...args) => {
         if (this.closing === null) (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
       },
@@ -108,7 +112,14 @@ export class DhcpServer extends EventEmitter<DhcpServerEvents> {
     this.closing ??= (async () => {
       this.abortCleanup?.();
       await Promise.all(this.sockets.map(closeSocket));
-      await Promise.allSettled([...this.pending]);
+      // Answers still waiting on a slow planFor are abandoned (they check `closed`); do not let a
+      // planFor that never settles hold close() forever.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.pending]),
+        new Promise((r) => (timer = setTimeout(r, CLOSE_GRACE_MS))),
+      ]);
+      clearTimeout(timer);
       await this.store
         ?.save()
         .catch((e: unknown) =>

@@ -164,7 +164,7 @@ const ops = {
         batch.push(new Promise((res) => s.send(pkt, port, address, () => res())));
       }
       await Promise.all(batch);
-      await new Promise((r) => setTimeout(r, 2));
+      await new Promise((r) => setTimeout(r, 4));
     }
     return { sent, ms: Date.now() - t0 };
   },

@@ -93,4 +93,17 @@ describe('server lifecycle', () => {
       await server.call('stopServer', { name: 'l' });
     }
   });
+
+  it('closes even while a planFor never settles, and answers nothing afterwards', async () => {
+    const opts = { ...base, mode: 'proxy', plan: { static: { scriptUrl: SCRIPT }, delayMs: 600_000 } };
+    await server.call('startServer', { name: 'slow', opts });
+    const raw = await RawClient.open(client, 'cli0');
+    const d = craft({ mac: randomMac(), arch: 0, vendorClass: pxeClass(0) });
+    await raw.send(d, '10.77.0.255');
+    await new Promise((r) => setTimeout(r, 200));
+    await server.call('stopServer', { name: 'slow' });
+    expect(await raw.reply(d.xid, 500)).toBeNull();
+    expect(server.serverEvents('slow', 'boot')).toEqual([]);
+    await client.call('udpClose', { name: raw.name });
+  });
 });
