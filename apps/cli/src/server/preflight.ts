@@ -86,8 +86,9 @@ export async function whoUses(port: number, proto: 'tcp' | 'udp'): Promise<strin
       const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
       const m = /^socket:\[(\d+)\]$/.exec(link);
       if (m && inodes.has(m[1]!)) {
-        const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?')).trim();
-        return `${comm} (pid ${pid})`;
+        // argv[0], not comm: Node names its main thread "MainThread".
+        const argv0 = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '?')).split('\0')[0] ?? '?';
+        return `${argv0.split('/').pop() || '?'} (pid ${pid})`;
       }
     }
   }

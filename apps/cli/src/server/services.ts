@@ -183,13 +183,18 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
         interface: c.dhcp.interface,
         serverAddress: host,
         mode: c.dhcp.mode,
-        range: c.dhcp.range,
-        subnetMask: c.dhcp.netmask,
-        router: c.dhcp.router,
-        dns: c.dhcp.dns,
-        leaseTime: c.dhcp.lease_time,
-        reservations: c.dhcp.reservations,
-        leaseFile: join(out.outDir, 'leases.json'),
+        // Proxy mode hands out no addresses: the pool, reservations and lease file are server mode's.
+        ...(c.dhcp.mode === 'server'
+          ? {
+              range: c.dhcp.range,
+              subnetMask: c.dhcp.netmask,
+              router: c.dhcp.router,
+              dns: c.dhcp.dns,
+              leaseTime: c.dhcp.lease_time,
+              reservations: c.dhcp.reservations,
+              leaseFile: join(out.outDir, 'leases.json'),
+            }
+          : {}),
         planFor: staticPlan({ scriptUrl: urls.script, legacyPxelinux: c.dhcp.legacy_pxelinux }),
       }),
     );
