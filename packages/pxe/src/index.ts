@@ -2,7 +2,8 @@
  * @boottorrent/pxe — DHCP server and proxyDHCP for PXE (BIOS, UEFI, iPXE), boot file selection by
  * firmware, and the iPXE / pxelinux boot script builders.
  */
-export { startDhcpServer, DhcpServer } from './server.js';
+export { startDhcpServer } from './server.js';
+export type { DhcpServer } from './server.js';
 export type { DhcpServerOptions } from './server-options.js';
 export type {
   DhcpServerEvents,

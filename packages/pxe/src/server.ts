@@ -15,8 +15,28 @@ import { closeSocket, lookupInterface, openInterfaceSocket } from './transport.j
 /** How long close() waits for answers in progress (e.g. an async planFor) before it gives up on them. */
 const CLOSE_GRACE_MS = 1000;
 
-/** A running DHCP server. Events: `lease`, `boot`, `dropped`, `ignored`. */
-export class DhcpServer extends EventEmitter<DhcpServerEvents> {
+/**
+ * A running DHCP server, from {@link startDhcpServer}. Events (typed): `lease`, `boot`, `dropped`,
+ * `ignored`; none fires after `close()`.
+ */
+export interface DhcpServer extends EventEmitter<DhcpServerEvents> {
+  /** The interface served. */
+  readonly interface: string;
+  /** Our address on it. */
+  readonly serverAddress: string;
+  /** `server` or `proxy`. */
+  readonly mode: 'server' | 'proxy';
+  /** Leases known to the server (server mode; empty in proxy mode). */
+  leases(): Lease[];
+  /** Packet counters since start. */
+  stats(): DhcpStats;
+  /** Stops answering, closes the sockets and waits for the last lease write. Idempotent. */
+  close(): Promise<void>;
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+class Server extends EventEmitter<DhcpServerEvents> implements DhcpServer {
   /** The interface served. */
   readonly interface: string;
   /** Our address on it. */
@@ -29,7 +49,6 @@ export class DhcpServer extends EventEmitter<DhcpServerEvents> {
   private readonly handler: DhcpHandler;
   private abortCleanup: (() => void) | null = null;
 
-  /** @internal use {@link startDhcpServer}. */
   constructor(
     private readonly o: ResolvedOptions,
     private readonly store: LeaseStore | null,
@@ -129,7 +148,7 @@ export class DhcpServer extends EventEmitter<DhcpServerEvents> {
     return this.closing;
   }
 
-  /** Same as {@link DhcpServer.close}, for `await using`. */
+  /** Same as `close()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
@@ -155,7 +174,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     });
     await store.load();
   }
-  const server = new DhcpServer(o, store);
+  const server = new Server(o, store);
   try {
     await server.listen(opts.signal);
   } catch (e) {
