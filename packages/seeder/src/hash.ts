@@ -16,7 +16,7 @@ export interface HashOptions {
 }
 
 /** Pieces handed to a worker at a time: small enough to balance a shared machine, big enough to amortize. */
-const BATCH_PIECES = 16;
+const BATCH_PIECES = 8;
 
 // The worker is inline (eval) so the agent bundles into one .mjs with no side files. It reads the
 // pieces of a batch across file boundaries with positioned reads and hashes them with node:crypto.
@@ -105,6 +105,8 @@ export async function hashPieces(files: HashFile[], opts: HashOptions): Promise<
           if (++done === batches) resolve();
           else feed(w);
         });
+        // two batches in flight per worker: it never waits for this (busy, shared) thread to hand out work
+        feed(w);
         feed(w);
       }
     });
