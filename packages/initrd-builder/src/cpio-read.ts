@@ -130,6 +130,8 @@ export function readInitrd(bytes: Uint8Array): CpioRecord[] {
       const { data, used } = unzstdFrame(buf);
       parts.push(data);
       buf = buf.subarray(used);
+    } else if (buf.readUInt32BE(0) === 0xfd377a58) {
+      throw bad('xz segment: node:zlib has no LZMA; decompress it with `xz -dc` and read the result');
     } else if (buf.toString('ascii', 0, 6) === CpioMode.Magic) {
       // An uncompressed archive runs to its trailer; find where it ends by parsing it.
       const end = endOfCpio(buf);

@@ -83,6 +83,24 @@ describe('host parts', () => {
     await expect(stat(join(mods, 'modules.dep'))).rejects.toThrow();
   });
 
+  it('writes xz the kernel can unpack: CRC32 check and the x86 BCJ filter', async () => {
+    const { compress, writeCpio, readCpio } = await import('../../src/index.js');
+    const { buffer } = await import('node:stream/consumers');
+    const entries = [{ path: 'bin/busybox', type: 'file' as const, mode: 0o755, source: parts.busybox }];
+    const xzBytes = await buffer(compress(writeCpio(entries), 'xz', { level: 1 }));
+    await writeFile(join(dir, 'a.cpio.xz'), xzBytes);
+    expect(xzBytes.subarray(6, 8)).toEqual(Buffer.from([0x00, 0x01])); // stream flags: check type CRC32
+    const { stdout: list } = await run('xz', ['--list', '-vv', join(dir, 'a.cpio.xz')]);
+    expect(list).toMatch(/CRC32/);
+    expect(list).toMatch(/--x86 --lzma2=/);
+    const { stdout } = await run('xz', ['-dc', join(dir, 'a.cpio.xz')], {
+      encoding: 'buffer',
+      maxBuffer: 1 << 26,
+    });
+    const [rec] = readCpio(stdout);
+    expect(Buffer.from(rec!.data).equals(await readFile(parts.busybox))).toBe(true);
+  });
+
   it('decompresses .ko.zst and .ko.xz modules for busybox insmod', async () => {
     const ko = join(parts.modulesDir, 'kernel/drivers/net/ethernet/intel/e1000/e1000.ko');
     const plain = await readFile(ko);

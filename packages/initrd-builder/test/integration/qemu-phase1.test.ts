@@ -37,13 +37,20 @@ describe('phase-1 in QEMU (TCG, direct boot, user-mode network)', () => {
     const agent = join(dir, 'agent.mjs');
     await writeFile(agent, AGENT);
     const parts = await hostParts();
-    const p1 = await buildPhase1({ outDir: join(dir, 'out'), parts, agentBundle: agent, level: 3 });
+    // xz here (the agent's QEMU test boots zstd): the kernel must take our CRC32 + x86 BCJ streams.
+    const p1 = await buildPhase1({
+      outDir: join(dir, 'out'),
+      parts,
+      agentBundle: agent,
+      compression: 'xz',
+      level: 1,
+    });
     const payload = await buildPayload({
       out: join(dir, 'payload.cpio.gz'),
       manifest: { marker: 'PAYLOAD-42' },
       torrents: [],
     });
-    // zstd phase-1 archives followed by the gzip payload: the kernel takes mixed compressors.
+    // xz phase-1 archives followed by the gzip payload: the kernel takes mixed compressors.
     const initrd = join(dir, 'initrd.img');
     await concat([...p1.initrds, payload.path], initrd);
     vm = bootVm({ kernel: p1.kernel, initrd, append: 'console=ttyS0 quiet panic=-1 bt.server=10.0.2.99' });
