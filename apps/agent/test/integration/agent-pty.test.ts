@@ -146,6 +146,28 @@ describe('agent under a pseudo-terminal', () => {
     await agent.waitFor(/Sleeper exited with code 130[^]*Up\/Down to choose/);
   });
 
+  it('seeds for seed_time with a countdown, and a later machine gets the OS from it alone', async () => {
+    // Server on 127.0.0.2, machines on 127.0.0.1: bytes from the first machine count as from peers.
+    const { world, agent: first } = await setup({
+      oss: two,
+      host: '127.0.0.2',
+      reach: '127.0.0.2',
+      manifest: { timeout: 0, seedTime: 10 },
+    });
+    await first.waitFor(/Seeding Alpha Linux for \d+ s more/);
+    await world.seeder!.close();
+    const data = await mkdtemp(join(tmpdir(), 'bt-agent-data-'));
+    cleanups.push(() => rm(data, { recursive: true, force: true }));
+    const second = await startAgent({ payload: world.payload, data });
+    cleanups.push(() => second.stop());
+    await second.waitFor(/Downloaded Alpha Linux in [\d.]+ s: server 0 B, peers 97\.7 KiB/, 30_000);
+    await second.waitFor(/ALPHA-RAN/);
+    await first.waitFor(/Seeded 97\.7 KiB to other machines[^]*ALPHA-RAN/, 30_000);
+    expect(world.posts.some((p) => p.body.phase === 'seeding' && Number(p.body.bytesUploaded) > 0)).toBe(
+      true,
+    );
+  });
+
   it('refuses an OS that does not fit in RAM with one clear line and returns to the menu', async () => {
     const big = { ...binOs('big', 'Big OS', 'BIG-RAN'), size: 2 * 1024 ** 3 };
     const { agent } = await setup(
