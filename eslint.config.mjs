@@ -13,7 +13,16 @@ export default tseslint.config(
     files: ['**/*.ts', '**/*.mts', '**/*.mjs', '**/*.js'],
     plugins: { '@nx': nx },
     languageOptions: {
-      globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        URL: 'readonly',
+      },
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -25,7 +34,10 @@ export default tseslint.config(
           depConstraints: [
             { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:config', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:protocol', 'type:config', 'type:bundle'] },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: ['type:protocol', 'type:config', 'type:bundle'],
+            },
           ],
         },
       ],
