@@ -70,4 +70,35 @@ describe('phase-1 in QEMU (TCG, direct boot, user-mode network)', () => {
     await vm.waitFor(/AGENT-OK[^]*AGENT-OK/, 120_000);
     expect(vm.output()).not.toMatch(/Kernel panic|Initramfs unpacking failed/);
   }, 480_000);
+
+  it('brings up an e1000 NIC (slow link) with only that driver, from gzip archives', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'bt-qemu-e1000-'));
+    let e1000: Vm | undefined;
+    try {
+      const agent = join(work, 'agent.mjs');
+      await writeFile(agent, AGENT);
+      const parts = await hostParts();
+      const p1 = await buildPhase1({
+        outDir: join(work, 'out'),
+        parts,
+        agentBundle: agent,
+        compression: 'gzip',
+        level: 1,
+        nicModules: ['e1000'],
+      });
+      const payload = await buildPayload({
+        out: join(work, 'payload.cpio.gz'),
+        manifest: { marker: 'E1000' },
+        torrents: [],
+      });
+      const initrd = join(work, 'initrd.img');
+      await concat([...p1.initrds, payload.path], initrd);
+      e1000 = bootVm({ kernel: p1.kernel, initrd, append: 'console=ttyS0 quiet panic=-1', nic: 'e1000' });
+      const m = await e1000.waitFor(/AGENT-OK ([^\r\n]*)\r?\n/, 240_000);
+      expect(m[1]).toMatch(/manifest=E1000 lease: interface=eth0 .*ip=10\.0\.2\.15 .*server=10\.0\.2\.2/);
+    } finally {
+      await e1000?.stop();
+      await rm(work, { recursive: true, force: true });
+    }
+  }, 480_000);
 });
