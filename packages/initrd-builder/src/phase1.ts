@@ -107,6 +107,12 @@ export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Resul
   const ext = { zstd: 'zst', gzip: 'gz', xz: 'xz' }[kind];
   const emit = opts.onProgress ?? (() => {});
   abortCheck(opts.signal, 'phase-1');
+  if (opts.qemu && !parts.qemu) {
+    throw new InitrdError(
+      InitrdErrorCode.HostPartsMissing,
+      'an OS uses the qemu method but qemu-system-x86_64 was not found: apt-get install qemu-system-x86',
+    );
+  }
   await mkdir(join(outDir, '.work'), { recursive: true });
   const recordPath = join(outDir, 'phase1.json');
   const record = await readRecord(recordPath);
@@ -180,13 +186,7 @@ export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Resul
       entries: [{ path: PHASE1_PATHS.agent, type: 'file', mode: 0o644, source: opts.agentBundle }],
     },
   ];
-  if (opts.qemu) {
-    if (!parts.qemu) {
-      throw new InitrdError(
-        InitrdErrorCode.HostPartsMissing,
-        'an OS uses the qemu method but qemu-system-x86_64 was not found: apt-get install qemu-system-x86',
-      );
-    }
+  if (opts.qemu && parts.qemu) {
     const data = (await Promise.all(QEMU_DATA_DIRS.map(treeEntries))).flat();
     archives.push({
       name: 'qemu',

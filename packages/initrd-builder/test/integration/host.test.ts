@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { zstdCompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  buildPhase1,
   findHostParts,
   InitrdErrorCode,
   resolveLibraries,
@@ -44,15 +45,22 @@ describe('host parts', () => {
 
   it('lists every missing part with the command that provides it', async () => {
     const empty = await mkdtemp(join(dir, 'empty-'));
-    const err = await findHostParts({ searchRoots: [empty], node: join(empty, 'no-node') }).catch(
-      (e: unknown) => e,
-    );
+    const err = await findHostParts({
+      searchRoots: [empty],
+      node: join(empty, 'no-node'),
+      requireQemu: true,
+    }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: InitrdErrorCode.HostPartsMissing });
     const msg = (err as Error).message;
     expect(msg).toMatch(/apt-get download linux-image-amd64/);
     expect(msg).toMatch(/apt-get download busybox-static && dpkg -x/);
     expect(msg).toMatch(/apt-get install kexec-tools/);
     expect(msg).toMatch(/node: pass the path/);
+    expect(msg).toMatch(/apt-get install qemu-system-x86/);
+    const { qemu: _q, ...noQemu } = parts;
+    await expect(
+      buildPhase1({ outDir: join(empty, 'out'), parts: noQemu, agentBundle: parts.busybox, qemu: true }),
+    ).rejects.toThrow(/qemu method but qemu-system-x86_64 was not found/);
   });
 
   it('resolves the same shared libraries as ldd, Xen libraries of kexec included', async () => {
