@@ -180,7 +180,13 @@ export async function download(opts: DownloadOptions): Promise<Download> {
         progress: () => [wires.verifiedBytes(), wires.fromServer + wires.fromPeers],
         logger: opts.logger,
       });
-      ticker = setInterval(() => opts.onProgress?.(stats()), PROGRESS_INTERVAL_MS);
+      ticker = setInterval(() => {
+        // Heartbeat: webtorrent only asks a wire for blocks on wire events. A peer whose bitfield and
+        // unchoke arrive in the same packet as its handshake fires them before webtorrent listens, and
+        // that wire is never asked for anything (measured: every other run with an eager peer stalled).
+        (torrent as unknown as { _update(): void })._update();
+        opts.onProgress?.(stats());
+      }, PROGRESS_INTERVAL_MS);
     });
   } catch (err) {
     await close();
