@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import parseTorrent, { type ParsedTorrent } from 'parse-torrent';
 import type WebTorrent from 'webtorrent';
 import type { Torrent } from 'webtorrent';
@@ -91,10 +92,11 @@ export async function addTorrent(
   parsed: ParsedTorrent,
   opts: { path: string; announce: string[]; skipVerify?: boolean; uploads?: number | undefined },
 ): Promise<Torrent> {
+  const announce = [...new Set(opts.announce)].filter((a) => !parsed.announce.includes(a));
   return new Promise((resolveP, reject) => {
     const t = client.add(parsed, {
       path: opts.path,
-      announce: opts.announce,
+      announce,
       skipVerify: opts.skipVerify ?? false,
       ...(opts.uploads !== undefined ? { uploads: opts.uploads } : {}),
       alwaysChokeSeeders: true,
@@ -109,6 +111,22 @@ export async function addTorrent(
       resolveP(t);
     });
   });
+}
+
+/**
+ * Every file must exist with its torrent length before seeding: cheap, and it stops `skipVerify` from
+ * serving a half-copied folder (webtorrent would create missing files and serve zeros as verified data).
+ */
+async function checkSizes(dir: string, parsed: ParsedTorrent): Promise<void> {
+  for (const f of inPlace(parsed).files) {
+    const st = await stat(join(dir, f.path)).catch(() => null);
+    if (!st?.isFile() || st.size !== f.length) {
+      throw new SeederError(
+        SeederErrorCode.BadFolder,
+        `${join(dir, f.path)}: ${st ? `${st.size} bytes, the torrent says ${f.length}` : 'missing'}; rebuild the torrent for ${dir}`,
+      );
+    }
+  }
 }
 
 export async function parse(torrent: Uint8Array): Promise<ParsedTorrent> {
@@ -154,6 +172,7 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
   try {
     for (const [i, p] of parsed.entries()) {
       const dir = resolve(opts.torrents[i]!.dir);
+      await checkSizes(dir, p);
       const torrent = await addTorrent(client, inPlace(p), {
         path: dir,
         announce: opts.announce ?? [],

@@ -90,6 +90,12 @@ describe('startSeeder and download in one process', () => {
     await expect(
       startSeeder({ torrents: [{ torrent: new Uint8Array([1, 2, 3]), dir: osDir }] }),
     ).rejects.toMatchObject({ code: 'BAD_TORRENT' });
+    // a half-copied folder is refused even when verification is skipped
+    const partial = join(root, 'partial');
+    await makeOsFolder(partial, { kernel: 700_000 });
+    await expect(
+      startSeeder({ torrents: [{ torrent: created.torrent, dir: partial }], port: 0, skipVerify: true }),
+    ).rejects.toThrow(/sub\/initrd: missing/);
   });
 
   it('stops a download on abort with ABORTED and closes cleanly twice', async () => {
