@@ -22,7 +22,9 @@ describe('startSeeder and download in one process', () => {
     });
     expect(seeder.infoHashes).toEqual([created.infoHash]);
     const peers: string[] = [];
+    let uploadEvents = 0;
     seeder.on('peer', (p) => peers.push(p.peer));
+    seeder.on('upload', (u) => (uploadEvents += u.bytes));
     await using dl = await download({
       torrent: created.torrent,
       dir: join(root, 'client'),
@@ -41,6 +43,7 @@ describe('startSeeder and download in one process', () => {
       fromWebSeed: 0,
     });
     expect(peers.length).toBe(1);
+    expect(uploadEvents).toBe(created.size);
     const [s] = seeder.stats();
     expect(s!.uploaded).toBe(created.size);
     expect(s!.peers[0]).toMatchObject({ kind: 'peer', uploaded: created.size, connected: true });

@@ -193,6 +193,36 @@ describe('startTracker', () => {
     expect(u.announceUrls('fd00::1')).toEqual([`udp://[fd00::1]:${u.udpPort}`]);
   });
 
+  it('serves HTTP and UDP on an IPv6 address', async () => {
+    const t = await tracker({ host: '::1' });
+    expect(t.announceUrls('::1')).toEqual([
+      `udp://[::1]:${t.udpPort}`,
+      `http://[::1]:${t.httpPort}/announce`,
+    ]);
+    const a = newPeerId();
+    await httpAnnounce(`http://[::1]:${t.httpPort}`, {
+      infoHash: HASH,
+      peerId: a,
+      port: 7601,
+      left: 1,
+      event: 'started',
+    });
+    const res = await httpAnnounce(`http://[::1]:${t.httpPort}`, {
+      infoHash: HASH,
+      peerId: newPeerId(),
+      port: 7602,
+      left: 1,
+      event: 'started',
+    });
+    expect(res['failure reason']).toBeUndefined();
+    expect(
+      t
+        .stats()[0]!
+        .peers.map((p) => `${p.ip}:${p.port}`)
+        .sort(),
+    ).toEqual(['::1:7601', '::1:7602']);
+  });
+
   it('fails with LISTEN when the port is taken and closes what it had opened', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
