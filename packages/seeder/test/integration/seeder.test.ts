@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTorrent, download, SeederError, startSeeder } from '../../src/index.js';
@@ -101,7 +102,26 @@ describe('startSeeder and download in one process', () => {
     ).rejects.toThrow(/sub\/initrd: missing/);
   });
 
-  it('stops a download on abort with ABORTED and closes cleanly twice', async () => {
+  it('closes the seeder when its signal aborts, freeing the port', async () => {
+    const created = await createTorrent(osDir);
+    const ac = new AbortController();
+    const seeder = await startSeeder({
+      torrents: [{ torrent: created.torrent, dir: osDir }],
+      port: 0,
+      host: '127.0.0.1',
+      signal: ac.signal,
+    });
+    const port = seeder.port;
+    ac.abort();
+    await seeder.close(); // idempotent: resolves with the abort-triggered close
+    const server = createServer();
+    await new Promise<void>((resolve, reject) =>
+      server.once('error', reject).listen(port, '127.0.0.1', resolve),
+    );
+    server.close();
+  });
+
+  it('rejects an aborted download with ABORTED', async () => {
     const created = await createTorrent(osDir);
     const ac = new AbortController();
     const p = download({
