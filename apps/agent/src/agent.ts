@@ -144,12 +144,16 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       progress: 1,
       bytesFromServer: totals.fromServer,
       bytesFromPeers: totals.fromPeers,
+      bytesFromWebSeed: totals.fromWebSeed,
+      bytesUploaded: totals.uploaded,
     };
-    await reporter.report({ phase: 'loading', ...report });
+    void reporter.report({ phase: 'loading', ...report });
     con.release();
     try {
-      await reporter.report({ phase: 'booted', ...report });
-      const code = await loadOs(os, dl.dir, opts.tools);
+      // 'booted' goes out once the OS really starts (after kexec -l), bounded by the status timeout.
+      const code = await loadOs(os, dl.dir, opts.tools, () =>
+        reporter.report({ phase: 'booted', ...report }),
+      );
       return `${os.dispname} exited with code ${code}`;
     } finally {
       con.acquire();

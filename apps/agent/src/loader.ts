@@ -71,7 +71,13 @@ export interface LoaderTools {
  * qemu-system-x86_64 with the OS's args in its folder, on the console. Resolves with the exit code of
  * bin/qemu; rejects with LoadError.
  */
-export async function loadOs(os: ManifestOs, osDir: string, tools: LoaderTools = {}): Promise<number> {
+export async function loadOs(
+  os: ManifestOs,
+  osDir: string,
+  tools: LoaderTools = {},
+  /** Called once the OS is about to start (after `kexec -l` succeeded): the last moment to report. */
+  beforeStart: () => Promise<void> = async () => {},
+): Promise<number> {
   if (os.method === 'kexec') {
     if (!os.kexec) throw new LoadError(`${os.name}: method kexec without a kexec section`);
     const kernel = inside(osDir, os.kexec.kernel);
@@ -83,6 +89,7 @@ export async function loadOs(os: ManifestOs, osDir: string, tools: LoaderTools =
       ...(initrd ? [`--initrd=${initrd}`] : []),
       `--command-line=${os.kexec.cmdline}`,
     ]);
+    await beforeStart();
     await run(kexec, ['-e']);
     throw new LoadError('kexec -e returned');
   }
@@ -90,8 +97,10 @@ export async function loadOs(os: ManifestOs, osDir: string, tools: LoaderTools =
     if (!os.bin) throw new LoadError(`${os.name}: method bin without a bin section`);
     const bin = inside(osDir, os.bin.bin);
     await chmod(bin, 0o755);
+    await beforeStart();
     return runOnConsole(bin, os.bin.args, osDir);
   }
   if (!os.qemu) throw new LoadError(`${os.name}: method qemu without a qemu section`);
+  await beforeStart();
   return runOnConsole(tools.qemu ?? 'qemu-system-x86_64', os.qemu.args, osDir);
 }
