@@ -65,6 +65,13 @@ export const DEFAULT_MAX_BLOCK_SIZE = MAX_BLOCK_SIZE;
  * transfer; RFC 7440 measured no gain past 32–64. @default 64
  */
 export const DEFAULT_MAX_WINDOW_SIZE = 64;
+/**
+ * Largest window in bytes (blksize × windowsize). A window larger than the receiver's socket buffer
+ * loses its tail every time and each window then waits for a timeout (the npm `tftp` package times out
+ * at 256 KiB); 64 KiB of payload stays under Linux's default 208 KiB buffer even with the kernel's
+ * per-datagram overhead. @default 65536
+ */
+export const DEFAULT_MAX_WINDOW_BYTES = 64 * 1024;
 /** Concurrent transfers; the next request gets ERROR 0 "server busy" (dnsmasq's default). @default 50 */
 export const DEFAULT_MAX_TRANSFERS = 50;
 /** First retransmission timeout; doubles on each retry up to {@link MAX_BACKOFF_MS}. @default 1000 */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { negotiate } from './options.js';
 
-const limits = { maxBlockSize: 65464, maxWindowSize: 64, size: 1234 };
+const limits = { maxBlockSize: 65464, maxWindowSize: 64, maxWindowBytes: 1 << 20, size: 1234 };
 const ask = (o: Record<string, string>, l = limits) => negotiate(new Map(Object.entries(o)), l);
 
 describe('option negotiation', () => {
@@ -31,6 +31,16 @@ describe('option negotiation', () => {
       ['blksize', '1468'],
       ['windowsize', '64'],
     ]);
+  });
+
+  it('caps the window in bytes whatever order blksize and windowsize come in', () => {
+    const l = { ...limits, maxWindowBytes: 65536 };
+    expect(ask({ windowsize: '16', blksize: '8192' }, l).oack).toEqual([
+      ['windowsize', '8'],
+      ['blksize', '8192'],
+    ]);
+    expect(ask({ blksize: '65464', windowsize: '16' }, l).windowsize).toBe(1);
+    expect(ask({ windowsize: '16' }, l).windowsize).toBe(16); // 16 × 512 fits
   });
 
   it('answers tsize whatever value the client sent', () => {

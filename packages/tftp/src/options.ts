@@ -16,6 +16,8 @@ export interface NegotiationLimits {
   maxBlockSize: number;
   /** Largest windowsize granted. */
   maxWindowSize: number;
+  /** Largest window in bytes (blksize × windowsize) granted; at least one block. */
+  maxWindowBytes: number;
   /** Size of what will be sent, bytes, for tsize. */
   size: number;
 }
@@ -65,14 +67,19 @@ export function negotiate(
         out.tsize = limits.size;
         out.oack.push([name, String(limits.size)]);
         break;
-      case 'windowsize': // RFC 7440: 1–65535; the server may answer smaller
+      case 'windowsize': // RFC 7440: 1–65535; the server may answer smaller (value set below)
         if (n === undefined || n < 1 || n > MAX_WINDOW_SIZE) break;
-        out.windowsize = Math.max(1, Math.min(n, limits.maxWindowSize));
-        out.oack.push([name, String(out.windowsize)]);
+        out.windowsize = n;
+        out.oack.push([name, '']);
         break;
       default: // unknown options (utimeout, multicast, rollover, …) are not acknowledged
         break;
     }
   }
+  // A window must fit the receiver's socket buffer or its tail is lost every time (Linux's default
+  // 208 KiB holds about 13 loopback datagrams of 8 KiB), so it is capped in bytes once blksize is known.
+  const byBytes = Math.max(1, Math.floor(limits.maxWindowBytes / out.blksize));
+  out.windowsize = Math.max(1, Math.min(out.windowsize, limits.maxWindowSize, byBytes));
+  for (const entry of out.oack) if (entry[0] === 'windowsize') entry[1] = String(out.windowsize);
   return out;
 }

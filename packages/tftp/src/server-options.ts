@@ -6,6 +6,7 @@ import {
   DEFAULT_MAX_BLOCK_SIZE,
   DEFAULT_MAX_PATH_LENGTH,
   DEFAULT_MAX_TRANSFERS,
+  DEFAULT_MAX_WINDOW_BYTES,
   DEFAULT_MAX_WINDOW_SIZE,
   DEFAULT_PORT,
   DEFAULT_RETRIES,
@@ -48,6 +49,8 @@ export interface TftpServerOptions {
   clampBlockSizeToMtu?: boolean;
   /** Largest windowsize granted (RFC 7440, 1–65535). @default 64 */
   maxWindowSize?: number;
+  /** Largest window in bytes (blksize × windowsize) granted; at least one block. @default 65536 */
+  maxWindowBytes?: number;
   /** Concurrent transfers; one more request gets ERROR 0 "server busy". @default 50 */
   maxTransfers?: number;
   /** First retransmission timeout, ms; doubles per retry (a client's RFC 2349 timeout wins). @default 1000 */
@@ -100,6 +103,7 @@ export function resolveOptions(opts: TftpServerOptions): ResolvedOptions {
     ),
     clampBlockSizeToMtu: opts.clampBlockSizeToMtu ?? true,
     maxWindowSize: intIn('maxWindowSize', opts.maxWindowSize ?? DEFAULT_MAX_WINDOW_SIZE, 1, MAX_WINDOW_SIZE),
+    maxWindowBytes: intIn('maxWindowBytes', opts.maxWindowBytes ?? DEFAULT_MAX_WINDOW_BYTES, 1, 2 ** 30),
     maxTransfers: intIn('maxTransfers', opts.maxTransfers ?? DEFAULT_MAX_TRANSFERS, 1, 100_000),
     timeoutMs: intIn('timeoutMs', opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, 255_000),
     retries: intIn('retries', opts.retries ?? DEFAULT_RETRIES, 0, 100),

@@ -149,6 +149,7 @@ export class TftpServer extends EventEmitter<TftpServerEvents> {
     const neg = negotiate(req.options, {
       maxBlockSize,
       maxWindowSize: this.opts.maxWindowSize,
+      maxWindowBytes: this.opts.maxWindowBytes,
       size: source.size,
     });
     if (this.closing) {
