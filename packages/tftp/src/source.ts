@@ -32,6 +32,7 @@ export class BlockStore {
   private readonly free: Buffer[] = [];
   private chain: Promise<unknown> = Promise.resolve();
   private failure: TftpError | undefined;
+  private releasedUpTo = 0;
 
   constructor(
     private readonly fill: Filler,
@@ -64,6 +65,8 @@ export class BlockStore {
 
   /** Frees every chunk whose blocks are all ≤ `acked`. */
   release(acked: number): void {
+    if (acked < this.releasedUpTo + this.blocksPerChunk) return; // nothing new to free
+    this.releasedUpTo = acked - (acked % this.blocksPerChunk);
     for (const [c, chunk] of this.chunks) {
       if ((c + 1) * this.blocksPerChunk <= acked && chunk.packets !== undefined) {
         this.chunks.delete(c);

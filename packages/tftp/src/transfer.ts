@@ -109,13 +109,13 @@ export class Transfer {
       return;
     }
     this.acked += delta;
-    this.o.store.release(this.acked);
     if (this.acked === this.o.store.totalBlocks) {
       this.finish(undefined);
       return;
     }
+    this.sendWindow(); // first, to keep the round trip short; bookkeeping after
     this.progress();
-    this.sendWindow();
+    this.o.store.release(this.acked);
   }
 
   /** Sends blocks acked+1 … acked+windowsize (fewer at the end of the file). */
