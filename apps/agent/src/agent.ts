@@ -93,6 +93,7 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
   let auto = args.os;
   let timeout = manifest.timeout;
   let notice: string | undefined;
+  void reporter.report({ phase: 'phase1', message: `agent on node ${process.version}` });
   con.acquire();
   for (;;) {
     let os: ManifestOs | undefined;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod } from 'node:fs/promises';
+import { chmod, rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -83,15 +83,20 @@ export async function loadOs(
     const kernel = inside(osDir, os.kexec.kernel);
     const initrd = await joinInitrds(osDir, os.kexec.initrds);
     const kexec = tools.kexec ?? 'kexec';
-    await run(kexec, [
-      '-l',
-      kernel,
-      ...(initrd ? [`--initrd=${initrd}`] : []),
-      `--command-line=${os.kexec.cmdline}`,
-    ]);
-    await beforeStart();
-    await run(kexec, ['-e']);
-    throw new LoadError('kexec -e returned');
+    try {
+      await run(kexec, [
+        '-l',
+        kernel,
+        ...(initrd ? [`--initrd=${initrd}`] : []),
+        `--command-line=${os.kexec.cmdline}`,
+      ]);
+      await beforeStart();
+      await run(kexec, ['-e']);
+      throw new LoadError('kexec -e returned');
+    } finally {
+      // Only reached when loading failed: the joined copy would otherwise hold RAM in the tmpfs.
+      if (initrd && os.kexec.initrds.length > 1) await rm(initrd, { force: true });
+    }
   }
   if (os.method === 'bin') {
     if (!os.bin) throw new LoadError(`${os.name}: method bin without a bin section`);

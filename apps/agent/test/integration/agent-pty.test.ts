@@ -74,7 +74,7 @@ describe('agent under a pseudo-terminal', () => {
     await agent.waitFor(/Beta OS exited with code 3/);
     expect(agent.text()).toMatch(/100% of .* \(server [\d.]+ KiB, peers 0 B\)/);
     const phases = world.posts.map((p) => p.body.phase);
-    expect(phases).toEqual(expect.arrayContaining(['menu', 'downloading', 'loading', 'booted']));
+    expect(phases).toEqual(expect.arrayContaining(['phase1', 'menu', 'downloading', 'loading', 'booted']));
     expect(world.posts[0]!.url).toBe('/api/v1/clients/52%3A54%3A00%3Aaa%3Abb%3Acc/status');
     const booted = world.posts.find((p) => p.body.phase === 'booted')!;
     expect(booted.body).toMatchObject({ os: 'beta', ip: '127.0.0.1', progress: 1 });
