@@ -97,24 +97,26 @@ export function svgPlot(cfg: RunConfig, rows: Row[]): string {
       if (v !== undefined && Number.isFinite(v)) series[i]!.pts.push([row.n, v]);
     });
   }
-  const ymaxRaw = Math.max(1, ...series.flatMap((s) => s.pts.map((p) => p[1])));
-  const step = niceStep(ymaxRaw / 6);
-  const ymax = Math.ceil(ymaxRaw / step) * step;
+  // Log y axis: a flat line (BootTorrent's goal) and a line growing with N (HTTP) both stay readable.
+  const all = series.flatMap((s) => s.pts.map((p) => p[1]));
+  const ticks = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
+  const ymin = [...ticks].reverse().find((t) => t <= Math.min(...all, 1e9)) ?? 1;
+  const ymax = ticks.find((t) => t >= Math.max(...all, 1)) ?? 10000;
   const lx = (n: number) => Math.log2(n);
   const xs = rows.map((r) => lx(r.n));
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   const X = (n: number) => m.l + (x1 === x0 ? pw / 2 : ((lx(n) - x0) / (x1 - x0)) * pw);
-  const Y = (v: number) => m.t + ph - (v / ymax) * ph;
+  const Y = (v: number) => m.t + ph - (Math.log10(v / ymin) / Math.log10(ymax / ymin)) * ph;
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
     `<text x="${m.l}" y="22" font-size="14" font-weight="bold">Time until the last of N clients has the image (${(cfg.imageBytes / 2 ** 20).toFixed(0)} MiB, ${cfg.clientMbit} Mbit/s links)</text>`,
   );
-  for (let v = 0; v <= ymax + 1e-9; v += step) {
+  for (const v of ticks.filter((t) => t >= ymin && t <= ymax)) {
     out.push(
       `<line x1="${m.l}" x2="${m.l + pw}" y1="${Y(v).toFixed(1)}" y2="${Y(v).toFixed(1)}" stroke="#e5e5e5"/>`,
-      `<text x="${m.l - 8}" y="${(Y(v) + 4).toFixed(1)}" text-anchor="end">${+v.toFixed(6)}</text>`,
+      `<text x="${m.l - 8}" y="${(Y(v) + 4).toFixed(1)}" text-anchor="end">${v}</text>`,
     );
   }
   for (const row of rows) {
@@ -127,7 +129,7 @@ export function svgPlot(cfg: RunConfig, rows: Row[]): string {
     `<line x1="${m.l}" x2="${m.l + pw}" y1="${m.t + ph}" y2="${m.t + ph}" stroke="#000"/>`,
     `<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${m.t + ph}" stroke="#000"/>`,
     `<text x="${m.l + pw / 2}" y="${H - 14}" text-anchor="middle">N clients (log scale)</text>`,
-    `<text transform="translate(16 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">seconds (last client done)</text>`,
+    `<text transform="translate(16 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">seconds, log scale (last client done)</text>`,
   );
   series.forEach((s, i) => {
     if (s.pts.length > 0) {
@@ -150,12 +152,6 @@ export function svgPlot(cfg: RunConfig, rows: Row[]): string {
   return `${out.join('\n')}\n`;
 }
 
-function niceStep(raw: number): number {
-  const p = 10 ** Math.floor(Math.log10(raw));
-  for (const k of [1, 2, 2.5, 5, 10]) if (k * p >= raw) return k * p;
-  return 10 * p;
-}
-
 const BEGIN = '<!-- swarm:generated:begin (tools/bench/swarm/swarm.ts --docs rewrites this block) -->';
 const END = '<!-- swarm:generated:end -->';
 
@@ -169,7 +165,9 @@ export function writeDocs(repo: string, cfg: RunConfig, table: string, svg: stri
       `${cfg.pieceLength ? `, BootTorrent piece length ${cfg.pieceLength}` : ''}${cfg.superSeed ? ', super-seeding' : ''}.`,
     '',
     '```sh',
-    `sudo ${cfg.command}`,
+    '# as root, with the pinned Node first on PATH (export PATH=$PWD/node_modules/.bin:$PATH)',
+    'npx nx build @boottorrent/seeder && npx nx build @boottorrent/tracker',
+    cfg.command,
     '```',
     '',
     table,

@@ -3,7 +3,12 @@
 //
 //   sudo node tools/bench/swarm/swarm.ts [--quick] [--n 2,4,8,16] [--size-mib 64] [--client-mbit 20]
 //        [--server-mbit 20] [--methods boottorrent,http,original,proto] [--piece-length <bytes>] [--super-seed]
-//        [--json <file>] [--docs] [--max-minutes 50] [--cleanup] [--verbose]
+//        [--json <file>] [--timelines] [--docs] [--max-minutes 50] [--cleanup] [--verbose]
+//   node tools/bench/swarm/swarm.ts --from-json <file> [--docs]   (re-render a saved run)
+//
+// --json writes every result (per-client stats, server stats); --timelines adds one progress sample
+// per client per second. BTSW_PROF=<dir> writes V8 CPU profiles of the node clients;
+// BTSW_CLIENT_OPTS='<json>' adds download() options; BTSW_PROTO_SLOTS sets the prototype's slots.
 //
 // Needs root (network namespaces), iproute2, aria2c, mktorrent, the unpacked opentracker (tools/setup.sh)
 // and the built @boottorrent/seeder and @boottorrent/tracker (npx nx build @boottorrent/seeder).
@@ -17,6 +22,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readFileSync,
   rmSync,
   writeFileSync,
   writeSync,
@@ -54,6 +60,8 @@ const { values } = parseArgs({
     'piece-length': { type: 'string' },
     'super-seed': { type: 'boolean', default: false },
     json: { type: 'string' },
+    timelines: { type: 'boolean', default: false },
+    'from-json': { type: 'string' },
     docs: { type: 'boolean', default: false },
     'max-minutes': { type: 'string', default: '50' },
     cleanup: { type: 'boolean', default: false },
@@ -69,6 +77,19 @@ if (values.cleanup) {
     log(`removing namespace ${ns}`);
     execFileSync('ip', ['netns', 'del', ns]);
   }
+  process.exit(0);
+}
+
+// Re-render the table, docs and plot from a saved --json file (no network, no root).
+if (values['from-json']) {
+  const saved = JSON.parse(readFileSync(values['from-json'], 'utf8')) as {
+    config: RunConfig;
+    results: ScenarioResult[];
+  };
+  const rows = summarize(saved.config, saved.results);
+  const table = markdownTable(saved.config, rows);
+  process.stdout.write(`${table}\n`);
+  if (values.docs) writeDocs(repo, saved.config, table, svgPlot(saved.config, rows));
   process.exit(0);
 }
 
@@ -218,8 +239,13 @@ async function main() {
   const rows = summarize(cfg, results);
   const table = markdownTable(cfg, rows);
   process.stdout.write(`${table}\n`);
+  if (!values.timelines) {
+    for (const r of results) {
+      for (const c of (r.extra.clients ?? []) as { timeline?: unknown }[]) delete c.timeline;
+    }
+  }
   if (values.json)
-    writeFileSync(values.json, `${JSON.stringify({ config: cfg, labId: lab.id, rows, results }, null, 2)}\n`);
+    writeFileSync(values.json, `${JSON.stringify({ config: cfg, labId: lab.id, results }, null, 2)}\n`);
   if (values.docs) {
     writeDocs(repo, cfg, table, svgPlot(cfg, rows));
     log('wrote docs/performance.md (## swarm) and docs/swarm.svg');
