@@ -109,6 +109,19 @@ describe('host parts', () => {
     expect(Buffer.from(rec!.data).equals(await readFile(parts.busybox))).toBe(true);
   });
 
+  it('writes /init and the udhcpc script as valid busybox sh', async () => {
+    const { initScript, UDHCPC_SCRIPT } = await import('../../src/index.js');
+    for (const [name, text] of [
+      ['init', initScript()],
+      ['udhcpc.script', UDHCPC_SCRIPT],
+    ] as const) {
+      await writeFile(join(dir, name), text);
+      await expect(run(parts.busybox, ['sh', '-n', join(dir, name)])).resolves.toBeDefined();
+    }
+    await writeFile(join(dir, 'broken'), 'if true; then\n');
+    await expect(run(parts.busybox, ['sh', '-n', join(dir, 'broken')])).rejects.toThrow();
+  });
+
   it('decompresses .ko.zst and .ko.xz modules for busybox insmod', async () => {
     const ko = join(parts.modulesDir, 'kernel/drivers/net/ethernet/intel/e1000/e1000.ko');
     const plain = await readFile(ko);
