@@ -1,4 +1,9 @@
 import { ConfigError, formatProblem } from '@boottorrent/config';
+import { InitrdError } from '@boottorrent/initrd-builder';
+import { PxeError } from '@boottorrent/pxe';
+import { SeederError } from '@boottorrent/seeder';
+import { TftpError } from '@boottorrent/tftp';
+import { TrackerError } from '@boottorrent/tracker';
 import { CliError, commandHelp, parseCommandArgs, type Command } from './command.js';
 import { buildCommand } from './commands/build.js';
 import { checkCommand } from './commands/check.js';
@@ -71,6 +76,16 @@ main(process.argv.slice(2)).then(
       for (const p of e instanceof ConfigError ? e.problems : []) err(`  ${formatProblem(p)}`);
       if (e.hint) err(`hint: ${e.hint}`);
       process.exitCode = e instanceof CliError ? e.exitCode : 1;
+    } else if (
+      e instanceof InitrdError ||
+      e instanceof PxeError ||
+      e instanceof TftpError ||
+      e instanceof SeederError ||
+      e instanceof TrackerError
+    ) {
+      // A package's known error: its message already says what and how to fix it.
+      err(`boottorrent: ${e.message}`);
+      process.exitCode = 1;
     } else {
       err('boottorrent: internal error (this is a bug; please report it with the text below)');
       err(e instanceof Error ? (e.stack ?? e.message) : String(e));

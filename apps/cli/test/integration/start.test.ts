@@ -210,4 +210,76 @@ describe('boottorrent start', { timeout: 180_000 }, () => {
     expect(await s.exit).toBe(1);
     expect(s.stderr()).toContain('boottorrent: interface "nosuch0" does not exist');
   });
+
+  it('without --json and without a TTY prints one line per event', async () => {
+    const ports = {
+      tftp: await freePort(),
+      http: await freePort(),
+      tracker: await freePort(),
+      torrent: await freePort(),
+    };
+    const p = await project(ports);
+    const child = spawn(process.execPath, [CLI, 'start', p, '--phase1-dir', PHASE1], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const ready = new Promise<void>((r) =>
+      child.stderr!.on('data', (d: Buffer) => d.toString().includes('ready:') && r()),
+    );
+    await ready;
+    await fetch(`http://127.0.0.1:${ports.http}/boot.ipxe?mac=52:54:00:aa:bb:cc`);
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    await new Promise((r) => child.on('exit', r));
+    expect(child.exitCode).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^\\d\\d:\\d\\d:\\d\\d http listening on 127\\.0\\.0\\.1:${ports.http}$`),
+      ),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^\d\d:\d\d:\d\d client 52:54:00:aa:bb:cc 127\.0\.0\.1 loader \(boot\.ipxe\)$/),
+    );
+  });
+
+  it('on a terminal shows the live table of clients and swarm totals', async () => {
+    const ports = {
+      tftp: await freePort(),
+      http: await freePort(),
+      tracker: await freePort(),
+      torrent: await freePort(),
+    };
+    const p = await project(ports);
+    // `script` gives the server a pseudo-terminal, as a sysadmin's shell would.
+    const cmd = [process.execPath, CLI, 'start', p, '--phase1-dir', PHASE1].map((a) => `'${a}'`).join(' ');
+    const child = spawn('script', ['-q', '-f', '-e', '-c', cmd, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let screen = '';
+    child.stdout!.on('data', (d: Buffer) => (screen += d.toString()));
+    const base = `http://127.0.0.1:${ports.http}`;
+    for (let i = 0; i < 120 && !screen.includes('ready:'); i++) await new Promise((r) => setTimeout(r, 250));
+    await fetch(`${base}/api/v1/clients/52:54:00:00:00:07/status`, {
+      method: 'POST',
+      body: JSON.stringify({
+        phase: 'downloading',
+        os: 'hello',
+        progress: 0.42,
+        bytesFromServer: 1048576,
+        bytesFromPeers: 3145728,
+      }),
+    });
+    for (let i = 0; i < 40 && !screen.includes('downloading 42%'); i++)
+      await new Promise((r) => setTimeout(r, 250));
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('exit', r));
+    const last = screen.split('\x1b[H\x1b[2J').at(-1)!;
+    expect(last).toMatch(/MAC +IP +FIRMWARE +PHASE +OS +FROM SERVER +FROM PEERS/);
+    expect(last).toMatch(/52:54:00:00:00:07 .* downloading 42% +hello +1\.0 MiB +3\.0 MiB/);
+    expect(last).toContain('swarm: 1.0 MiB from the server, 3.0 MiB from peers (server share 25%)');
+  });
 });
