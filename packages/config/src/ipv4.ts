@@ -23,6 +23,17 @@ export function isNetmask(s: string): boolean {
   return (inverted & (inverted + 1)) === 0;
 }
 
+/** Number of one bits in a netmask: 255.255.255.0 → 24. */
+export function prefixLength(mask: string): number {
+  let n = ipv4ToInt(mask);
+  let bits = 0;
+  while (n) {
+    bits += n & 1;
+    n >>>= 1;
+  }
+  return bits;
+}
+
 export function sameSubnet(a: string, b: string, mask: string): boolean {
   const m = ipv4ToInt(mask);
   return (ipv4ToInt(a) & m) >>> 0 === (ipv4ToInt(b) & m) >>> 0;

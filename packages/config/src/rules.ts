@@ -1,4 +1,4 @@
-import { intToIpv4, ipv4ToInt, normalizeMac, sameSubnet } from './ipv4.js';
+import { intToIpv4, ipv4ToInt, normalizeMac, prefixLength, sameSubnet } from './ipv4.js';
 import type { Problem } from './problem.js';
 import type { ProjectConfig } from './schema.js';
 
@@ -26,7 +26,7 @@ export function checkRules(c: ProjectConfig, folders: readonly string[] | null, 
   const d = c.dhcp;
   const host = c.general.host_ip;
   const mask = d.netmask;
-  const net = `${intToIpv4((ipv4ToInt(host) & ipv4ToInt(mask)) >>> 0)}/${prefix(mask)}`;
+  const net = `${intToIpv4((ipv4ToInt(host) & ipv4ToInt(mask)) >>> 0)}/${prefixLength(mask)}`;
   if (d.enable && d.mode === 'server') {
     if (!d.range) {
       err(
@@ -100,14 +100,4 @@ export function checkRules(c: ProjectConfig, folders: readonly string[] | null, 
     }
   }
   return problems;
-}
-
-function prefix(mask: string): number {
-  let n = ipv4ToInt(mask);
-  let bits = 0;
-  while (n) {
-    bits += n & 1;
-    n >>>= 1;
-  }
-  return bits;
 }

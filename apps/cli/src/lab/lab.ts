@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { loadProject, formatProblem, ipv4ToInt } from '@boottorrent/config';
+import { formatProblem, loadProject, prefixLength } from '@boottorrent/config';
 import { CliError } from '../command.js';
 import { buildOut } from '../server/build.js';
 import { cacheHome } from '../server/paths.js';
@@ -73,7 +73,7 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
   }
   const project = loaded.project;
   const c = project.config;
-  const prefix = maskBits(c.dhcp.netmask);
+  const prefix = prefixLength(c.dhcp.netmask);
   const outDir = join(o.workDir, 'out');
   o.log('building out/ (torrents, payload, phase-1; cached between runs)');
   const phase1Dir = join(cacheHome(), 'phase1');
@@ -286,16 +286,6 @@ function dnsmasqArgs(iface: string, workDir: string, tag: string): string[] {
 
 function spawnQuiet(cmd: string, args: string[]): ChildProcess {
   return spawn(cmd, args, { stdio: 'ignore' });
-}
-
-function maskBits(mask: string): number {
-  let n = ipv4ToInt(mask);
-  let bits = 0;
-  while (n) {
-    bits += n & 1;
-    n >>>= 1;
-  }
-  return bits;
 }
 
 function hostInSubnet(ip: string, last: number): string {

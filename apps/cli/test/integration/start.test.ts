@@ -27,6 +27,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+async function freePorts() {
+  return {
+    tftp: await freePort(),
+    http: await freePort(),
+    tracker: await freePort(),
+    torrent: await freePort(),
+  };
+}
+
 async function project(ports: { tftp: number; http: number; tracker: number; torrent: number }) {
   dir = await mkdtemp(join(tmpdir(), 'bt-start-'));
   spawnSync(process.execPath, [CLI, 'init', join(dir, 'p'), '--host-ip', '127.0.0.1', '--interface', 'lo']);
@@ -72,12 +81,7 @@ function start(projectDir: string, extra: string[] = []) {
 
 beforeAll(async () => {
   // Builds phase-1 into the shared cache if no earlier test did.
-  const p = await project({
-    tftp: await freePort(),
-    http: await freePort(),
-    tracker: await freePort(),
-    torrent: await freePort(),
-  });
+  const p = await project(await freePorts());
   const r = spawnSync(process.execPath, [CLI, 'build', p, '--phase1-dir', PHASE1], {
     encoding: 'utf8',
     timeout: 900_000,
@@ -93,12 +97,7 @@ afterEach(async () => {
 
 describe('boottorrent start', { timeout: 180_000 }, () => {
   it('serves the boot script, phase-1 with ranges, the web seed and the status API, then stops on SIGTERM', async () => {
-    const ports = {
-      tftp: await freePort(),
-      http: await freePort(),
-      tracker: await freePort(),
-      torrent: await freePort(),
-    };
+    const ports = await freePorts();
     const s = start(await project(ports));
     await s.ready;
     const base = `http://127.0.0.1:${ports.http}`;
@@ -147,12 +146,7 @@ describe('boottorrent start', { timeout: 180_000 }, () => {
   });
 
   it('names the busy port and its process, and closes the services it had started', async () => {
-    const ports = {
-      tftp: await freePort(),
-      http: await freePort(),
-      tracker: await freePort(),
-      torrent: await freePort(),
-    };
+    const ports = await freePorts();
     const blocker = createServer();
     servers.push(blocker);
     await new Promise<void>((r) => blocker.listen(ports.torrent, '127.0.0.1', r));
@@ -192,12 +186,7 @@ describe('boottorrent start', { timeout: 180_000 }, () => {
   });
 
   it('refuses an interface that does not exist', async () => {
-    const p = await project({
-      tftp: await freePort(),
-      http: await freePort(),
-      tracker: await freePort(),
-      torrent: await freePort(),
-    });
+    const p = await project(await freePorts());
     const cfg = (await import('node:fs')).readFileSync(join(p, 'config.yaml'), 'utf8');
     await writeFile(
       join(p, 'config.yaml'),
@@ -212,12 +201,7 @@ describe('boottorrent start', { timeout: 180_000 }, () => {
   });
 
   it('without --json and without a TTY prints one line per event', async () => {
-    const ports = {
-      tftp: await freePort(),
-      http: await freePort(),
-      tracker: await freePort(),
-      torrent: await freePort(),
-    };
+    const ports = await freePorts();
     const p = await project(ports);
     const child = spawn(process.execPath, [CLI, 'start', p, '--phase1-dir', PHASE1], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -246,12 +230,7 @@ describe('boottorrent start', { timeout: 180_000 }, () => {
   });
 
   it('on a terminal shows the live table of clients and swarm totals', async () => {
-    const ports = {
-      tftp: await freePort(),
-      http: await freePort(),
-      tracker: await freePort(),
-      torrent: await freePort(),
-    };
+    const ports = await freePorts();
     const p = await project(ports);
     // `script` gives the server a pseudo-terminal, as a sysadmin's shell would.
     const cmd = [process.execPath, CLI, 'start', p, '--phase1-dir', PHASE1].map((a) => `'${a}'`).join(' ');
