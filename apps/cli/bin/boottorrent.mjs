@@ -13,7 +13,9 @@ if (major < 22) {
 }
 const cli = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(cli)) {
-  process.stderr.write('boottorrent: not built yet (dist/cli.js is missing)\nhint: run npm run build in the repository\n');
+  process.stderr.write(
+    'boottorrent: not built yet (dist/cli.js is missing)\nhint: run npm run build in the repository\n',
+  );
   process.exit(1);
 }
 await import(cli.href);
