@@ -203,7 +203,13 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
       }
     });
   });
-  await withTimeout(ready, 600_000, 'the server did not become ready in 600 s');
+  const interrupted = new Promise<never>((_, reject) => {
+    const fail = () => reject(new CliError('interrupted', 'everything the lab created was removed'));
+    if (o.signal?.aborted) fail();
+    o.signal?.addEventListener('abort', fail, { once: true });
+  });
+  interrupted.catch(() => {});
+  await withTimeout(Promise.race([ready, interrupted]), 600_000, 'the server did not become ready in 600 s');
   o.log(
     `server ready in ${net.ns}; powering on ${o.vms} VM${o.vms === 1 ? '' : 's'} (${o.uefi ? 'UEFI/OVMF' : 'BIOS/SeaBIOS'} + iPXE, ${o.accel})`,
   );

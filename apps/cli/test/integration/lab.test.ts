@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,5 +146,32 @@ describe('boottorrent lab (QEMU VMs, TCG)', { timeout: 900_000 }, () => {
     const r = await lab('original-run', ['--vms', '1', '--project', dir, '--timeout', '480']);
     expect(r.code, explain(r)).toBe(0);
     expect(r.result.vms[0]!.ok).toBe(true);
+  });
+
+  it('removes its namespace and ends every process it started when interrupted with Ctrl+C', async () => {
+    const child = spawn(process.execPath, [CLI, 'lab', '--work-dir', join(work, 'interrupt'), '--vms', '1'], {
+      env: { ...process.env, XDG_CACHE_HOME: CACHE },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const powered = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('powering on')) resolve();
+      }),
+    );
+    await powered;
+    const ns = /namespace (bt-lab-[0-9a-f]+)/.exec(stderr)![1]!;
+    await new Promise((r) => setTimeout(r, 3000));
+    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n')
+      .filter(Boolean);
+    expect(pids.length).toBeGreaterThanOrEqual(3); // server, dnsmasq, qemu
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(1);
+    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(ns);
+    for (const pid of pids) expect(existsSync(`/proc/${pid}`), `pid ${pid} still running`).toBe(false);
   });
 });
