@@ -21,6 +21,8 @@ export const SeederErrorCode = {
   Aborted: 'ABORTED',
   /** The swarm client failed (store write error, torrent error). */
   Swarm: 'SWARM',
+  /** An option is out of range (e.g. `superSeedSlots: 0`). */
+  BadOption: 'BAD_OPTION',
   /** The handle was already closed. */
   Closed: 'CLOSED',
 } as const;

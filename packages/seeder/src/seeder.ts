@@ -6,6 +6,7 @@ import type WebTorrent from 'webtorrent';
 import type { Torrent } from 'webtorrent';
 import { destroyClient, startClient } from './client.js';
 import { SeederError, SeederErrorCode, abortError, type Logger } from './errors.js';
+import { DEFAULT_SUPER_SEED_SLOTS, SuperSeeder } from './super-seed.js';
 import { WireTracker, type PeerBytes } from './wires.js';
 
 /** The server seeder's BitTorrent port (the conventional first BitTorrent port). @default 6881 */
@@ -31,6 +32,16 @@ export interface SeederOptions {
   skipVerify?: boolean;
   /** Upload cap in bytes/s for the whole seeder, so the boot server's link stays usable. @default unlimited */
   uploadLimit?: number;
+  /**
+   * Super-seeding (BEP 16 in spirit, see `super-seed.ts`): peers are shown a few pieces at a time, the
+   * rarest first, so the server sends each piece about once and the machines pass pieces on to each
+   * other. Measured on 16 machines: the server uploads ~1.1× the image instead of ~3.5×, and the room
+   * boots sooner. `false` shows every peer every piece (a plain seed).
+   * @default true
+   */
+  superSeed?: boolean;
+  /** With `superSeed`: pieces in flight at once, handed out round robin. @default DEFAULT_SUPER_SEED_SLOTS (4) */
+  superSeedSlots?: number;
   /** Maximum peer connections. @default DEFAULT_SEEDER_MAX_CONNS (200) */
   maxConns?: number;
   logger?: Logger;
@@ -46,6 +57,8 @@ export interface TorrentUploadStats {
   uploaded: number;
   /** every peer seen, with bytes; kept after it disconnects */
   peers: PeerBytes[];
+  /** with `superSeed`: pieces shown (HAVEs and first-bitfield bits) and slots freed by a stalled peer */
+  superSeed?: { shown: number; stalls: number };
 }
 /** Per torrent, per peer uploaded bytes. */
 export type SwarmUploadStats = TorrentUploadStats[];
@@ -90,7 +103,14 @@ function inPlace(parsed: ParsedTorrent): ParsedTorrent {
 export async function addTorrent(
   client: WebTorrent,
   parsed: ParsedTorrent,
-  opts: { path: string; announce: string[]; skipVerify?: boolean; uploads?: number | undefined },
+  opts: {
+    path: string;
+    announce: string[];
+    skipVerify?: boolean;
+    uploads?: number | undefined;
+    /** called with the torrent at once, before any wire can connect */
+    onAdd?: (t: Torrent) => void;
+  },
 ): Promise<Torrent> {
   const announce = [...new Set(opts.announce)].filter((a) => !parsed.announce.includes(a));
   return new Promise((resolveP, reject) => {
@@ -101,6 +121,7 @@ export async function addTorrent(
       ...(opts.uploads !== undefined ? { uploads: opts.uploads } : {}),
       alwaysChokeSeeders: true,
     });
+    opts.onAdd?.(t);
     const onError = (err: unknown): void =>
       reject(
         new SeederError(SeederErrorCode.Swarm, `torrent ${parsed.name}: ${String(err)}`, { cause: err }),
@@ -139,11 +160,19 @@ export async function parse(torrent: Uint8Array): Promise<ParsedTorrent> {
 
 /**
  * The server's seeder: serves each OS folder in place on one TCP port, DHT off, announcing to our
- * tracker; every interested peer is unchoked (a LAN room is cooperative). Resolves once listening with
- * every torrent checked (or trusted with `skipVerify`).
+ * tracker; every interested peer is unchoked (a LAN room is cooperative), and by default it super-seeds
+ * (`superSeed`, see super-seed.ts). Resolves once listening with every torrent checked (or trusted with
+ * `skipVerify`).
  */
 export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
   if (opts.signal?.aborted) throw abortError(opts.signal, 'startSeeder');
+  const slots = opts.superSeedSlots ?? DEFAULT_SUPER_SEED_SLOTS;
+  if (!Number.isInteger(slots) || slots < 1) {
+    throw new SeederError(
+      SeederErrorCode.BadOption,
+      `superSeedSlots: ${slots} is not a positive integer; use e.g. ${DEFAULT_SUPER_SEED_SLOTS}`,
+    );
+  }
   const parsed = await Promise.all(opts.torrents.map((t) => parse(t.torrent)));
   const maxConns = opts.maxConns ?? DEFAULT_SEEDER_MAX_CONNS;
   const client = await startClient({
@@ -158,12 +187,14 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
   });
   const events = new EventEmitter();
   events.on('error', () => {}); // 'error' is informative here; never crash the host process
-  const swarms: { torrent: Torrent; wires: WireTracker }[] = [];
+  const swarms: { torrent: Torrent; wires: WireTracker; superSeeder?: SuperSeeder | undefined }[] = [];
+  const superSeeders: SuperSeeder[] = [];
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closed ??= (async () => {
       opts.signal?.removeEventListener('abort', onAbort);
       events.removeAllListeners();
+      for (const s of superSeeders) s.destroy();
       await destroyClient(client);
     })();
     return closed;
@@ -173,7 +204,15 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
     for (const [i, p] of parsed.entries()) {
       const dir = resolve(opts.torrents[i]!.dir);
       await checkSizes(dir, p);
+      let superSeeder: SuperSeeder | undefined;
       const torrent = await addTorrent(client, inPlace(p), {
+        // Wraps each wire before its first bitfield, so it must see every wire.
+        onAdd: (t) => {
+          if (!(opts.superSeed ?? true)) return;
+          const layout = { count: p.pieces.length, length: p.pieceLength, lastLength: p.lastPieceLength };
+          superSeeder = new SuperSeeder(t, layout, { slots, logger: opts.logger });
+          superSeeders.push(superSeeder);
+        },
         path: dir,
         announce: opts.announce ?? [],
         skipVerify: opts.skipVerify ?? false,
@@ -208,7 +247,7 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
           new SeederError(SeederErrorCode.Swarm, `${p.name}: ${String(err)}`, { cause: err }),
         ),
       );
-      swarms.push({ torrent, wires });
+      swarms.push({ torrent, wires, superSeeder });
     }
   } catch (err) {
     await close();
@@ -223,11 +262,12 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
     },
     infoHashes: parsed.map((p) => p.infoHash),
     stats: () =>
-      swarms.map(({ torrent, wires }) => ({
+      swarms.map(({ torrent, wires, superSeeder }) => ({
         infoHash: torrent.infoHash,
         name: torrent.name,
         uploaded: wires.uploaded,
         peers: wires.list(),
+        ...(superSeeder ? { superSeed: { shown: superSeeder.shownTotal, stalls: superSeeder.stalls } } : {}),
       })),
     on(event, listener) {
       events.on(event, listener as (...a: unknown[]) => void);

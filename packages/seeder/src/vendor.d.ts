@@ -20,6 +20,10 @@ declare module 'webtorrent' {
     uploadSpeed(): number;
     unchoke(): void;
     destroy(): void;
+    have(index: number): void;
+    bitfield(bitfield: Uint8Array | { buffer: Uint8Array }): void;
+    haveAll(): void;
+    piece(index: number, offset: number, buffer: Uint8Array): void;
   }
 
   export interface TorrentFile {
