@@ -2,12 +2,15 @@
 // TFTP throughput: @boottorrent/tftp vs tftpd-hpa (Debian's in.tftpd, unpacked by tools/setup.sh), same
 // 50 MiB file, same client, same machine, loopback, high ports. Not a test: run it by hand.
 //
-//   npm run build && node tools/bench/tftp/bench.mjs [--runs 5] [--client atftp|curl] [--write]
+//   npx nx build @boottorrent/tftp && node tools/bench/tftp/bench.mjs [--runs 5] [--client fetch|atftp|curl] [--write]
 //
-// Rows: blksize 512 / 1468 / 8192 / 65464 lock-step on both servers, and ours with windowsize 16 (the
-// client asks tftpd-hpa for windowsize too; tftpd-hpa 5.2 ignores it and stays lock-step). Each cell is
-// the median of --runs downloads, servers interleaved so load from elsewhere hits both alike.
-// --write replaces the "## tftp" section of docs/performance.md with the table.
+// Client: `fetch` (default) is fetch.c beside this file, compiled with gcc: a minimal RFC 1350/2347/7440
+// reader that discards the data and prints a position-weighted checksum, so the client is not what is
+// measured (atftp spends ~15 µs per packet and caps any window). atftp and curl can be chosen instead.
+// Rows: blksize 512 / 1468 / 8192 / 65464 lock-step on both servers, and ours with windowsize 16 (as
+// granted: the server caps a window at 64 KiB). Each cell is the median of --runs downloads, the
+// servers interleaved so load from elsewhere hits both alike. --write replaces the "## tftp" section
+// of docs/performance.md with the table.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -20,7 +23,7 @@ const repo = resolve(here, '../../..');
 const args = process.argv.slice(2);
 const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
 const RUNS = Number(opt('--runs', '5'));
-const CLIENT = opt('--client', 'atftp');
+const CLIENT = opt('--client', 'fetch');
 const SIZE = 50 * 1024 * 1024;
 const HPA = join(repo, '.cache/deb/tftpd-hpa/usr/sbin/in.tftpd');
 const HPA_PORT = 16900 + Math.floor(Math.random() * 50);
@@ -30,14 +33,27 @@ if (!existsSync(HPA)) throw new Error(`${HPA} missing: run bash tools/setup.sh`)
 if (!existsSync(join(repo, 'packages/tftp/dist/index.js')))
   throw new Error('build first: npx nx build @boottorrent/tftp');
 const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
-if (!which(CLIENT)) throw new Error(`${CLIENT} is not installed: run bash tools/setup.sh`);
+if (CLIENT !== 'fetch' && !which(CLIENT))
+  throw new Error(`${CLIENT} is not installed: run bash tools/setup.sh`);
 
 const dir = mkdtempSync(join(tmpdir(), 'bt-tftp-bench-'));
 const file = join(dir, 'fifty.bin');
-writeFileSync(file, randomBytes(SIZE), { mode: 0o644 });
+const content = randomBytes(SIZE);
+writeFileSync(file, content, { mode: 0o644 });
+let expectedSum = 0;
+for (let i = 0, w = 1; i < content.length; i++, w = w === 251 ? 1 : w + 1)
+  expectedSum = (expectedSum + content[i] * w) >>> 0;
+const FETCH = join(dir, 'tftp-fetch');
+if (CLIENT === 'fetch') {
+  const cc = spawnSync('gcc', ['-O2', '-o', FETCH, join(here, 'fetch.c')], { encoding: 'utf8' });
+  if (cc.status !== 0) throw new Error(`gcc failed (apt-get install gcc): ${cc.stderr}`);
+}
 chmodSync(dir, 0o755); // tftpd-hpa reads it as nobody
 const children = [];
+let cleaned = false;
 const cleanup = () => {
+  if (cleaned) return;
+  cleaned = true;
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
 };
@@ -71,28 +87,39 @@ async function startOurs() {
 }
 
 function download(port, blksize, windowsize) {
-  const out = join(dir, 'out.bin');
+  const out = existsSync('/dev/shm') ? '/dev/shm/bt-tftp-bench.out' : join(dir, 'out.bin'); // no disk writeback in the timing
   rmSync(out, { force: true });
-  const a =
-    CLIENT === 'curl'
-      ? ['-sS', '--fail', '--tftp-blksize', String(blksize), '-o', out, `tftp://127.0.0.1:${port}/fifty.bin`]
-      : [
-          '-g',
-          '-r',
-          'fifty.bin',
-          '-l',
-          out,
-          '--option',
-          `blksize ${blksize}`,
-          ...(windowsize > 1 ? ['--option', `windowsize ${windowsize}`] : []),
-          '127.0.0.1',
-          String(port),
-        ];
+  let cmd = CLIENT;
+  let a;
+  if (CLIENT === 'fetch')
+    [cmd, a] = [FETCH, ['127.0.0.1', String(port), 'fifty.bin', String(blksize), String(windowsize)]];
+  else if (CLIENT === 'curl')
+    a = ['-sS', '--fail', '--tftp-blksize', String(blksize), '-o', out, `tftp://127.0.0.1:${port}/fifty.bin`];
+  else
+    a = [
+      '-g',
+      '-r',
+      'fifty.bin',
+      '-l',
+      out,
+      '--option',
+      `blksize ${blksize}`,
+      ...(windowsize > 1 ? ['--option', `windowsize ${windowsize}`] : []),
+      '127.0.0.1',
+      String(port),
+    ];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(CLIENT, a, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+  const r = spawnSync(cmd, a, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000, encoding: 'utf8' });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0 || statSync(out).size !== SIZE)
-    throw new Error(`${CLIENT} failed on port ${port}: ${r.stderr}`);
+  const ok =
+    CLIENT === 'fetch'
+      ? r.stdout.trim() === `${SIZE} ${expectedSum}`
+      : r.status === 0 && statSync(out).size === SIZE;
+  if (r.status !== 0 || !ok)
+    throw new Error(
+      `${CLIENT} failed on port ${port} (blksize ${blksize}, windowsize ${windowsize}): ${r.stdout} ${r.stderr}`,
+    );
+  rmSync(out, { force: true });
   return SIZE / 1024 / 1024 / s; // MiB/s
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -105,6 +132,7 @@ download(OUR_PORT, 512, 1);
 
 const BLOCKS = [512, 1468, 8192, 65464];
 const rows = [];
+const granted = (b) => Math.max(1, Math.min(16, Math.floor(65536 / b))); // DEFAULT_MAX_WINDOW_BYTES
 const loadBefore = loadavg()[0];
 for (const blksize of BLOCKS) {
   const hpa = [];
@@ -113,11 +141,19 @@ for (const blksize of BLOCKS) {
   for (let i = 0; i < RUNS; i++) {
     hpa.push(download(HPA_PORT, blksize, 1));
     ours.push(download(OUR_PORT, blksize, 1));
-    if (CLIENT === 'atftp') win.push(download(OUR_PORT, blksize, 16));
+    if (CLIENT !== 'curl') win.push(download(OUR_PORT, blksize, 16));
   }
-  const row = { blksize, hpa: median(hpa), ours: median(ours), win: win.length ? median(win) : undefined };
+  const row = {
+    blksize,
+    hpa: median(hpa),
+    ours: median(ours),
+    win: win.length ? median(win) : undefined,
+    w: granted(blksize),
+  };
   rows.push(row);
-  const w = row.win ? `  ours w16 ${row.win.toFixed(1)} MiB/s (${(row.win / row.hpa).toFixed(2)}×)` : '';
+  const w = row.win
+    ? `  ours w${row.w} ${row.win.toFixed(1)} MiB/s (${(row.win / row.hpa).toFixed(2)}×)`
+    : '';
   console.log(
     `blksize ${String(blksize).padStart(5)}: tftpd-hpa ${row.hpa.toFixed(1)} MiB/s  ours ${row.ours.toFixed(1)} MiB/s (${(row.ours / row.hpa).toFixed(2)}×)${w}`,
   );
@@ -139,9 +175,14 @@ console.log(`\n${meta}\n\n${table}`);
 if (args.includes('--write')) {
   const doc = join(repo, 'docs/performance.md');
   const text = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n';
-  const section = `## tftp\n\n${readFileSync(join(here, 'README.section.md'), 'utf8').trim()}\n\n${meta}.\n\n${table}\n`;
+  const notes = existsSync(join(here, 'NOTES.md'))
+    ? `${readFileSync(join(here, 'NOTES.md'), 'utf8').trim()}\n\n`
+    : '';
+  const section = `## tftp\n\nCommand: \`npx nx build @boottorrent/tftp && node tools/bench/tftp/bench.mjs --runs ${RUNS} --write\`\n\n${meta}.\n\n${table}\n\n${notes}`;
   const re = /^## tftp\n[\s\S]*?(?=^## |(?![\s\S]))/m;
   const next = re.test(text) ? text.replace(re, `${section}\n`) : `${text.trimEnd()}\n\n${section}`;
   writeFileSync(doc, next.replace(/\n{3,}/g, '\n\n'));
   console.log(`wrote the tftp section of ${doc}`);
 }
+cleanup();
+process.exit(0); // the servers' pipes would keep the event loop alive
