@@ -13,6 +13,7 @@ export interface Terminal {
  */
 export class Console {
   private queue: Key[] = [];
+  private lastStatus: string | undefined;
   private waiter: ((k: Key | null) => void) | null = null;
   private readonly onData = (chunk: Buffer | string) => {
     for (const key of decodeKeys(chunk.toString())) {
@@ -47,11 +48,14 @@ export class Console {
 
   /** One message line (raw mode needs CR LF). */
   line(text: string): void {
+    this.lastStatus = undefined;
     this.term.output.write(`${text}\r\n`);
   }
 
-  /** A status line redrawn in place. */
+  /** A status line redrawn in place, only when it changed (a serial console logs every redraw). */
   status(text: string): void {
+    if (text === this.lastStatus) return;
+    this.lastStatus = text;
     this.term.output.write(`\r\x1b[K${text}`);
   }
 
@@ -69,10 +73,5 @@ export class Console {
         resolve(k);
       };
     });
-  }
-
-  /** True (and the key is consumed) when a key is already waiting. */
-  takeKey(): Key | undefined {
-    return this.queue.shift();
   }
 }
