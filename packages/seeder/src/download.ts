@@ -141,6 +141,7 @@ export async function download(opts: DownloadOptions): Promise<Download> {
     lanTuning,
     logger: opts.logger,
     selfPort: () => client.torrentPort,
+    selfPeerId: () => client.peerId,
   });
   if (lanTuning) (torrent as unknown as { strategy: string }).strategy = 'rarest';
   let lastVerified = 0;

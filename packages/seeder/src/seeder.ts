@@ -228,6 +228,7 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
         lanTuning: true,
         logger: opts.logger,
         selfPort: () => client.torrentPort,
+        selfPeerId: () => client.peerId,
       });
       torrent.on(
         'wire',

@@ -34,7 +34,11 @@ export interface WireTrackerOptions {
   onBytes?: () => void;
   /** our own listening port, to drop ourselves from tracker/PEX peer lists */
   selfPort: () => number;
+  /** our own peer id (hex): with it, a second connection to an already connected peer is dropped */
+  selfPeerId?: () => string;
 }
+
+const isOutgoing = (w: Wire): boolean => w.type === 'tcpOutgoing' || w.type === 'utpOutgoing';
 
 /** Addresses of this machine: trackers hand a peer its own address back, which we skip. */
 function localHosts(): Set<string> {
@@ -72,6 +76,12 @@ export class WireTracker {
   private readonly contributors = new Map<number, Set<Wire>>();
   private readonly strikes = new WeakMap<Wire, number>();
   private readonly pex: PexSender;
+  /** the one live connection per remote peer id */
+  private readonly byPeerId = new Map<string, Wire>();
+  /** dialled addresses whose peer was already connected: not redialled while that connection lives */
+  private readonly noRedial = new Map<string, string>();
+  /** duplicate connections closed (the same peer id twice on this torrent) */
+  duplicatesDropped = 0;
 
   constructor(
     private readonly torrent: Torrent,
@@ -94,6 +104,15 @@ export class WireTracker {
         );
       return added;
     };
+    // webtorrent redials a closed outgoing connection (1 s, 5 s, 15 s, and again after each handshake):
+    // not while the same peer is connected the other way.
+    const t = torrent as unknown as { _addPeer(addr: unknown, type: string, source: string): unknown };
+    const rawAddPeer = t._addPeer.bind(t);
+    t._addPeer = (addr, type, source) => {
+      const pid = typeof addr === 'string' ? this.noRedial.get(addr) : undefined;
+      if (pid && this.byPeerId.has(pid)) return null;
+      return rawAddPeer(addr, type, source);
+    };
     torrent.on('wire', (wire: Wire) => this.onWire(wire));
     torrent.on('verified', (index: number) => this.contributors.delete(index));
     torrent.on('warning', (err: unknown) => this.onWarning(err));
@@ -114,6 +133,7 @@ export class WireTracker {
       wire.destroy();
       return;
     }
+    if (this.isDuplicate(wire)) return;
     if (this.opts.lanTuning && wire.type !== 'webSeed') {
       const measured = wire.downloadSpeed.bind(wire);
       wire.downloadSpeed = () => Math.max(measured(), LAN_MIN_PIPELINE_SPEED);
@@ -152,6 +172,42 @@ export class WireTracker {
     wire.once('close', () => {
       entry.connected = false;
     });
+  }
+
+  /**
+   * One connection per pair of machines: the tracker, PEX and `serverPeers` make both ends dial each
+   * other, doubling request pipelines, rarity counts and CPU. When a handshake carries a peer id that
+   * already has a connection on this torrent, the one dialled by the lower peer id is kept (both ends
+   * pick the same one) and the other is closed. True if `wire` itself is the one dropped.
+   */
+  private isDuplicate(wire: Wire): boolean {
+    const self = this.opts.selfPeerId?.();
+    const pid = wire.peerId;
+    if (!self || !pid || wire.type === 'webSeed') return false;
+    const other = this.byPeerId.get(pid);
+    const track = (w: Wire): void => {
+      this.byPeerId.set(pid, w);
+      w.once('close', () => {
+        if (this.byPeerId.get(pid) === w) this.byPeerId.delete(pid);
+      });
+    };
+    if (!other || other.destroyed) {
+      track(wire);
+      return false;
+    }
+    // Same direction twice (two addresses of one machine): keep the older one.
+    const dropNew = isOutgoing(wire) === isOutgoing(other) || isOutgoing(wire) !== self < pid;
+    const loser = dropNew ? wire : other;
+    if (!dropNew) track(wire);
+    if (isOutgoing(loser)) this.noRedial.set(`${loser.remoteAddress}:${loser.remotePort}`, pid);
+    this.duplicatesDropped++;
+    this.opts.logger?.debug?.('closed a second connection to a connected peer', {
+      peer: `${loser.remoteAddress}:${loser.remotePort}`,
+      peerId: pid,
+    });
+    // after webtorrent's own 'wire' handling (it answers the handshake right after this event)
+    setImmediate(() => loser.destroy());
+    return dropNew;
   }
 
   private onWarning(err: unknown): void {

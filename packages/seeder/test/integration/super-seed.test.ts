@@ -27,13 +27,18 @@ const BLOCK = 16 * 1024;
 class Probe {
   readonly shown: number[] = [];
   private greeted = false;
-  private readonly socket: Socket;
+  readonly socket: Socket;
+  closed = false;
   readonly wire = new Protocol();
   private waiters: (() => void)[] = [];
 
-  constructor(port: number, infoHash: string, pieceCount: number) {
+  constructor(port: number, infoHash: string, pieceCount: number, peerId = randomBytes(20).toString('hex')) {
     this.socket = connect(port, '127.0.0.1');
     this.socket.on('error', () => {});
+    this.socket.on('close', () => {
+      this.closed = true;
+      for (const w of this.waiters.splice(0)) w();
+    });
     this.wire.on('error', () => this.socket.destroy());
     this.socket.pipe(this.wire).pipe(this.socket);
     const wake = (): void => {
@@ -51,7 +56,7 @@ class Probe {
     });
     this.wire.on('have', (i: number) => (this.shown.push(i), wake()));
     this.wire.on('unchoke', wake);
-    this.wire.handshake(infoHash, randomBytes(20).toString('hex'), { dht: false });
+    this.wire.handshake(infoHash, peerId, { dht: false });
     // an empty bitfield: webtorrent takes a peer that sends none for a seed, and chokes it
     this.wire.bitfield(new Uint8Array(Math.ceil(pieceCount / 8)));
   }
@@ -150,8 +155,8 @@ describe('super-seeding (superSeed, BEP 16 in spirit)', () => {
     seeders.push(s);
     return s;
   };
-  const probe = (s: Seeder): Probe => {
-    const p = new Probe(s.port, created.infoHash, created.pieceCount);
+  const probe = (s: Seeder, peerId?: string): Probe => {
+    const p = new Probe(s.port, created.infoHash, created.pieceCount, peerId);
     probes.push(p);
     return p;
   };
@@ -221,6 +226,26 @@ describe('super-seeding (superSeed, BEP 16 in spirit)', () => {
     } finally {
       for (const p of probes.splice(0)) p.close();
       await Promise.all(procs.splice(0).map((p) => p.kill()));
+      await seeders.pop()?.close();
+    }
+  });
+
+  it('keeps one connection per peer: a second one with a connected peer id is closed', async () => {
+    const seeder = await seed();
+    try {
+      const id = randomBytes(20).toString('hex');
+      const first = probe(seeder, id);
+      await first.interested();
+      const second = probe(seeder, id);
+      await second.until(() => second.closed, 'the second connection to close');
+      // the first one still works
+      await first.until(() => first.shown.length >= 1, 'a piece');
+      const i = first.shown[0]!;
+      const data = await first.fetch(i, pieceLen(i));
+      expect(createHash('sha1').update(data).digest('hex')).toBe(pieceHashes[i]);
+      expect(first.closed).toBe(false);
+    } finally {
+      for (const p of probes.splice(0)) p.close();
       await seeders.pop()?.close();
     }
   });
