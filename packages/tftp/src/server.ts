@@ -215,6 +215,7 @@ export class TftpServer extends EventEmitter<TftpServerEvents> {
   }
 
   private refuse(client: TftpClient, errorCode: number, reason: string, req?: RequestPacket): void {
+    if (this.closing) return; // no event after close()
     this.counters.refused++;
     const file = req?.filename.replace(/[^\x20-\x7e]/g, '?').slice(0, 300);
     const ev: RefusedEvent = { client, errorCode, reason, ...(file !== undefined ? { file } : {}) };

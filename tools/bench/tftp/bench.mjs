@@ -162,11 +162,11 @@ for (const blksize of BLOCKS) {
 const f = (x) => (x === undefined ? '–' : x.toFixed(1));
 const r2 = (x) => (x === undefined ? '–' : `${x.toFixed(2)}×`);
 const table = [
-  `| blksize | tftpd-hpa (MiB/s) | ours (MiB/s) | ours / tftpd-hpa | ours, windowsize 16 (MiB/s) | windowsize 16 / tftpd-hpa |`,
+  `| blksize | tftpd-hpa, lock-step (MiB/s) | ours, lock-step (MiB/s) | ours / tftpd-hpa | ours, windowsize 16 asked (granted) (MiB/s) | windowed / tftpd-hpa lock-step |`,
   `|---:|---:|---:|---:|---:|---:|`,
   ...rows.map(
     (r) =>
-      `| ${r.blksize} | ${f(r.hpa)} | ${f(r.ours)} | ${r2(r.ours / r.hpa)} | ${f(r.win)} | ${r2(r.win && r.win / r.hpa)} |`,
+      `| ${r.blksize} | ${f(r.hpa)} | ${f(r.ours)} | ${r2(r.ours / r.hpa)} | ${f(r.win)} (${r.w}) | ${r2(r.win && r.win / r.hpa)} |`,
   ),
 ].join('\n');
 const meta = `${CLIENT} client, 50 MiB file, loopback, median of ${RUNS} runs per cell, ${cpus().length} cores, load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}, ${new Date().toISOString().slice(0, 10)}`;
