@@ -87,7 +87,11 @@ export async function fetchOs(ctx: {
       torrent,
       dir: ctx.paths.data,
       announce: manifest.trackers,
-      serverPeers: ctx.server ? [ctx.server] : [],
+      // The server's seeder directly (host:port) when the manifest names its port; else the host only
+      // classifies bytes and the tracker introduces the seeder.
+      serverPeers: ctx.server
+        ? [manifest.server.seederPort ? `${ctx.server}:${manifest.server.seederPort}` : ctx.server]
+        : [],
       webSeeds: os.webSeed ? [os.webSeed] : undefined,
       lsd: manifest.lsd,
       pex: manifest.pex,

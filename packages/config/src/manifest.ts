@@ -36,7 +36,12 @@ export const manifestOsSchema = z.object({
 export const clientManifestSchema = z.object({
   version: z.literal(1),
   /** Server address the machine reaches us on, and the HTTP port of the status API and web seed. */
-  server: z.object({ address: z.string().min(1), httpPort: z.number().int().min(1).max(65535) }),
+  server: z.object({
+    address: z.string().min(1),
+    httpPort: z.number().int().min(1).max(65535),
+    /** The server's BitTorrent seeder port: clients connect to it at once, without waiting for the tracker. */
+    seederPort: z.number().int().min(1).max(65535).optional(),
+  }),
   /** Menu countdown in seconds: 0 boots the default at once, negative waits for a choice. */
   timeout: z.number().int(),
   /** Folder name of the default OS, or null to highlight the first one. */

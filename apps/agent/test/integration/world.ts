@@ -1,5 +1,5 @@
 // Test world for the agent: an OS folder, its torrent, a real tracker and seeder on loopback (or
-// 0.0.0.0 for QEMU's user network), a status HTTP server recording POSTs, and a payload folder.
+// 127.0.0.1, which QEMU's user network reaches as 10.0.2.2), a status HTTP server recording POSTs, and a payload folder.
 import { createServer, type Server } from 'node:http';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,8 +37,6 @@ export async function makeWorld(opts: {
   host?: string;
   /** address clients use to reach the host */
   reach?: string;
-  /** address the seeder announces itself from (what the tracker hands out) @default reach */
-  seederReach?: string;
   seed?: boolean;
   trackerDown?: boolean;
   manifest?: Partial<ClientManifest>;
@@ -94,11 +92,12 @@ export async function makeWorld(opts: {
           torrents: seeded,
           port: 0,
           host,
-          announce: [`http://${opts.seederReach ?? reach}:${tracker.httpPort}/announce`],
+          // The seeder announces on the host's own side; clients reach it through `server.seederPort`.
+          announce: [`http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${tracker.httpPort}/announce`],
         });
   const manifest: ClientManifest = {
     version: 1,
-    server: { address: reach, httpPort: statusPort },
+    server: { address: reach, httpPort: statusPort, ...(seeder ? { seederPort: seeder.port } : {}) },
     timeout: 5,
     defaultOs: oss[0]?.name ?? null,
     seedTime: 0,

@@ -92,7 +92,7 @@ export async function buildOut(opts: BuildOptions): Promise<BuiltOut> {
 
   const manifest: ClientManifest = {
     version: 1,
-    server: { address: cfg.general.host_ip, httpPort: cfg.http.port },
+    server: { address: cfg.general.host_ip, httpPort: cfg.http.port, seederPort: cfg.torrent.port },
     timeout: cfg.general.timeout,
     defaultOs: cfg.general.default_os,
     seedTime: cfg.general.seed_time,
