@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { ParsedTorrent } from 'parse-torrent';
+import type { Torrent } from 'webtorrent';
 import { destroyClient, startClient } from './client.js';
 import { SeederError, SeederErrorCode, abortError, type Logger } from './errors.js';
 import { addTorrent, parse } from './seeder.js';
@@ -12,6 +13,37 @@ export const DEFAULT_WEB_SEED_AFTER_MS = 5000;
 export const DEFAULT_DOWNLOAD_MAX_CONNS = 55;
 /** How often `onProgress` fires while bytes move. @default 250 ms */
 export const PROGRESS_INTERVAL_MS = 250;
+
+/**
+ * With `lanTuning`, webtorrent's request scheduler (every wire × every piece) runs at most this often:
+ * it otherwise runs on every 16 KiB block received, and was the largest share of a client's CPU at 16
+ * machines (docs/performance.md, "## swarm", item 5). Request queues hold ~0.5 s, so a few ms of delay
+ * never empties one.
+ */
+export const UPDATE_INTERVAL_MS = 20;
+
+/** Coalesces calls of webtorrent's `_update()`: runs at once, then at most every `ms` (trailing call kept). */
+function throttleUpdates(torrent: Torrent, ms: number): void {
+  const t = torrent as unknown as { _update(): void; destroyed: boolean };
+  const raw = t._update.bind(t);
+  let last = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  t._update = () => {
+    if (timer) return;
+    const wait = last + ms - Date.now();
+    if (wait <= 0) {
+      last = Date.now();
+      raw();
+      return;
+    }
+    timer = setTimeout(() => {
+      timer = null;
+      last = Date.now();
+      if (!t.destroyed) raw();
+    }, wait);
+    timer.unref();
+  };
+}
 
 /** Progress of a download (and of the seeding after it); byte counts are cumulative. */
 export interface DownloadProgress {
@@ -143,7 +175,10 @@ export async function download(opts: DownloadOptions): Promise<Download> {
     selfPort: () => client.torrentPort,
     selfPeerId: () => client.peerId,
   });
-  if (lanTuning) (torrent as unknown as { strategy: string }).strategy = 'rarest';
+  if (lanTuning) {
+    (torrent as unknown as { strategy: string }).strategy = 'rarest';
+    throttleUpdates(torrent, UPDATE_INTERVAL_MS);
+  }
   let lastVerified = 0;
   const stats = (): DownloadProgress => ({
     downloaded: torrent.destroyed ? lastVerified : (lastVerified = wires.verifiedBytes()),
