@@ -32,15 +32,23 @@ export default tseslint.config(
           allow: [],
           enforceBuildableLibDependency: false,
           depConstraints: [
-            { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:config', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: ['type:testing'] },
+            { sourceTag: 'type:config', onlyDependOnLibsWithTags: ['type:testing'] },
             {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:protocol', 'type:config', 'type:bundle'],
+              onlyDependOnLibsWithTags: ['type:protocol', 'type:config', 'type:bundle', 'type:testing'],
             },
           ],
         },
       ],
+    },
+  },
+  {
+    // Shared test helpers are for tests only.
+    files: ['packages/*/src/**/*.ts', 'apps/*/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['@boottorrent/testing', '@boottorrent/testing/*'] }],
     },
   },
   {

@@ -16,7 +16,7 @@ import {
 } from '@boottorrent/initrd-builder';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AGENT_BUNDLE } from './pty.js';
-import { bootVm, type Vm } from '../../../../tools/testing/qemu.js';
+import { bootVm, type Vm } from '@boottorrent/testing/qemu';
 import { makeWorld, type World } from './world.js';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPayload, buildPhase1 } from '../../src/index.js';
 import { hostParts } from './helpers.js';
-import { bootVm, type Vm } from '../../../../tools/testing/qemu.js';
+import { bootVm, type Vm } from '@boottorrent/testing/qemu';
 
 let dir: string | undefined;
 let vm: Vm | undefined;
