@@ -8,6 +8,7 @@ export {
   DEFAULT_WEB_SEED_AFTER_MS,
   DEFAULT_DOWNLOAD_MAX_CONNS,
   PROGRESS_INTERVAL_MS,
+  UPDATE_INTERVAL_MS,
 } from './download.js';
 export type { Download, DownloadOptions, DownloadProgress } from './download.js';
 export type { PeerBytes } from './wires.js';
