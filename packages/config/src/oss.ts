@@ -101,18 +101,8 @@ async function loadOs(
 }
 
 function toEntry(name: string, dir: string, c: OsConfig, source: YamlSource, problems: Problem[]): OsEntry {
-  const err = (key: keyof OsConfig, message: string, hint: string, what: 'key' | 'value' = 'value') => {
-    const pos = source.locate([key], what);
-    problems.push({
-      severity: 'error',
-      file: source.file,
-      line: pos?.line,
-      column: pos?.column,
-      key,
-      message,
-      hint,
-    });
-  };
+  const err = (key: keyof OsConfig, message: string, hint: string, what: 'key' | 'value' = 'value') =>
+    problems.push(problemAt(source, [key], key, message, hint, what));
   const args = (key: 'binargs' | 'args', v: string | string[] | undefined): string[] => {
     if (v === undefined) return [];
     if (Array.isArray(v)) return v;
@@ -174,17 +164,7 @@ function* filesOf(e: OsEntry): Generator<[string, string]> {
 /** The file must exist, be a regular file, and stay inside the OS folder (no `..`, absolute path or symlink out). */
 async function checkFile(dir: string, rel: string, key: string, source: YamlSource, problems: Problem[]) {
   const path = key.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k));
-  const pos = source.locate(path);
-  const err = (message: string, hint: string) =>
-    problems.push({
-      severity: 'error',
-      file: source.file,
-      line: pos?.line,
-      column: pos?.column,
-      key,
-      message,
-      hint,
-    });
+  const err = (message: string, hint: string) => problems.push(problemAt(source, path, key, message, hint));
   if (isAbsolute(rel) || rel.split(/[/\\]/).includes('..')) {
     err(
       `"${rel}" points outside the OS folder`,
@@ -214,4 +194,17 @@ async function checkFile(dir: string, rel: string, key: string, source: YamlSour
       `put the file in oss/${source.file.split(sep)[1]}/ or fix the name`,
     );
   }
+}
+
+/** One error at a key of an OS config.yaml, with its line and column. */
+function problemAt(
+  source: YamlSource,
+  path: readonly PropertyKey[],
+  key: string,
+  message: string,
+  hint: string,
+  what: 'key' | 'value' = 'value',
+): Problem {
+  const pos = source.locate(path, what);
+  return { severity: 'error', file: source.file, line: pos?.line, column: pos?.column, key, message, hint };
 }

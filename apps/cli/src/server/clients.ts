@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { ClientPhase, ClientStatus } from '@boottorrent/config';
+import { CLIENT_PHASES, type ClientPhase, type ClientStatus } from '@boottorrent/config';
 
 /** What the server knows of one booting machine, keyed by MAC. */
 export interface ClientInfo {
@@ -20,16 +20,8 @@ export interface ClientInfo {
   updated: number;
 }
 
-const ORDER: readonly ClientPhase[] = [
-  'dhcp',
-  'loader',
-  'phase1',
-  'menu',
-  'downloading',
-  'seeding',
-  'loading',
-  'booted',
-];
+/** Phases in boot order; `error` stands outside it. */
+const ORDER: readonly ClientPhase[] = CLIENT_PHASES.filter((p) => p !== 'error');
 
 /**
  * The client table behind the live view and GET /api/v1/clients. Facts arrive from DHCP, TFTP, HTTP
