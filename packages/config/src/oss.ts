@@ -49,16 +49,15 @@ export async function loadOss(
     const other = seen.get(entry.dispname);
     if (other === undefined) seen.set(entry.dispname, name);
     else {
-      const pos = source.locate(['dispname']);
-      problems.push({
-        severity: 'error',
-        file: source.file,
-        line: pos?.line,
-        column: pos?.column,
-        key: 'dispname',
-        message: `"${entry.dispname}" is also the dispname of oss/${other}`,
-        hint: 'give each OS a different dispname so the menu can tell them apart',
-      });
+      problems.push(
+        problemAt(
+          source,
+          ['dispname'],
+          'dispname',
+          `"${entry.dispname}" is also the dispname of oss/${other}`,
+          'give each OS a different dispname so the menu can tell them apart',
+        ),
+      );
     }
   }
   return { oss, folders: names, problems };
