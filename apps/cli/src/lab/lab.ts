@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -268,7 +268,6 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
 }
 
 async function patchDemoConfig(dir: string, demo: LabOptions['demo']) {
-  const { readFile } = await import('node:fs/promises');
   const path = join(dir, 'config.yaml');
   let text = await readFile(path, 'utf8');
   text = text.replace('  interface: br0\n', `  interface: br0\n  mode: ${demo.mode}\n`);
