@@ -1,6 +1,6 @@
 import { intToIpv4, ipv4ToInt, normalizeMac, prefixLength, sameSubnet } from './ipv4.js';
 import type { Problem } from './problem.js';
-import type { ProjectConfig } from './schema.js';
+import { PHASE1_LEVELS, type ProjectConfig } from './schema.js';
 
 /** Where a config key sits, for the message (the caller maps keys to file positions). */
 export type Locate = (key: string) => { file: string; line?: number; column?: number; explicit?: boolean };
@@ -68,6 +68,16 @@ export function checkRules(c: ProjectConfig, folders: readonly string[] | null, 
   }
   if (d.router && !sameSubnet(d.router, host, mask)) {
     err('dhcp.router', `${d.router} is outside ${net}`, 'clients can only reach a router on their subnet');
+  }
+
+  const { compression, level } = c.phase1;
+  const [min, max] = PHASE1_LEVELS[compression];
+  if (level !== null && (level < min || level > max)) {
+    err(
+      'phase1.level',
+      `${level} is not a ${compression} level`,
+      `use ${min} to ${max}, or null for the default`,
+    );
   }
 
   const tcp: [string, number, boolean][] = [
