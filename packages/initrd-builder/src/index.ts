@@ -6,7 +6,7 @@ export { compress, DEFAULT_LEVEL } from './compress.js';
 export type { Compression, CompressOptions } from './compress.js';
 export { findHostParts, defaultSearchRoots } from './host-parts.js';
 export type { HostParts, FindHostPartsOptions } from './host-parts.js';
-export { buildPhase1, QEMU_DATA_DIRS } from './phase1.js';
+export { buildPhase1, DEFAULT_PHASE1_COMPRESSION, QEMU_DATA_DIRS } from './phase1.js';
 export type { BuildPhase1Options, Phase1Progress, Phase1Result } from './phase1.js';
 export { buildPayload, PAYLOAD_PATHS } from './payload.js';
 export type { BuildPayloadOptions } from './payload.js';

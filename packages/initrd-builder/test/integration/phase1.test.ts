@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import {
   buildPayload,
   buildPhase1,
   InitrdErrorCode,
+  readCpio,
   readInitrd,
   type HostParts,
   type Phase1Progress,
@@ -24,6 +26,12 @@ beforeAll(async () => {
   await writeFile(agent, 'console.log("agent v1");\n');
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
+
+// zstd -3 takes ~1 s on Node where xz -3 takes ~35 s: the structure tests use it.
+const ZSTD3 = { compression: 'zstd', level: 3 } as const;
+const XZ_MAGIC = 'fd377a585a00';
+const ZSTD_MAGIC = '28b52ffd';
+const magic = async (f: string, n: number) => (await readFile(f)).subarray(0, n).toString('hex');
 
 const records = async (files: string[]): Promise<Map<string, CpioRecord>> => {
   const map = new Map<string, CpioRecord>();
@@ -43,7 +51,7 @@ describe('buildPhase1', () => {
       outDir: out,
       parts,
       agentBundle: agent,
-      level: 3,
+      ...ZSTD3,
       onProgress: (e) => events.push(e),
     });
     expect(r.cached).toBe(false);
@@ -85,7 +93,7 @@ describe('buildPhase1', () => {
   it('rebuilds nothing when the inputs did not change, and only the agent archive when the agent did', async () => {
     const out = join(dir, 'a');
     const before = await Promise.all(['base.cpio.zst', 'node.cpio.zst'].map((f) => sha(join(out, f))));
-    const again = await buildPhase1({ outDir: out, parts, agentBundle: agent, level: 3 });
+    const again = await buildPhase1({ outDir: out, parts, agentBundle: agent, ...ZSTD3 });
     expect(again.cached).toBe(true);
     await writeFile(agent, 'console.log("agent v2");\n');
     const events: Phase1Progress[] = [];
@@ -93,7 +101,7 @@ describe('buildPhase1', () => {
       outDir: out,
       parts,
       agentBundle: agent,
-      level: 3,
+      ...ZSTD3,
       onProgress: (e) => events.push(e),
     });
     expect(third.cached).toBe(false);
@@ -109,8 +117,33 @@ describe('buildPhase1', () => {
   });
 
   it('is reproducible: another build from the same inputs gives byte-identical files', async () => {
-    const b = await buildPhase1({ outDir: join(dir, 'b'), parts, agentBundle: agent, level: 3 });
+    const b = await buildPhase1({ outDir: join(dir, 'b'), parts, agentBundle: agent, ...ZSTD3 });
     for (const f of b.initrds) expect(await sha(f), basename(f)).toBe(await sha(join(dir, 'a', basename(f))));
+  });
+
+  it('writes xz by default, and a compression switch rebuilds every archive under its own name', async () => {
+    const out = join(dir, 'a');
+    const events: Phase1Progress[] = [];
+    const r = await buildPhase1({
+      outDir: out,
+      parts,
+      agentBundle: agent,
+      level: 0,
+      onProgress: (e) => events.push(e),
+    });
+    expect(r.initrds.map((f) => basename(f))).toEqual(['base.cpio.xz', 'node.cpio.xz', 'agent.cpio.xz']);
+    expect(events.filter((e) => e.type === 'built')).toHaveLength(3);
+    for (const f of r.initrds) expect(await magic(f, 6), basename(f)).toBe(XZ_MAGIC);
+    const agentCpio = execFileSync('xz', ['-dc', r.initrds[2]!]);
+    expect(Buffer.from(readCpio(agentCpio).find((e) => e.path === 'agent.mjs')!.data).toString()).toContain(
+      'agent v2',
+    );
+    const archives = r.initrds.reduce((s, f) => s + r.sizes[basename(f)]!, 0);
+    expect(r.sizes.total).toBe(r.sizes.kernel! + archives);
+    // Back to zstd: its archives are still there and still match their inputs.
+    const back = await buildPhase1({ outDir: out, parts, agentBundle: agent, ...ZSTD3 });
+    expect(back.cached).toBe(true);
+    for (const f of back.initrds) expect(await magic(f, 4), basename(f)).toBe(ZSTD_MAGIC);
   });
 
   it('writes gzip archives with only the NIC modules asked for, and refuses unknown ones', async () => {
@@ -133,7 +166,14 @@ describe('buildPhase1', () => {
   });
 
   it('adds qemu-system-x86_64, its libraries and firmware when an OS uses the qemu method', async () => {
-    const r = await buildPhase1({ outDir: join(dir, 'a'), parts, agentBundle: agent, level: 1, qemu: true });
+    const r = await buildPhase1({
+      outDir: join(dir, 'a'),
+      parts,
+      agentBundle: agent,
+      compression: 'zstd',
+      level: 1,
+      qemu: true,
+    });
     expect(basename(r.initrds.at(-1)!)).toBe('qemu.cpio.zst');
     const recs = await records([r.initrds.at(-1)!]);
     expect(recs.get('usr/bin/qemu-system-x86_64')).toMatchObject({ mode: 0o755 });
