@@ -16,7 +16,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 APT_PACKAGES=(
   qemu-system-x86 qemu-utils ipxe-qemu ipxe pxelinux syslinux-common syslinux-efi ovmf seabios
-  dnsmasq-base kmod zstd cpio iproute2 tcpdump kexec-tools
+  dnsmasq-base kmod zstd xz-utils cpio iproute2 tcpdump kexec-tools
   tftp-hpa atftp curl busybox isc-dhcp-client aria2 mktorrent
   libowfat0 libwrap0
 )

@@ -42,6 +42,7 @@ function requirements(uefi: boolean): Requirement[] {
     { what: 'ip (iproute2)', pkg: 'iproute2', present: () => onPath('ip') },
     { what: 'kexec', pkg: 'kexec-tools', present: () => onPath('kexec') },
     { what: 'depmod', pkg: 'kmod', present: () => onPath('depmod') },
+    { what: 'xz (phase-1 compression)', pkg: 'xz-utils', present: () => onPath('xz') },
     ...(uefi ? [{ what: 'OVMF (UEFI firmware)', pkg: 'ovmf', present: () => exists(OVMF_CODE) }] : []),
   ];
 }

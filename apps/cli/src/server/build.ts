@@ -120,6 +120,8 @@ export async function buildOut(opts: BuildOptions): Promise<BuiltOut> {
         outDir: phase1Dir,
         parts,
         agentBundle: agentBundlePath(),
+        compression: cfg.phase1.compression,
+        ...(cfg.phase1.level === null ? {} : { level: cfg.phase1.level }),
         qemu: project.oss.some((o) => o.method === 'qemu'),
         onProgress: (detail) => opts.onProgress?.({ step: 'phase1', detail }),
         signal: opts.signal,
