@@ -66,18 +66,26 @@ export const DEFAULT_MAX_BLOCK_SIZE = MAX_BLOCK_SIZE;
  */
 export const DEFAULT_MAX_WINDOW_SIZE = 64;
 /**
- * Largest window in bytes (blksize × windowsize). A window larger than the receiver's socket buffer
- * loses its tail every time and each window then waits for a timeout (the npm `tftp` package times out
- * at 256 KiB); 64 KiB of payload stays under Linux's default 208 KiB buffer even with the kernel's
- * per-datagram overhead. @default 65536
+ * Receive buffer a window may fill at the client, counted as the kernel counts it (see
+ * {@link datagramCost}): Linux's default `net.core.rmem_default`, which atftp, busybox and most clients
+ * keep. A window larger than the receiver's buffer loses its tail every time, and RFC 7440 gives the
+ * sender no way to send less than the negotiated window (the receiver acknowledges after `windowsize`
+ * blocks or on its own timeout), so the window must fit when it is granted. @default 212992
  */
-export const DEFAULT_MAX_WINDOW_BYTES = 64 * 1024;
+export const DEFAULT_WINDOW_BUFFER_BYTES = 212_992;
 /** Concurrent transfers; the next request gets ERROR 0 "server busy" (dnsmasq's default). @default 50 */
 export const DEFAULT_MAX_TRANSFERS = 50;
 /** First retransmission timeout; doubles on each retry up to {@link MAX_BACKOFF_MS}. @default 1000 */
 export const DEFAULT_TIMEOUT_MS = 1000;
 /** Retransmissions of one window before the transfer is abandoned with ERROR 0. @default 5 */
 export const DEFAULT_RETRIES = 5;
+/**
+ * Floor of the adaptive retransmission timeout (RFC 1123 4.2.3.2), used when the client did not
+ * negotiate `timeout`: after a few round trips the sender retransmits after max(this, SRTT + 4 RTTVAR)
+ * rather than after {@link DEFAULT_TIMEOUT_MS}, so a window whose tail was lost costs milliseconds, not
+ * a second. An early timeout costs one datagram (a tail probe), never a window.
+ */
+export const MIN_RTO_MS = 20;
 /** Ceiling of the exponential backoff (or the timeout itself when that is larger). */
 export const MAX_BACKOFF_MS = 8000;
 /** Longest file name accepted in a request, bytes. tftpd-hpa and PXE ROMs stay far below. @default 255 */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { negotiate } from './options.js';
+import { datagramCost, negotiate } from './options.js';
 
-const limits = { maxBlockSize: 65464, maxWindowSize: 64, maxWindowBytes: 1 << 20, size: 1234 };
+const limits = { maxBlockSize: 65464, maxWindowSize: 64, windowBufferBytes: 1 << 24, size: 1234 };
 const ask = (o: Record<string, string>, l = limits) => negotiate(new Map(Object.entries(o)), l);
 
 describe('option negotiation', () => {
@@ -33,14 +33,33 @@ describe('option negotiation', () => {
     ]);
   });
 
-  it('caps the window in bytes whatever order blksize and windowsize come in', () => {
-    const l = { ...limits, maxWindowBytes: 65536 };
+  it('grants only the window that fits a default client socket buffer, whatever the option order', () => {
+    const l = { ...limits, windowBufferBytes: 212_992 };
     expect(ask({ windowsize: '16', blksize: '8192' }, l).oack).toEqual([
-      ['windowsize', '8'],
+      ['windowsize', '12'], // 12 × 16640 ≤ 212992 < 13 × 16640
       ['blksize', '8192'],
     ]);
-    expect(ask({ blksize: '65464', windowsize: '16' }, l).windowsize).toBe(1);
-    expect(ask({ windowsize: '16' }, l).windowsize).toBe(16); // 16 × 512 fits
+    expect(ask({ blksize: '65464', windowsize: '16' }, l).windowsize).toBe(3); // 3 × 66300
+    expect(ask({ blksize: '1468', windowsize: '64' }, l).windowsize).toBe(64); // 92 would fit
+    expect(ask({ windowsize: '16' }, l).windowsize).toBe(16);
+    expect(ask({ blksize: '65464', windowsize: '16' }, { ...l, windowBufferBytes: 1000 }).windowsize).toBe(1);
+  });
+
+  it('counts each datagram at the receive-buffer cost Linux charges (measured on loopback)', () => {
+    // /proc/net/udp rx_queue after one datagram of blksize + 4 bytes, Linux 6.18, IPv4 loopback
+    const measured: [number, number][] = [
+      [8, 832],
+      [512, 1280],
+      [1468, 2304],
+      [2048, 4352],
+      [4096, 8448],
+      [8192, 16640],
+      [16000, 16640],
+      [16384, 17220],
+      [32768, 33604],
+      [65464, 66300],
+    ];
+    for (const [blksize, cost] of measured) expect(datagramCost(blksize), `blksize ${blksize}`).toBe(cost);
   });
 
   it('answers tsize whatever value the client sent', () => {

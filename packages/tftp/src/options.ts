@@ -16,8 +16,10 @@ export interface NegotiationLimits {
   maxBlockSize: number;
   /** Largest windowsize granted. */
   maxWindowSize: number;
-  /** Largest window in bytes (blksize × windowsize) granted; at least one block. */
-  maxWindowBytes: number;
+  /** Client receive buffer one window may fill, in kernel bytes ({@link datagramCost}); at least one block. */
+  windowBufferBytes: number;
+  /** The client is reached over IPv6 (40-byte IP header instead of 20). */
+  ipv6?: boolean;
   /** Size of what will be sent, bytes, for tsize. */
   size: number;
 }
@@ -31,6 +33,22 @@ export interface NegotiatedOptions {
   tsize: number | undefined;
   /** The OACK to send, in request order; empty means answer as RFC 1350 (DATA 1 straight away). */
   oack: [string, string][];
+}
+
+/**
+ * What one DATA datagram of `blksize` costs in a Linux receiver's socket buffer (`skb->truesize`, the
+ * amount charged against `SO_RCVBUF`), measured on loopback (Linux 6.18, /proc/net/udp rx_queue after
+ * one datagram): up to ~16 KiB the packet is one kmalloc'd buffer, rounded up to a power of two, plus
+ * 256 bytes of `sk_buff` (512 → 1280, 1468 → 2304, 4096 → 8448, 8192 → 16640); larger ones are built
+ * from page fragments and cost their length plus 832 (16384 → 17220, 65464 → 66300). So 212992 bytes
+ * hold 166 blocks of 512 but only 12 of 8192 and 3 of 65464. A NIC driver's receive buffers cost about
+ * the same for a 1500-byte frame (2–4 KiB).
+ */
+export function datagramCost(blksize: number, ipv6 = false): number {
+  const udp = blksize + 4; // TFTP header
+  const linear = udp + (ipv6 ? 48 : 28) + 31; // + IP/UDP headers + link-layer headroom; + 320 below: skb_shared_info
+  if (linear < 16_064) return Math.max(832, 2 ** Math.ceil(Math.log2(linear + 320)) + 256);
+  return udp + 832;
 }
 
 /** Strict decimal: no sign, no spaces, no hex, no exponent, at most 10 digits. */
@@ -76,10 +94,10 @@ export function negotiate(
         break;
     }
   }
-  // A window must fit the receiver's socket buffer or its tail is lost every time (Linux's default
-  // 208 KiB holds about 13 loopback datagrams of 8 KiB), so it is capped in bytes once blksize is known.
-  const byBytes = Math.max(1, Math.floor(limits.maxWindowBytes / out.blksize));
-  out.windowsize = Math.max(1, Math.min(out.windowsize, limits.maxWindowSize, byBytes));
+  // A window must fit the receiver's socket buffer or its tail is lost every time, and a receiver only
+  // acknowledges after `windowsize` blocks (RFC 7440 §4), so the cap applies when granting.
+  const fits = Math.max(1, Math.floor(limits.windowBufferBytes / datagramCost(out.blksize, limits.ipv6)));
+  out.windowsize = Math.max(1, Math.min(out.windowsize, limits.maxWindowSize, fits));
   for (const entry of out.oack) if (entry[0] === 'windowsize') entry[1] = String(out.windowsize);
   return out;
 }

@@ -6,11 +6,11 @@ import {
   DEFAULT_MAX_BLOCK_SIZE,
   DEFAULT_MAX_PATH_LENGTH,
   DEFAULT_MAX_TRANSFERS,
-  DEFAULT_MAX_WINDOW_BYTES,
   DEFAULT_MAX_WINDOW_SIZE,
   DEFAULT_PORT,
   DEFAULT_RETRIES,
   DEFAULT_TIMEOUT_MS,
+  DEFAULT_WINDOW_BUFFER_BYTES,
   MAX_BLOCK_SIZE,
   MAX_WINDOW_SIZE,
   MIN_BLOCK_SIZE,
@@ -49,8 +49,10 @@ export interface TftpServerOptions {
   clampBlockSizeToMtu?: boolean;
   /** Largest windowsize granted (RFC 7440, 1–65535). @default 64 */
   maxWindowSize?: number;
-  /** Largest window in bytes (blksize × windowsize) granted; at least one block. @default 65536 */
-  maxWindowBytes?: number;
+  /** Client receive buffer one window may fill, counting each datagram at its kernel cost (a 8192-byte
+   * block costs 16640 bytes): the window granted is at most this ÷ that, and at least one block.
+   * Raise it for clients known to enlarge `SO_RCVBUF`. @default 212992 (Linux's rmem_default) */
+  windowBufferBytes?: number;
   /** Concurrent transfers; one more request gets ERROR 0 "server busy". @default 50 */
   maxTransfers?: number;
   /** First retransmission timeout, ms; doubles per retry (a client's RFC 2349 timeout wins). @default 1000 */
@@ -103,7 +105,12 @@ export function resolveOptions(opts: TftpServerOptions): ResolvedOptions {
     ),
     clampBlockSizeToMtu: opts.clampBlockSizeToMtu ?? true,
     maxWindowSize: intIn('maxWindowSize', opts.maxWindowSize ?? DEFAULT_MAX_WINDOW_SIZE, 1, MAX_WINDOW_SIZE),
-    maxWindowBytes: intIn('maxWindowBytes', opts.maxWindowBytes ?? DEFAULT_MAX_WINDOW_BYTES, 1, 2 ** 30),
+    windowBufferBytes: intIn(
+      'windowBufferBytes',
+      opts.windowBufferBytes ?? DEFAULT_WINDOW_BUFFER_BYTES,
+      1,
+      2 ** 30,
+    ),
     maxTransfers: intIn('maxTransfers', opts.maxTransfers ?? DEFAULT_MAX_TRANSFERS, 1, 100_000),
     timeoutMs: intIn('timeoutMs', opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, 255_000),
     retries: intIn('retries', opts.retries ?? DEFAULT_RETRIES, 0, 100),

@@ -149,7 +149,8 @@ export class TftpServer extends EventEmitter<TftpServerEvents> {
     const neg = negotiate(req.options, {
       maxBlockSize,
       maxWindowSize: this.opts.maxWindowSize,
-      maxWindowBytes: this.opts.maxWindowBytes,
+      windowBufferBytes: this.opts.windowBufferBytes,
+      ipv6,
       size: source.size,
     });
     if (this.closing) {

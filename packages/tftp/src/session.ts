@@ -68,6 +68,7 @@ export function runTransfer(init: SessionInit): RunningTransfer {
     oack: init.oack,
     windowsize: neg.windowsize,
     timeoutMs: init.timeoutMs,
+    adaptiveTimeout: neg.timeoutMs === undefined, // a negotiated timeout (RFC 2349) is honoured as is
     retries: init.retries,
     onDone: (error) => {
       const bytes = Math.min(source.size, transfer.acked * neg.blksize);

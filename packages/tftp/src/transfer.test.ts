@@ -11,6 +11,7 @@ function setup(opts: {
   windowsize?: number;
   oack?: boolean;
   retries?: number;
+  adaptive?: boolean;
 }) {
   const blksize = opts.blksize ?? 512;
   const sent: (number | string)[] = [];
@@ -30,6 +31,8 @@ function setup(opts: {
     windowsize: opts.windowsize ?? 1,
     timeoutMs: 1000,
     retries: opts.retries ?? 3,
+    adaptiveTimeout: opts.adaptive ?? false,
+    now: () => Date.now(), // faked with the timers
     onDone: (error) => (result = { ...(error ? { error } : {}) }),
   });
   const take = () => sent.splice(0);
@@ -163,5 +166,73 @@ describe('Transfer (sender state machine)', () => {
     s.t.handle(Buffer.from('\x00\x05\x00\x08tsize too big\x00', 'latin1'));
     expect(s.take()).toEqual([]);
     expect(s.result()?.error?.code).toBe('ETFTP_PEER');
+  });
+
+  describe('adaptive timeout (no timeout negotiated)', () => {
+    /** Runs `windows` clean windows of 4 blocks, each acknowledged 2 ms after it was sent. */
+    async function warm(s: ReturnType<typeof setup>, windows: number) {
+      s.t.start();
+      await vi.advanceTimersByTimeAsync(0);
+      for (let w = 1; w <= windows; w++) {
+        await vi.advanceTimersByTimeAsync(2);
+        await s.ack(4 * w);
+      }
+      s.take();
+    }
+
+    it('shrinks the timeout to the measured round trip, never below MIN_RTO_MS', async () => {
+      const s = setup({ size: 512 * 100, windowsize: 4, adaptive: true });
+      expect(s.t.timeoutMs).toBe(1000);
+      await warm(s, 5);
+      expect(s.t.timeoutMs).toBe(20);
+    });
+
+    it('resends only the last block of the window on the first timeout (a tail probe)', async () => {
+      const s = setup({ size: 512 * 100, windowsize: 4, adaptive: true });
+      await warm(s, 5); // blocks 21–24 are out
+      await vi.advanceTimersByTimeAsync(19);
+      expect(s.take()).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(s.take()).toEqual([24]);
+      await s.ack(22); // the receiver lost 23 and 24: it acknowledges what it has at once
+      expect(s.take()).toEqual([23, 24, 25, 26]);
+      expect(s.t.retransmits).toBe(3);
+    });
+
+    it('resends the whole window on the second timeout, backing off', async () => {
+      const s = setup({ size: 512 * 100, windowsize: 4, adaptive: true });
+      await warm(s, 5);
+      await vi.advanceTimersByTimeAsync(20);
+      expect(s.take()).toEqual([24]);
+      await vi.advanceTimersByTimeAsync(39);
+      expect(s.take()).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(s.take()).toEqual([21, 22, 23, 24]); // the whole window was lost
+      await s.ack(24);
+      expect(s.take()).toEqual([25, 26, 27, 28]);
+    });
+
+    it('does not count early timeouts against the retries: gives up no sooner than without adaptation', async () => {
+      const s = setup({ size: 512 * 100, windowsize: 4, adaptive: true, retries: 2 });
+      await warm(s, 5);
+      // early: 20, 40, 80, 160, 320, 640 (free), then 1000 (retry 1), 2000 (retry 2), 4000 → give up
+      await vi.advanceTimersByTimeAsync(20 + 40 + 80 + 160 + 320 + 640 + 1000 + 2000);
+      expect(s.result()).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(3999);
+      expect(s.result()).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(s.result()?.error?.code).toBe('ETFTP_TIMEOUT');
+    });
+
+    it('takes no sample from a window that was resent (Karn)', async () => {
+      const s = setup({ size: 512 * 100, windowsize: 4, adaptive: true });
+      s.t.start();
+      await vi.advanceTimersByTimeAsync(1000); // timeout at the initial 1000 ms: probe of block 4
+      await s.ack(4); // ambiguous: which copy does it acknowledge?
+      expect(s.t.timeoutMs).toBe(1000);
+      await vi.advanceTimersByTimeAsync(3);
+      await s.ack(8); // a clean window: 3 ms
+      expect(s.t.timeoutMs).toBe(20);
+    });
   });
 });

@@ -8,8 +8,20 @@
  * the last acknowledged block) is ignored: answering it would double every later packet (the sorcerer's
  * apprentice bug, RFC 1350 §6 note / RFC 1123 4.2.3.1). Only the timer retransmits unacknowledged
  * blocks, with exponential backoff, and gives up after `retries` with ERROR 0.
+ *
+ * Timeouts. A receiver acknowledges after `windowsize` blocks, on a gap, or on its own timeout (RFC 7440
+ * §4; atftp 0.8 waits 5 s for a short window, measured; U-Boot acknowledges at fixed block numbers),
+ * so the sender cannot send a shorter window to adapt to loss: windows are sized to fit when granted (options.ts), and a lost tail
+ * is recovered fast instead. Unless the client negotiated `timeout` (RFC 2349, then honoured as is),
+ * the retransmission timeout adapts to the measured round trip (RFC 1123 4.2.3.2; RFC 6298's
+ * estimator, Karn's rule, floor {@link MIN_RTO_MS}, ceiling `timeoutMs`). The first timeout of a window
+ * resends only its last block sent, a tail probe: a receiver that lost the tail sees it out of order and
+ * acknowledges what it has at once, one that lost the ACK acknowledges again, and no stale copies of
+ * the window pile up in its socket buffer. A second timeout resends the window. Early (adaptive)
+ * timeouts do not use up `retries`: the backoff climbs to `timeoutMs` and counts from there.
  */
-import { ErrorCode, MAX_BACKOFF_MS, Opcode } from './constants.js';
+import { performance } from 'node:perf_hooks';
+import { ErrorCode, MAX_BACKOFF_MS, MIN_RTO_MS, Opcode } from './constants.js';
 import { TftpError, TftpErrorCode } from './errors.js';
 import { encodeError } from './packet.js';
 import type { BlockStore } from './source.js';
@@ -25,8 +37,13 @@ export interface TransferOptions {
   /** OACK to send first (then wait for ACK 0), or undefined to start with DATA 1 (RFC 2347 §3). */
   oack: Buffer | undefined;
   windowsize: number;
+  /** First (and largest un-backed-off) retransmission timeout. */
   timeoutMs: number;
+  /** Adapt the timeout to the measured round trip (false when the client negotiated `timeout`). */
+  adaptiveTimeout?: boolean;
   retries: number;
+  /** Clock for round-trip samples, ms. @default performance.now */
+  now?: () => number;
   /** Called once, when the last block is acknowledged or the transfer fails. */
   onDone(error: TftpError | undefined): void;
 }
@@ -44,11 +61,32 @@ export class Transfer {
   private cursor = 1;
   private windowEnd = 0;
   private waiting = false;
+  /** Counted retransmissions of the current window (those at a timeout ≥ `timeoutMs`). */
   private attempts = 0;
+  /** Timeouts since the last progress, counted or not. */
+  private timeouts = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerDelay = 0;
+  /** Current retransmission timeout, ms. */
+  private rto: number;
+  private srtt = 0;
+  private rttvar = 0;
+  /** When the window being timed was sent (performance.now()), or -1 when none is (Karn's rule). */
+  private sampleAt = -1;
+  /** The block whose ACK ends the timed round trip (0 = the OACK's ACK). */
+  private sampleBlock = 0;
 
-  constructor(private readonly o: TransferOptions) {}
+  private readonly now: () => number;
+
+  constructor(private readonly o: TransferOptions) {
+    this.rto = o.timeoutMs;
+    this.now = o.now ?? (() => performance.now());
+  }
+
+  /** The current retransmission timeout, ms (for tests and events). */
+  get timeoutMs(): number {
+    return this.rto;
+  }
 
   get done(): boolean {
     return this.phase === 'done';
@@ -60,7 +98,8 @@ export class Transfer {
       this.o.wire.send(this.o.oack);
       this.packetsSent++;
     } else this.sendWindow();
-    this.arm(this.o.timeoutMs);
+    this.startSample(this.o.oack ? 0 : this.windowEnd);
+    this.arm(this.rto);
   }
 
   /** Feeds one datagram from the peer (the caller has already checked its source address and port). */
@@ -99,8 +138,10 @@ export class Transfer {
         return;
       }
       this.phase = 'data';
+      this.endSample(0);
       this.progress();
       this.sendWindow();
+      this.startSample(this.windowEnd);
       return;
     }
     const delta = (k - this.acked) & 0xffff;
@@ -114,8 +155,35 @@ export class Transfer {
       return;
     }
     this.sendWindow(); // first, to keep the round trip short; bookkeeping after
+    if (this.sampleAt >= 0) this.endSample(this.acked);
+    this.startSample(this.windowEnd);
     this.progress();
     this.o.store.release(this.acked);
+  }
+
+  /** Times the round trip of what was just sent, up to the ACK of `block`. */
+  private startSample(block: number): void {
+    if (!this.o.adaptiveTimeout || this.sampleAt >= 0) return;
+    this.sampleAt = this.now();
+    this.sampleBlock = block;
+  }
+
+  /** Ends the timed round trip at an ACK of `acked`: a sample if it covers the window, else dropped. */
+  private endSample(acked: number): void {
+    if (this.sampleAt < 0) return;
+    if (acked >= this.sampleBlock) {
+      const r = this.now() - this.sampleAt;
+      if (this.srtt === 0) {
+        this.srtt = r;
+        this.rttvar = r / 2;
+      } else {
+        this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r);
+        this.srtt = 0.875 * this.srtt + 0.125 * r;
+      }
+      const rto = Math.ceil(this.srtt + Math.max(1, 4 * this.rttvar));
+      this.rto = Math.min(this.o.timeoutMs, Math.max(MIN_RTO_MS, rto));
+    }
+    this.sampleAt = -1; // a partial ACK means loss and a resend: no sample (Karn)
   }
 
   /** Sends blocks acked+1 … acked+windowsize (fewer at the end of the file). */
@@ -152,7 +220,8 @@ export class Transfer {
 
   private progress(): void {
     this.attempts = 0;
-    this.arm(this.o.timeoutMs);
+    this.timeouts = 0;
+    this.arm(this.rto);
   }
 
   private arm(delay: number): void {
@@ -167,7 +236,11 @@ export class Transfer {
 
   private onTimeout(): void {
     if (this.phase === 'done') return;
-    this.attempts++;
+    const base = this.o.timeoutMs;
+    const early = this.timerDelay < base; // an adaptive timeout: free, it does not use up a retry
+    if (!early) this.attempts++;
+    this.timeouts++;
+    this.sampleAt = -1;
     if (this.attempts > this.o.retries) {
       const error = new TftpError(
         TftpErrorCode.Timeout,
@@ -177,13 +250,19 @@ export class Transfer {
       this.finish(error);
       return;
     }
+    const last = this.cursor - 1; // last block of the window sent so far
     if (this.phase === 'oack') {
       this.o.wire.send(this.o.oack!);
       this.packetsSent++;
       this.retransmits++;
+    } else if (this.timeouts === 1 && last > this.acked + 1) {
+      this.o.wire.send(this.o.store.packet(last)!); // tail probe: still held, it is unacknowledged
+      this.packetsSent++;
+      this.retransmits++;
     } else this.sendWindow();
-    const base = this.o.timeoutMs;
-    this.arm(Math.min(base * 2 ** this.attempts, Math.max(base, MAX_BACKOFF_MS)));
+    let next = this.timerDelay * 2;
+    if (early && next > base) next = base;
+    this.arm(Math.min(next, Math.max(base, MAX_BACKOFF_MS)));
   }
 
   private finish(error: TftpError | undefined): void {

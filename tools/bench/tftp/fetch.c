@@ -3,7 +3,8 @@
  * measured (atftp spends ~15 µs per packet, which caps any window). RFC 1350 + 2347/2348 + 7440:
  * asks for blksize (and windowsize when > 1), acknowledges each full window, re-acknowledges the last
  * in-order block once on a gap and on each 1 s timeout, follows block-number rollover, discards the
- * data and prints "<bytes> <checksum>" (the checksum is position-weighted: a misplaced block changes it).
+ * data and prints "<bytes> <checksum> <windowsize granted>" (the checksum is position-weighted: a
+ * misplaced block changes it).
  *
  *   gcc -O2 -o tftp-fetch fetch.c && ./tftp-fetch 127.0.0.1 69 file 1468 16
  */
@@ -118,6 +119,6 @@ int main(int argc, char **argv) {
       send_ack(expected - 1);
     }
   }
-  printf("%llu %u\n", (unsigned long long)total, sum);
+  printf("%llu %u %u\n", (unsigned long long)total, sum, window);
   return 0;
 }

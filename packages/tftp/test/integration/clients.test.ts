@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTftpServer, type TftpServer, type TransferEndEvent } from '../../src/index.js';
+import { datagramCost } from '../../src/options.js';
 import { run, sha256, tempRoot, tool } from './helpers.js';
 
 const SIZES = [0, 1, 511, 512, 513, 1 << 20];
@@ -135,11 +136,66 @@ describe('atftp', () => {
       const r = await atftp('f1048576', local, [`blksize ${blksize}`, `windowsize ${windowsize}`]);
       expect(r.code, r.stderr).toBe(0);
       expectSame(local, 'f1048576');
-      // the server grants at most 64 blocks and 64 KiB per window (DEFAULT_MAX_WINDOW_BYTES)
-      const granted = Math.max(1, Math.min(windowsize, 64, Math.floor(65536 / blksize)));
+      // the server grants at most 64 blocks and what fits a 212992-byte socket buffer (datagramCost)
+      const granted = Math.max(1, Math.min(windowsize, 64, Math.floor(212_992 / datagramCost(blksize))));
       expect(lastEnd('f1048576')?.options).toMatchObject({ blksize, windowsize: granted });
     },
   );
+});
+
+describe('atftp with large windows (default 212992-byte socket buffer)', () => {
+  const big = tempRoot('bt-tftp-big-');
+  let hash: string;
+  beforeAll(() => {
+    hash = big.file('big', 24 << 20);
+  });
+  afterAll(() => big.cleanup());
+
+  async function fetchBig(blksize: number, windowsize: number, serverOpts: object = {}) {
+    await using srv = await startTftpServer({ root: big.dir, host: '127.0.0.1', port: 0, ...serverOpts });
+    const ended = new Promise<TransferEndEvent>((resolve) => srv.once('transfer-end', resolve));
+    const local = join(out.dir, `atftp-big${seq++}`);
+    const r = await run(
+      tool('atftp'),
+      [
+        '-g',
+        '-r',
+        'big',
+        '-l',
+        local,
+        '--option',
+        `blksize ${blksize}`,
+        '--option',
+        `windowsize ${windowsize}`,
+        '127.0.0.1',
+        String(srv.address.port),
+      ],
+      { timeoutMs: 50_000 },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(sha256(readFileSync(local)), 'big differs').toBe(hash);
+    return ended;
+  }
+
+  it.each([
+    [8192, 16, 12],
+    [65464, 16, 3],
+  ])(
+    'asks blksize %i × windowsize %i, is granted %i and loses (almost) nothing',
+    async (blksize, asked, granted) => {
+      const end = await fetchBig(blksize, asked);
+      expect(end.options.windowsize).toBe(granted);
+      // a window that overflowed atftp's buffer would lose its tail in every window
+      expect(end.retransmits).toBeLessThan(end.packets / 100);
+    },
+  );
+
+  it('survives windows that overflow the buffer every time (8192 × 16 forced) through tail probes', async () => {
+    const end = await fetchBig(8192, 16, { windowBufferBytes: 1 << 30 });
+    expect(end.options.windowsize).toBe(16);
+    // it took 5 minutes for 50 MiB with a fixed 1 s timeout; bounded by run()'s 50 s here
+    expect(end.retransmits).toBeGreaterThan(0);
+  });
 });
 
 describe('busybox tftp', () => {

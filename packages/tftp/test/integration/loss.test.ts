@@ -112,7 +112,7 @@ describe('loss recovery', () => {
       host: '127.0.0.1',
       port: 0,
       timeoutMs: 40,
-      maxWindowBytes: 1 << 20,
+      windowBufferBytes: 1 << 30, // grant what is asked: 8 × 66300 bytes overflow the client's buffer
     });
     const r = await download({
       port: big.address.port,
@@ -121,5 +121,25 @@ describe('loss recovery', () => {
       deadlineMs: 60_000,
     });
     expect(r.data.equals(data)).toBe(true);
+  });
+
+  it('recovers a lost window tail with a tail probe after the adaptive timeout, long before its own 1 s', async () => {
+    await using srv = await startTftpServer({ root: root.dir, host: '127.0.0.1', port: 0 }); // timeout 1 s
+    const ended = new Promise<TransferEndEvent>((resolve) => srv.once('transfer-end', resolve));
+    const dropped = new Set<number>();
+    // window 11 (blocks 161–176) loses its last four blocks once, as an overflowing socket buffer does
+    const r = await download({
+      port: srv.address.port,
+      file: 'm',
+      options: { blksize: 1024, windowsize: 16 },
+      dropData: (b) => b >= 173 && b <= 176 && !dropped.has(b) && !!dropped.add(b),
+      timeoutMs: 5000, // the client waits as long as atftp does: recovery is up to the server
+      deadlineMs: 20_000,
+    });
+    expect(r.data.equals(data)).toBe(true);
+    expect(dropped.size).toBe(4);
+    // one probe (block 176, which the client sees out of order and answers with ACK 172) and the
+    // four lost blocks again; a timeout resending the whole window would make it 16
+    expect((await ended).retransmits).toBeLessThanOrEqual(8);
   });
 });
