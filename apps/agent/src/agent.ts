@@ -4,6 +4,7 @@ import { clientManifestSchema, type ClientManifest, type ManifestOs } from '@boo
 import { parseCmdline, parseLease, pickServer } from './cmdline.js';
 import { Console, type Terminal } from './console.js';
 import { AgentError, checkRam, DEFAULT_STALL_SECONDS, fetchOs } from './fetch-os.js';
+import { oneLine } from './format.js';
 import { loadOs, runOnConsole, type LoaderTools } from './loader.js';
 import { initialMenu, onKey, onTick, renderMenu, type MenuOutcome } from './menu.js';
 import type { AgentPaths } from './paths.js';
@@ -117,9 +118,10 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       os = manifest.oss[outcome.boot]!;
     }
     notice = await boot(os).catch((err: unknown) => {
-      const message = err instanceof Error ? err.message : String(err);
+      // One line, never a stack: the menu comes back below it with the same words as its notice.
+      const message = oneLine(err instanceof Error ? err.message : String(err));
       void reporter.report({ phase: 'error', os: os.name, message });
-      con.line(`boottorrent: ${message}`);
+      con.line(`boottorrent: could not boot ${os.dispname}: ${message}`);
       return `Could not boot ${os.dispname}: ${message}`;
     });
     timeout = -1;

@@ -44,3 +44,18 @@ export const RAM_MARGIN = 96 * 1024 * 1024;
 export function ramNeeded(size: number, method: 'kexec' | 'bin' | 'qemu'): number {
   return size * (method === 'kexec' ? 2 : 1) + RAM_MARGIN;
 }
+
+/**
+ * A message as one console line: a tool's stderr may span several lines; they are joined with "; "
+ * and control characters dropped, so one failure is one line and the menu below it stays in place.
+ */
+export function oneLine(text: string): string {
+  return (
+    text
+      .split(/\r?\n/)
+      // eslint-disable-next-line no-control-regex -- dropping control characters is the point
+      .map((l) => l.replace(/[\x00-\x1f\x7f]/g, '').trim())
+      .filter(Boolean)
+      .join('; ')
+  );
+}

@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, rm } from 'node:fs/promises';
 import { constants } from 'node:os';
-import { join, resolve, sep } from 'node:path';
+import { basename, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ManifestOs } from '@boottorrent/config';
+import { oneLine } from './format.js';
 
 /** A loading failure the menu shows as one line. */
 export class LoadError extends Error {
@@ -38,10 +39,14 @@ function run(cmd: string, args: string[]): Promise<void> {
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.once('error', (e) => reject(new LoadError(`cannot run ${cmd}: ${e.message}`)));
-    child.once('exit', (code) =>
+    child.once('exit', (code, signal) =>
       code === 0
         ? resolveP()
-        : reject(new LoadError(`${cmd} ${args[0] ?? ''} failed: ${err.trim() || `exit ${code}`}`)),
+        : reject(
+            new LoadError(
+              `${basename(cmd)} ${args[0] ?? ''} failed: ${oneLine(err) || (signal ? `killed by ${signal}` : `exit ${code}`)}`,
+            ),
+          ),
     );
   });
 }

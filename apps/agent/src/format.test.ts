@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { oneLine } from './format.js';
+
+describe('oneLine', () => {
+  it('joins a multi-line tool complaint into one console line', () => {
+    expect(oneLine('Cannot determine the file type of /run/x/vmlinuz\n')).toBe(
+      'Cannot determine the file type of /run/x/vmlinuz',
+    );
+    expect(oneLine('kexec_load failed: Invalid argument\r\n\r\n  entry = 0x1000\n')).toBe(
+      'kexec_load failed: Invalid argument; entry = 0x1000',
+    );
+  });
+
+  it('drops control characters a tool could use to move the cursor over the menu', () => {
+    expect(oneLine('bad\x1b[2J\x07 kernel')).toBe('bad[2J kernel');
+  });
+});
