@@ -1,5 +1,5 @@
 import { runAgent } from './agent.js';
-import { pathsFromEnv } from './paths.js';
+import { pathsFromEnv, toolsFromEnv } from './paths.js';
 
 // Entry of dist/agent.mjs, started by phase-1's /init on the console.
 
@@ -7,7 +7,11 @@ import { pathsFromEnv } from './paths.js';
 // foreground group: they are meant for the child, not for the agent.
 process.on('SIGINT', () => {});
 process.on('SIGQUIT', () => {});
-runAgent({ paths: pathsFromEnv(process.env), term: { input: process.stdin, output: process.stdout } }).then(
+runAgent({
+  paths: pathsFromEnv(process.env),
+  tools: toolsFromEnv(process.env),
+  term: { input: process.stdin, output: process.stdout },
+}).then(
   (code) => process.exit(code),
   (err: unknown) => {
     // Our bug: print it once; /init then offers a shell and restarts the agent when it is left.

@@ -1,3 +1,5 @@
+import type { LoaderTools } from './loader.js';
+
 /** Where the agent finds its inputs inside phase-1 (set up by @boottorrent/initrd-builder's /init). */
 export interface AgentPaths {
   /** Payload root: manifest.json and torrents/. */
@@ -31,4 +33,12 @@ export function pathsFromEnv(env: NodeJS.ProcessEnv): AgentPaths {
     meminfo: env.BT_MEMINFO ?? DEFAULT_PATHS.meminfo,
     data: env.BT_DATA ?? DEFAULT_PATHS.data,
   };
+}
+
+/**
+ * The kexec binary from BT_KEXEC (default: `kexec` on PATH). The pty tests run the agent on the host,
+ * where the real kexec must never run; they point this at a stand-in.
+ */
+export function toolsFromEnv(env: NodeJS.ProcessEnv): LoaderTools {
+  return env.BT_KEXEC ? { kexec: env.BT_KEXEC } : {};
 }

@@ -1,7 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startAgent, type PtyAgent } from './pty.js';
 import { startWebSeed } from './webseed-server.js';
 import { makeWorld, type OsSpec, type World } from './world.js';
@@ -25,7 +25,7 @@ afterEach(async () => {
 
 async function setup(
   worldOpts: Parameters<typeof makeWorld>[0],
-  agentOpts: { cmdline?: string; meminfo?: string } = {},
+  agentOpts: { cmdline?: string; meminfo?: string; kexec?: string } = {},
 ): Promise<{ world: World; agent: PtyAgent; data: string }> {
   const world = await makeWorld(worldOpts);
   cleanups.push(() => world.close());
@@ -184,6 +184,44 @@ describe('agent under a pseudo-terminal', () => {
     );
     await agent.waitFor(/Could not boot Big OS[^]*Up\/Down/);
     expect(agent.text()).not.toMatch(/Downloading|BIG-RAN|at .*\.js:\d+/);
+  });
+
+  it('shows a failed kexec -l as one line naming the OS, never runs kexec -e, and returns to the menu', async () => {
+    // kexec itself runs only inside QEMU (qemu-e2e.test.ts). Here a stand-in fails `-l` the way
+    // kexec does for a file that is not a kernel, and records how it was called.
+    const tools = await mkdtemp(join(tmpdir(), 'bt-agent-kexec-'));
+    cleanups.push(() => rm(tools, { recursive: true, force: true }));
+    const kexec = join(tools, 'kexec');
+    await writeFile(
+      kexec,
+      `#!/bin/sh\necho "$@" >> ${tools}/calls\n` +
+        '[ "$1" = -l ] && printf "Cannot determine the file type of %s\\n" "$2" >&2 && exit 255\nexit 1\n',
+      { mode: 0o755 },
+    );
+    const junk: OsSpec = {
+      name: 'junk',
+      dispname: 'Junk Kernel',
+      method: 'kexec',
+      files: { vmlinuz: 'not a kernel\n', 'a.img': 'A', 'b.img': 'B' },
+      kexec: { kernel: 'vmlinuz', initrds: ['a.img', 'b.img'], cmdline: 'quiet' },
+    };
+    const { agent, data, world } = await setup({ oss: [junk], manifest: { timeout: 0 } }, { kexec });
+    const m = await agent.waitFor(/boottorrent: could not boot Junk Kernel: ([^\n]*)\n[^]*Up\/Down/);
+    expect(m[1]).toBe(`kexec -l failed: Cannot determine the file type of ${join(data, 'junk/vmlinuz')}`);
+    expect(agent.text()).toMatch(/Could not boot Junk Kernel: kexec -l failed[^]*Up\/Down/);
+    expect(agent.text()).not.toMatch(/^\s+at |crashed/m);
+    const calls = (await readFile(join(tools, 'calls'), 'utf8')).trim().split('\n');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatch(/^-l \S+\/junk\/vmlinuz --initrd=\S+-initrd --command-line=quiet$/);
+    // The two initrds were joined into one file for kexec; that copy is gone again.
+    expect((await readdir(data)).filter((f) => f.endsWith('-initrd'))).toEqual([]);
+    // Status reports are best effort and asynchronous: wait for this one.
+    await vi.waitFor(() =>
+      expect(world.posts.find((p) => p.body.phase === 'error')?.body).toMatchObject({
+        os: 'junk',
+        message: m[1],
+      }),
+    );
   });
 
   it('says the tracker answers but no peer sends data when the swarm is empty', async () => {

@@ -27,6 +27,8 @@ export async function startAgent(opts: {
   meminfo?: string;
   data: string;
   lease?: string;
+  /** Stands in for kexec. The host's own kexec never runs: by default kexec is `false`. */
+  kexec?: string;
 }): Promise<PtyAgent> {
   const scratch = await mkdtemp(join(tmpdir(), 'bt-agent-pty-'));
   await writeFile(join(scratch, 'cmdline'), opts.cmdline ?? 'console=ttyS0 quiet');
@@ -38,6 +40,7 @@ export async function startAgent(opts: {
     BT_LEASE: join(scratch, 'lease'),
     BT_DATA: opts.data,
     TERM: 'vt100',
+    BT_KEXEC: opts.kexec ?? 'false',
   };
   if (opts.meminfo !== undefined) {
     await writeFile(join(scratch, 'meminfo'), opts.meminfo);
