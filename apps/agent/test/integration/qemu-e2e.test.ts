@@ -53,7 +53,7 @@ async function targetInitrds(busybox: string): Promise<[Buffer, Buffer]> {
 }
 
 describe('agent in phase-1 under QEMU (TCG, user-mode network, host = 10.0.2.2)', () => {
-  it('runs a bin OS, then from the menu downloads a kernel OS from the seeder via the tracker and kexecs into it', async () => {
+  it('runs a bin OS, survives a kernel that kexec refuses, then downloads a kernel OS from the seeder via the tracker and kexecs into it', async () => {
     dir = await mkdtemp(join(tmpdir(), 'bt-agent-e2e-'));
     const parts = await findHostParts({ searchRoots: await defaultSearchRoots(REPO) });
     const [initA, initB] = await targetInitrds(parts.busybox);
@@ -81,9 +81,24 @@ describe('agent in phase-1 under QEMU (TCG, user-mode network, host = 10.0.2.2)'
             cmdline: 'console=ttyS0 quiet bt.target=yes',
           },
         },
+        {
+          // Downloads fine, then `kexec -l` refuses it: the error path of the loader, for real.
+          name: 'junk',
+          dispname: 'Junk Kernel',
+          method: 'kexec',
+          files: { vmlinuz: 'This text file is not a Linux kernel.\n'.repeat(100) },
+          kexec: { kernel: 'vmlinuz', initrds: [], cmdline: '' },
+        },
       ],
     });
-    const p1 = await buildPhase1({ outDir: join(dir, 'phase1'), parts, agentBundle: AGENT_BUNDLE, level: 3 });
+    // zstd here (the initrd-builder QEMU test boots xz, the default): fast to build, and covered too.
+    const p1 = await buildPhase1({
+      outDir: join(dir, 'phase1'),
+      parts,
+      agentBundle: AGENT_BUNDLE,
+      compression: 'zstd',
+      level: 3,
+    });
     const torrents = await Promise.all(
       world.manifest.oss.map(async (o) => ({
         name: o.torrent,
@@ -104,6 +119,22 @@ describe('agent in phase-1 under QEMU (TCG, user-mode network, host = 10.0.2.2)'
     vm = bootVm({ kernel: join(dir, 'vmlinuz'), initrd, append: 'console=ttyS0 quiet panic=-1 bt.os=hello' });
     await vm.waitFor(/BIN-MARKER from agent in \/run\/boottorrent\/oss\/hello/, 300_000);
     await vm.waitFor(/Hello Binary exited with code 0[^]*Up\/Down to choose/, 60_000);
+
+    // Up wraps to the last entry. kexec's complaint comes back as one line naming the OS, no stack
+    // trace, and the menu returns with the same words as its notice.
+    vm.send('\x1b[A');
+    await vm.waitFor(/> Junk Kernel/, 30_000);
+    const junkFrom = vm.output().length;
+    vm.send('\r');
+    const [, line] = await vm.waitFor(
+      /boottorrent: could not boot Junk Kernel: ([^\r\n]*)\r*\n[^]*Could not boot Junk Kernel: [^]*Up\/Down to choose/,
+      180_000,
+    );
+    expect(line).toBe('kexec -l failed: Cannot determine the file type of /run/boottorrent/oss/junk/vmlinuz');
+    const afterJunk = vm.output().slice(junkFrom);
+    expect(afterJunk.match(/boottorrent: could not boot/g)).toHaveLength(1);
+    expect(afterJunk).not.toMatch(/^\s+at |crashed|Error:/m);
+
     vm.send('\x1b[B');
     await vm.waitFor(/> Debian Kernel/, 30_000);
     vm.send('\r');
@@ -111,6 +142,9 @@ describe('agent in phase-1 under QEMU (TCG, user-mode network, host = 10.0.2.2)'
     const m = await vm.waitFor(/TARGET-KEXEC-MARKER ([^\r\n]*)\r?\n/, 180_000);
     expect(m[1]).toMatch(/^FROM-SECOND-INITRD cmdline: console=ttyS0 quiet bt\.target=yes/);
     await vm.exited;
+    // Reports are asynchronous; by the time the target has booted, the junk kernel's error is in.
+    const junkError = world.posts.find((p) => p.body.os === 'junk' && p.body.phase === 'error');
+    expect(junkError?.body.message).toBe(line);
     const phases = world.posts.filter((p) => p.body.os === 'debian').map((p) => p.body.phase);
     expect(phases).toEqual(expect.arrayContaining(['downloading', 'loading', 'booted']));
     const booted = world.posts.find((p) => p.body.os === 'debian' && p.body.phase === 'booted')!;
