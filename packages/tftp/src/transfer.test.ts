@@ -212,6 +212,19 @@ describe('Transfer (sender state machine)', () => {
       expect(s.take()).toEqual([25, 26, 27, 28]);
     });
 
+    it('resends the window at once when a duplicate ACK answers the probe (the whole window was lost)', async () => {
+      const s = setup({ size: 512 * 100, windowsize: 4, adaptive: true });
+      await warm(s, 5); // blocks 21–24 are out, 20 is acknowledged
+      await vi.advanceTimersByTimeAsync(20);
+      expect(s.take()).toEqual([24]);
+      await s.ack(20); // the probe arrived out of order and the receiver has nothing after 20
+      expect(s.take()).toEqual([21, 22, 23, 24]);
+      await s.ack(20); // a second duplicate is ignored as always (sorcerer's apprentice)
+      expect(s.take()).toEqual([]);
+      await s.ack(24);
+      expect(s.take()).toEqual([25, 26, 27, 28]);
+    });
+
     it('does not count early timeouts against the retries: gives up no sooner than without adaptation', async () => {
       const s = setup({ size: 512 * 100, windowsize: 4, adaptive: true, retries: 2 });
       await warm(s, 5);

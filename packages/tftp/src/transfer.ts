@@ -11,13 +11,15 @@
  *
  * Timeouts. A receiver acknowledges after `windowsize` blocks, on a gap, or on its own timeout (RFC 7440
  * §4; atftp 0.8 waits 5 s for a short window, measured; U-Boot acknowledges at fixed block numbers),
- * so the sender cannot send a shorter window to adapt to loss: windows are sized to fit when granted (options.ts), and a lost tail
- * is recovered fast instead. Unless the client negotiated `timeout` (RFC 2349, then honoured as is),
+ * so the sender cannot send a shorter window to adapt to loss: windows are sized to fit when granted
+ * (options.ts), and a lost tail is recovered fast instead. Unless the client negotiated `timeout` (RFC 2349, then honoured as is),
  * the retransmission timeout adapts to the measured round trip (RFC 1123 4.2.3.2; RFC 6298's
  * estimator, Karn's rule, floor {@link MIN_RTO_MS}, ceiling `timeoutMs`). The first timeout of a window
  * resends only its last block sent, a tail probe: a receiver that lost the tail sees it out of order and
  * acknowledges what it has at once, one that lost the ACK acknowledges again, and no stale copies of
- * the window pile up in its socket buffer. A second timeout resends the window. Early (adaptive)
+ * the window pile up in its socket buffer. One that lost the whole window answers the probe with a
+ * duplicate of the last ACK: that one duplicate (and only after a probe, so it cannot snowball into the
+ * sorcerer's apprentice) resends the window at once. A second timeout resends the window too. Early (adaptive)
  * timeouts do not use up `retries`: the backoff climbs to `timeoutMs` and counts from there.
  */
 import { performance } from 'node:perf_hooks';
@@ -65,6 +67,8 @@ export class Transfer {
   private attempts = 0;
   /** Timeouts since the last progress, counted or not. */
   private timeouts = 0;
+  /** A tail probe is out and no ACK has answered it yet. */
+  private probing = false;
   private timer: NodeJS.Timeout | undefined;
   private timerDelay = 0;
   /** Current retransmission timeout, ms. */
@@ -145,6 +149,12 @@ export class Transfer {
       return;
     }
     const delta = (k - this.acked) & 0xffff;
+    if (delta === 0 && this.probing) {
+      this.probing = false; // the receiver has nothing past `acked`: the whole window was lost
+      this.retransmitWindow();
+      return;
+    }
+    this.probing = false;
     if (delta === 0 || this.acked + delta > this.sent) {
       this.ignored++; // duplicate (never answered: sorcerer's apprentice) or not a block we sent
       return;
@@ -259,10 +269,16 @@ export class Transfer {
       this.o.wire.send(this.o.store.packet(last)!); // tail probe: still held, it is unacknowledged
       this.packetsSent++;
       this.retransmits++;
-    } else this.sendWindow();
+      this.probing = true;
+    } else this.retransmitWindow();
     let next = this.timerDelay * 2;
     if (early && next > base) next = base;
     this.arm(Math.min(next, Math.max(base, MAX_BACKOFF_MS)));
+  }
+
+  private retransmitWindow(): void {
+    this.probing = false;
+    this.sendWindow();
   }
 
   private finish(error: TftpError | undefined): void {
