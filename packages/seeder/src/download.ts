@@ -4,6 +4,7 @@ import type { Torrent } from 'webtorrent';
 import { destroyClient, startClient } from './client.js';
 import { SeederError, SeederErrorCode, abortError, type Logger } from './errors.js';
 import { addTorrent, parse } from './seeder.js';
+import { UploadQueue } from './upload-queue.js';
 import { WebSeedFallback } from './webseed.js';
 import { WireTracker } from './wires.js';
 
@@ -93,6 +94,12 @@ export interface DownloadOptions {
   maxConns?: number;
   /** LAN tuning (every interested peer unchoked, deep request pipelines, rarest first). @default true */
   lanTuning?: boolean;
+  /**
+   * Upload whole pieces first come first served instead of every request at once, so a piece reaches
+   * its first receivers sooner (see `upload-queue.ts`; needs `net.ipv4.tcp_notsent_lowat`, which the
+   * phase-1 /init sets). @default true
+   */
+  uploadQueue?: boolean;
   logger?: Logger;
   signal?: AbortSignal;
   onProgress?: (p: DownloadProgress) => void;
@@ -150,10 +157,12 @@ export async function download(opts: DownloadOptions): Promise<Download> {
   let closing: Promise<void> | null = null;
   let ticker: NodeJS.Timeout | undefined;
   let fallback: WebSeedFallback | undefined;
+  let uploadQueue: UploadQueue | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clearInterval(ticker);
       fallback?.stop();
+      uploadQueue?.destroy();
       await destroyClient(client);
     })();
     return closing;
@@ -162,7 +171,14 @@ export async function download(opts: DownloadOptions): Promise<Download> {
   const torrentP = addTorrent(
     client,
     { ...parsed, urlList: [] },
-    { path: resolve(opts.dir), announce: opts.announce ?? [], uploads: lanTuning ? maxConns : undefined },
+    {
+      path: resolve(opts.dir),
+      announce: opts.announce ?? [],
+      uploads: lanTuning ? maxConns : undefined,
+      onAdd: (t) => {
+        if (opts.uploadQueue ?? true) uploadQueue = new UploadQueue(t);
+      },
+    },
   );
   const torrent = await torrentP.catch(async (err: unknown) => {
     await close();

@@ -7,6 +7,7 @@ import type { Torrent } from 'webtorrent';
 import { destroyClient, startClient } from './client.js';
 import { SeederError, SeederErrorCode, abortError, type Logger } from './errors.js';
 import { DEFAULT_SUPER_SEED_SLOTS, SuperSeeder } from './super-seed.js';
+import { UploadQueue } from './upload-queue.js';
 import { WireTracker, type PeerBytes } from './wires.js';
 
 /** The server seeder's BitTorrent port (the conventional first BitTorrent port). @default 6881 */
@@ -42,6 +43,11 @@ export interface SeederOptions {
   superSeed?: boolean;
   /** With `superSeed`: pieces in flight at once, handed out round robin. @default DEFAULT_SUPER_SEED_SLOTS (4) */
   superSeedSlots?: number;
+  /**
+   * Upload whole pieces first come first served instead of every request at once (see
+   * `upload-queue.ts`; needs `net.ipv4.tcp_notsent_lowat` to matter). @default true
+   */
+  uploadQueue?: boolean;
   /** Maximum peer connections. @default DEFAULT_SEEDER_MAX_CONNS (200) */
   maxConns?: number;
   logger?: Logger;
@@ -189,12 +195,14 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
   events.on('error', () => {}); // 'error' is informative here; never crash the host process
   const swarms: { torrent: Torrent; wires: WireTracker; superSeeder?: SuperSeeder | undefined }[] = [];
   const superSeeders: SuperSeeder[] = [];
+  const uploadQueues: UploadQueue[] = [];
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closed ??= (async () => {
       opts.signal?.removeEventListener('abort', onAbort);
       events.removeAllListeners();
       for (const s of superSeeders) s.destroy();
+      for (const q of uploadQueues) q.destroy();
       await destroyClient(client);
     })();
     return closed;
@@ -208,10 +216,13 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
       const torrent = await addTorrent(client, inPlace(p), {
         // Wraps each wire before its first bitfield, so it must see every wire.
         onAdd: (t) => {
-          if (!(opts.superSeed ?? true)) return;
-          const layout = { count: p.pieces.length, length: p.pieceLength, lastLength: p.lastPieceLength };
-          superSeeder = new SuperSeeder(t, layout, { slots, logger: opts.logger });
-          superSeeders.push(superSeeder);
+          if (opts.superSeed ?? true) {
+            const layout = { count: p.pieces.length, length: p.pieceLength, lastLength: p.lastPieceLength };
+            superSeeder = new SuperSeeder(t, layout, { slots, logger: opts.logger });
+            superSeeders.push(superSeeder);
+          }
+          // after the super-seeder: it then counts a piece as sent when the queue really sends it
+          if (opts.uploadQueue ?? true) uploadQueues.push(new UploadQueue(t));
         },
         path: dir,
         announce: opts.announce ?? [],

@@ -1,0 +1,113 @@
+import { EventEmitter } from 'node:events';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { UploadQueue, type QueueSocket, type QueueWire } from './upload-queue.js';
+
+const BLOCK = 16 * 1024;
+const HEADER = 13; // length, id, index, begin
+
+/**
+ * A wire as bittorrent-protocol builds it: `piece` writes one message through `_push`. The socket
+ * under it is a seam: the test decides when the kernel accepts bytes (`drain`).
+ */
+function fakeConn(name: string, out: string[]) {
+  const socket: QueueSocket & { _bytesDispatched: number } = {
+    _bytesDispatched: 0,
+    _handle: { writeQueueSize: 0 },
+  };
+  let written = 0;
+  const wire = Object.assign(new EventEmitter(), {
+    destroyed: false,
+    _push(data: Uint8Array): boolean {
+      written += data.length;
+      return true;
+    },
+    piece(index: number, offset: number, buffer: Uint8Array): void {
+      out.push(`${name}:${index}/${offset / BLOCK}`);
+      this._push(new Uint8Array(HEADER + buffer.length));
+    },
+  }) as unknown as QueueWire & EventEmitter;
+  return {
+    wire,
+    socket,
+    /** the kernel takes everything written so far */
+    drain: () => (socket._bytesDispatched = written),
+    have: (i: number) => {
+      out.push(`${name}:have ${i}`);
+      wire._push(new Uint8Array(9));
+    },
+  };
+}
+
+const request = (w: QueueWire, index: number, blocks: number, from = 0) => {
+  for (let b = from; b < from + blocks; b++) w.piece(index, b * BLOCK, new Uint8Array(BLOCK));
+};
+
+describe('UploadQueue', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('holds piece data back so a later HAVE overtakes it', () => {
+    vi.useFakeTimers();
+    const out: string[] = [];
+    const q = new UploadQueue(undefined, 4 * BLOCK);
+    const a = fakeConn('a', out);
+    q.attach(a.wire, a.socket);
+    request(a.wire, 7, 8);
+    expect(out).toEqual(['a:7/0', 'a:7/1', 'a:7/2', 'a:7/3']); // the 4th block crosses the limit
+    a.have(3);
+    expect(out.at(-1)).toBe('a:have 3'); // straight to the socket, ahead of blocks 4..7
+    a.drain();
+    vi.advanceTimersByTime(10);
+    expect(out.slice(5)).toEqual(['a:7/4', 'a:7/5', 'a:7/6', 'a:7/7']);
+    expect(q.waited).toBe(4);
+    q.destroy();
+  });
+
+  it('sends a connection its pieces in request order and never starves another connection', () => {
+    vi.useFakeTimers();
+    const out: string[] = [];
+    const q = new UploadQueue(undefined, 2 * BLOCK);
+    const a = fakeConn('a', out);
+    const b = fakeConn('b', out);
+    q.attach(a.wire, a.socket);
+    q.attach(b.wire, b.socket);
+    request(a.wire, 1, 3);
+    request(a.wire, 2, 2);
+    request(b.wire, 5, 3); // a is full: b still gets its share at once
+    expect(out).toEqual(['a:1/0', 'a:1/1', 'b:5/0', 'b:5/1']);
+    for (let i = 0; i < 4; i++) {
+      a.drain();
+      b.drain();
+      vi.advanceTimersByTime(10);
+    }
+    expect(out.filter((m) => m.startsWith('a:'))).toEqual(['a:1/0', 'a:1/1', 'a:1/2', 'a:2/0', 'a:2/1']);
+    expect(out.filter((m) => m.startsWith('b:'))).toEqual(['b:5/0', 'b:5/1', 'b:5/2']);
+    q.destroy();
+  });
+
+  it('drops a cancelled block and the queue of a closed wire; destroy flushes what is left', () => {
+    vi.useFakeTimers();
+    const out: string[] = [];
+    const q = new UploadQueue(undefined, BLOCK);
+    const a = fakeConn('a', out);
+    const b = fakeConn('b', out);
+    q.attach(a.wire, a.socket);
+    q.attach(b.wire, b.socket);
+    request(a.wire, 1, 4);
+    request(b.wire, 2, 3);
+    a.wire.emit('cancel', 1, 2 * BLOCK, BLOCK);
+    a.drain();
+    vi.advanceTimersByTime(10);
+    a.drain();
+    vi.advanceTimersByTime(10);
+    expect(out.filter((m) => m.startsWith('a:'))).toEqual(['a:1/0', 'a:1/1', 'a:1/3']);
+    b.wire.destroyed = true;
+    b.wire.emit('close');
+    b.drain();
+    vi.advanceTimersByTime(10);
+    expect(out.filter((m) => m.startsWith('b:'))).toEqual(['b:2/0']);
+    request(a.wire, 9, 3);
+    q.destroy();
+    expect(out.filter((m) => m.startsWith('a:9'))).toEqual(['a:9/0', 'a:9/1', 'a:9/2']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
