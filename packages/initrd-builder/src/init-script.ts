@@ -42,6 +42,14 @@ esac
 exit 0
 `;
 
+/**
+ * Unsent bytes the phase-1 kernel keeps per TCP socket (`net.ipv4.tcp_notsent_lowat`). Linux's default
+ * is unbounded (up to the autotuned send buffer, ~0.5 MB per peer connection in the swarm benchmark), so
+ * a HAVE or REQUEST the agent writes waits behind that much piece data. With the bound, the seeder's
+ * upload queue holds the rest and protocol messages overtake it (see @boottorrent/seeder).
+ */
+export const PHASE1_TCP_NOTSENT_LOWAT = 65536;
+
 /** Options of {@link initScript}. */
 export interface InitScriptOptions {
   /** DHCP rounds over all links before giving up (each try waits about 3 s per link). @default 20 */
@@ -67,6 +75,7 @@ mount -t tmpfs -o size=95%,mode=755 tmpfs /run
 mkdir -p /run/boottorrent
 echo "boottorrent phase-1: $(uname -r), $(grep MemTotal /proc/meminfo | tr -s ' ')"
 dmesg -n 1
+echo ${PHASE1_TCP_NOTSENT_LOWAT} > /proc/sys/net/ipv4/tcp_notsent_lowat
 while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done < ${PHASE1_PATHS.modules}
 
 server=""
