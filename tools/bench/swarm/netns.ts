@@ -24,12 +24,17 @@ export interface Host {
   dev: string;
 }
 
+/** What the phase-1 /init sets (PHASE1_TCP_NOTSENT_LOWAT of @boottorrent/initrd-builder). */
+export const CLIENT_NOTSENT_LOWAT = 65536;
+
 export interface LabOptions {
   clients: number;
   /** Client upload and download rate, Mbit/s (1 Mbit = 10^6 bit). */
   clientMbit: number;
   /** Server upload and download rate, Mbit/s. */
   serverMbit: number;
+  /** net.ipv4.tcp_notsent_lowat in every client namespace; 0 = the kernel default. @default CLIENT_NOTSENT_LOWAT */
+  clientNotsentLowat?: number;
   /** Called with each command, for --verbose. */
   log?: (line: string) => void;
 }
@@ -150,6 +155,13 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
       await ip('-n', bridgeNs, 'link', 'set', port, 'up');
       await ip('-n', host.ns, 'addr', 'add', `${host.ip}/24`, 'dev', host.dev);
       await ip('-n', host.ns, 'link', 'set', host.dev, 'up');
+      // A client runs our phase-1, whose /init bounds the kernel's unsent bytes per TCP socket
+      // (PHASE1_TCP_NOTSENT_LOWAT in @boottorrent/initrd-builder); the server is the admin's host,
+      // left at the kernel's default. Every method's clients get the same network.
+      if (host !== server && opts.clientNotsentLowat !== 0) {
+        const lowat = opts.clientNotsentLowat ?? CLIENT_NOTSENT_LOWAT;
+        await run('ip', ['netns', 'exec', host.ns, 'sysctl', '-qw', `net.ipv4.tcp_notsent_lowat=${lowat}`]);
+      }
       await tc(...tbf(host.ns, host.dev, mbit)); // the host's upload
       await tc(...tbf(bridgeNs, port, mbit)); // the host's download
     }

@@ -15,6 +15,8 @@ export interface RunConfig {
   date: string;
   pieceLength?: number;
   superSeed?: boolean;
+  /** net.ipv4.tcp_notsent_lowat in the client namespaces (undefined = 65536, as phase-1 sets; 0 = kernel default) */
+  clientNotsentLowat?: number;
 }
 
 export interface Row {

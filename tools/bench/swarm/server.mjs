@@ -82,6 +82,8 @@ if (mode === 'http') {
         port: Number(values.port),
         announce,
         ...(values['super-seed'] ? { superSeed: true } : {}),
+        // BTSW_SERVER_OPTS='{"uploadQueue":false}': extra startSeeder() options, for the bottleneck analysis
+        ...JSON.parse(process.env.BTSW_SERVER_OPTS ?? '{}'),
       });
   close = async () => {
     const stats = { seeder: seeder.stats(), tracker: tracker.stats() };

@@ -4,11 +4,14 @@
 //   sudo node tools/bench/swarm/swarm.ts [--quick] [--n 2,4,8,16] [--size-mib 64] [--client-mbit 20]
 //        [--server-mbit 20] [--methods boottorrent,http,original,proto] [--piece-length <bytes>] [--super-seed]
 //        [--json <file>] [--timelines] [--docs] [--max-minutes 50] [--cleanup] [--verbose]
+//        [--client-notsent-lowat <bytes>]
 //   node tools/bench/swarm/swarm.ts --from-json <file> [--docs]   (re-render a saved run)
 //
 // --json writes every result (per-client stats, server stats); --timelines adds one progress sample
 // per client per second. BTSW_PROF=<dir> writes V8 CPU profiles of the node clients;
-// BTSW_CLIENT_OPTS='<json>' adds download() options; BTSW_PROTO_SLOTS sets the prototype's slots.
+// BTSW_CLIENT_OPTS='<json>' adds download() options, BTSW_SERVER_OPTS='<json>' startSeeder() options;
+// BTSW_PROTO_SLOTS sets the prototype's slots. Client namespaces get net.ipv4.tcp_notsent_lowat=65536,
+// as our phase-1 /init sets it; --client-notsent-lowat 0 leaves the kernel default.
 //
 // Needs root (network namespaces), iproute2, aria2c, mktorrent, the unpacked opentracker (tools/setup.sh)
 // and the built @boottorrent/seeder and @boottorrent/tracker (npx nx build @boottorrent/seeder).
@@ -59,6 +62,7 @@ const { values } = parseArgs({
     methods: { type: 'string', default: DEFAULT_METHODS.join(',') },
     'piece-length': { type: 'string' },
     'super-seed': { type: 'boolean', default: false },
+    'client-notsent-lowat': { type: 'string' },
     json: { type: 'string' },
     timelines: { type: 'boolean', default: false },
     'from-json': { type: 'string' },
@@ -114,6 +118,9 @@ const cfg: RunConfig = {
   date: new Date().toISOString(),
   pieceLength: values['piece-length'] ? Number(values['piece-length']) : undefined,
   superSeed: values['super-seed'],
+  ...(values['client-notsent-lowat'] !== undefined
+    ? { clientNotsentLowat: Number(values['client-notsent-lowat']) }
+    : {}),
 };
 const opentracker = join(repo, '.cache/deb/opentracker/usr/bin/opentracker');
 if (methods.includes('original') && !existsSync(opentracker)) {
@@ -167,7 +174,13 @@ async function main() {
   closeSync(fd);
 
   const maxN = Math.max(...ns);
-  lab = await createLab({ clients: maxN, clientMbit: cfg.clientMbit, serverMbit: cfg.serverMbit, log: vlog });
+  lab = await createLab({
+    clients: maxN,
+    clientMbit: cfg.clientMbit,
+    serverMbit: cfg.serverMbit,
+    ...(cfg.clientNotsentLowat !== undefined ? { clientNotsentLowat: cfg.clientNotsentLowat } : {}),
+    log: vlog,
+  });
   log(
     `lab ${lab.id}: server + ${maxN} clients, ${cfg.clientMbit} Mbit/s clients, ${cfg.serverMbit} Mbit/s server, ` +
       `image ${sizeMiB} MiB, scratch ${work}`,
