@@ -36,7 +36,7 @@ mkdirSync(values.dir, { recursive: true });
 let handle;
 let last;
 let firstPeerByteMs;
-// one sample a second: [ms since go, downloaded, fromServer, fromPeers, peers]
+// one sample a second: [ms since go, downloaded, fromServer, fromPeers, peers, uploaded]
 const timeline = [];
 let stopped = false;
 const abort = new AbortController();
@@ -75,7 +75,7 @@ async function start() {
         const ms = Date.now() - t0;
         if (firstPeerByteMs === undefined && p.fromPeers > 0) firstPeerByteMs = ms;
         if (ms >= timeline.length * 1000)
-          timeline.push([ms, p.downloaded, p.fromServer, p.fromPeers, p.peers]);
+          timeline.push([ms, p.downloaded, p.fromServer, p.fromPeers, p.peers, p.uploaded]);
       },
     });
     say({ ev: 'done', t: Date.now(), ms: Date.now() - t0, firstPeerByteMs, timeline, stats: safeStats() });
