@@ -107,3 +107,22 @@ describe('swarm benchmark, quick mode', () => {
     }
   });
 });
+
+describe('mesh: the network ceiling', () => {
+  it('measures what a full TCP mesh of 3 clients carries on the shaped links and cleans up', async () => {
+    expect(process.getuid?.(), 'needs root: network namespaces and tc').toBe(0);
+    const { stdout } = await run(
+      process.execPath,
+      [join(import.meta.dirname, 'mesh.ts'), '--n', '3', '--seconds', '6', '--client-mbit', '20'],
+      { timeout: 60_000 },
+    );
+    const m = /received per host ([\d.]+) MiB\/s mean .* = (\d+)% of the link/.exec(stdout);
+    expect(m, stdout).not.toBeNull();
+    // 20 Mbit/s is 2.38 MiB/s: the tbf shaping holds (never above) and TCP fills most of it.
+    expect(Number(m![1])).toBeLessThan(2.45);
+    expect(Number(m![2])).toBeGreaterThan(60);
+    const labId = /lab ([0-9a-f]{6})/.exec(stdout)?.[1];
+    expect(labId).toBeDefined();
+    expect((await run('ip', ['netns', 'list'])).stdout).not.toContain(`btsw-${labId}-`);
+  });
+});
