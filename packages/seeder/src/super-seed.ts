@@ -4,9 +4,10 @@ import type { Logger } from './errors.js';
 /**
  * Upload slots of a super-seeding seeder: pieces being sent at once, each to one connection. Few slots
  * make each piece arrive fast, so the machine that got it can pass it on sooner; a slot moves round
- * robin to the next connection when its piece has been sent. @default 4
+ * robin to the next connection when its piece has been sent. 2 measured ~1 s sooner than 4 at 16
+ * machines (docs/performance.md, "## swarm"); 1 leaves the link idle between pieces. @default 2
  */
-export const DEFAULT_SUPER_SEED_SLOTS = 4;
+export const DEFAULT_SUPER_SEED_SLOTS = 2;
 
 /**
  * A shown piece on which nothing was sent for this long frees its slot, and the connection gets no
