@@ -42,6 +42,18 @@ const request = (w: QueueWire, index: number, blocks: number, from = 0) => {
   for (let b = from; b < from + blocks; b++) w.piece(index, b * BLOCK, new Uint8Array(BLOCK));
 };
 
+/** A queue with two connections, a and b, under fake timers. */
+function twoConns(backlogBytes: number) {
+  vi.useFakeTimers();
+  const out: string[] = [];
+  const q = new UploadQueue(undefined, backlogBytes);
+  const a = fakeConn('a', out);
+  const b = fakeConn('b', out);
+  q.attach(a.wire, a.socket);
+  q.attach(b.wire, b.socket);
+  return { out, q, a, b };
+}
+
 describe('UploadQueue', () => {
   afterEach(() => vi.useRealTimers());
 
@@ -63,13 +75,7 @@ describe('UploadQueue', () => {
   });
 
   it('sends a connection its pieces in request order and never starves another connection', () => {
-    vi.useFakeTimers();
-    const out: string[] = [];
-    const q = new UploadQueue(undefined, 2 * BLOCK);
-    const a = fakeConn('a', out);
-    const b = fakeConn('b', out);
-    q.attach(a.wire, a.socket);
-    q.attach(b.wire, b.socket);
+    const { out, q, a, b } = twoConns(2 * BLOCK);
     request(a.wire, 1, 3);
     request(a.wire, 2, 2);
     request(b.wire, 5, 3); // a is full: b still gets its share at once
@@ -85,13 +91,7 @@ describe('UploadQueue', () => {
   });
 
   it('drops a cancelled block and the queue of a closed wire; destroy flushes what is left', () => {
-    vi.useFakeTimers();
-    const out: string[] = [];
-    const q = new UploadQueue(undefined, BLOCK);
-    const a = fakeConn('a', out);
-    const b = fakeConn('b', out);
-    q.attach(a.wire, a.socket);
-    q.attach(b.wire, b.socket);
+    const { out, q, a, b } = twoConns(BLOCK);
     request(a.wire, 1, 4);
     request(b.wire, 2, 3);
     a.wire.emit('cancel', 1, 2 * BLOCK, BLOCK);
