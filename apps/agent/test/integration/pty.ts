@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { watchOutput } from '@boottorrent/testing/output';
 
 export const AGENT_BUNDLE = fileURLToPath(new URL('../../dist/agent.mjs', import.meta.url));
 
@@ -50,38 +51,14 @@ export async function startAgent(opts: {
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  let out = '';
-  const waiters = new Set<() => void>();
-  const onData = (d: Buffer) => {
-    out += d.toString();
-    for (const w of waiters) w();
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  const watch = watchOutput(child, { what: 'the agent', view: strip });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const agent: PtyAgent = {
     child,
-    output: () => out,
-    text: () => strip(out),
+    output: watch.output,
+    text: () => strip(watch.output()),
     send: (keys) => child.stdin!.write(keys),
-    waitFor(re, ms = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const m = strip(out).match(re);
-          if (m) {
-            waiters.delete(check);
-            clearTimeout(t);
-            resolve(m);
-          }
-        };
-        const t = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out waiting for ${re}; output so far:\n${strip(out).slice(-2000)}`));
-        }, ms);
-        waiters.add(check);
-        check();
-      });
-    },
+    waitFor: (re, ms = 30_000) => watch.waitFor(re, ms),
     exited,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
