@@ -11,10 +11,10 @@
 // creates is removed on exit, on error and on Ctrl+C.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CLIENT_NOTSENT_LOWAT, createLab, type Lab } from './netns.ts';
+import { parseCli } from './cli.ts';
 
-const { values } = parseArgs({
+const { values } = parseCli('mesh', {
   options: {
     n: { type: 'string', default: '16' },
     seconds: { type: 'string', default: '15' },
@@ -22,11 +22,19 @@ const { values } = parseArgs({
     'client-notsent-lowat': { type: 'string', default: String(CLIENT_NOTSENT_LOWAT) },
   },
 });
+/** Bad arguments: one line, exit 2. */
+const usage = (line: string): never => {
+  process.stderr.write(`mesh: ${line}\n`);
+  process.exit(2);
+};
 const n = Number(values.n);
 const seconds = Number(values.seconds);
 const mbit = Number(values['client-mbit']);
-if (!Number.isInteger(n) || n < 2 || n > 64) throw new Error('--n: 2..64');
-if (!(seconds >= 5 && seconds <= 120)) throw new Error('--seconds: 5..120');
+if (!Number.isInteger(n) || n < 2 || n > 64) usage('--n: 2..64');
+if (!(seconds >= 5 && seconds <= 120)) usage('--seconds: 5..120');
+if (!(mbit > 0 && mbit <= 10_000)) usage('--client-mbit: a rate in Mbit/s, e.g. 20');
+if (!/^\d+$/.test(values['client-notsent-lowat']))
+  usage('--client-notsent-lowat: a byte count (0 = the kernel default)');
 if (process.getuid?.() !== 0) {
   process.stderr.write('mesh: needs root (network namespaces and tc); run it with sudo\n');
   process.exit(2);

@@ -33,7 +33,6 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { kumarRossBound } from './bound.ts';
 import { createLab, type Lab, staleNamespaces } from './netns.ts';
 import { Procs } from './procs.ts';
@@ -48,11 +47,12 @@ import {
   runOriginal,
   type ScenarioResult,
 } from './scenarios.ts';
+import { parseCli } from './cli.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
 
-const { values } = parseArgs({
+const { values } = parseCli('swarm', {
   options: {
     quick: { type: 'boolean', default: false },
     n: { type: 'string' },
@@ -74,6 +74,11 @@ const { values } = parseArgs({
 });
 
 const log = (line: string) => process.stderr.write(`swarm: ${line}\n`);
+/** Bad arguments: one line, exit 2. */
+const usage = (line: string): never => {
+  log(line);
+  process.exit(2);
+};
 const vlog = values.verbose ? log : undefined;
 
 if (values.cleanup) {
@@ -105,9 +110,11 @@ if (process.getuid?.() !== 0) {
 const ns = (values.n ?? (values.quick ? '2,4' : '2,4,8,16')).split(',').map(Number);
 const sizeMiB = Number(values['size-mib'] ?? (values.quick ? 8 : 64));
 const methods = values.methods.split(',') as Method[];
-for (const m of methods)
-  if (!METHODS.includes(m)) throw new Error(`--methods: unknown ${m} (${METHODS.join(', ')})`);
-if (ns.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) throw new Error(`--n: each N must be 1..64`);
+for (const m of methods) if (!METHODS.includes(m)) usage(`--methods: unknown ${m} (${METHODS.join(', ')})`);
+if (ns.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) usage(`--n: each N must be 1..64`);
+const lowatArg = values['client-notsent-lowat'];
+if (lowatArg !== undefined && !/^\d+$/.test(lowatArg))
+  usage(`--client-notsent-lowat: ${lowatArg} is not a byte count (0 = the kernel default)`);
 const cfg: RunConfig = {
   ns,
   imageBytes: Math.round(sizeMiB * 1024 * 1024),
