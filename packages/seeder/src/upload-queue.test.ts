@@ -90,6 +90,33 @@ describe('UploadQueue', () => {
     q.destroy();
   });
 
+  it('grows the allowance of a connection whose kernel drains it, and shrinks it when the kernel slows', () => {
+    vi.useFakeTimers();
+    const out: string[] = [];
+    const q = new UploadQueue(undefined, 4 * BLOCK, 32 * BLOCK, () => Date.now());
+    const a = fakeConn('a', out);
+    q.attach(a.wire, a.socket);
+    for (let i = 0; i < 40; i++) request(a.wire, i, 64);
+    const perPump: number[] = [];
+    const step = (kernelTakes: () => void) => {
+      const before = out.length;
+      kernelTakes();
+      vi.advanceTimersByTime(5);
+      perPump.push(out.length - before);
+    };
+    for (let i = 0; i < 5; i++) step(a.drain); // a fast link: everything is gone by the next pump
+    expect([out.length - perPump.reduce((x, y) => x + y), ...perPump]).toEqual([4, 8, 16, 32, 32, 32]);
+    perPump.length = 0;
+    // A slow link: the kernel takes one block per pump. 32 blocks are held, more than half the
+    // allowance every time, so it halves down to the floor, and nothing new goes meanwhile.
+    for (let i = 0; i < 5; i++) step(() => (a.socket._bytesDispatched += BLOCK));
+    expect(perPump).toEqual([0, 0, 0, 0, 0]);
+    perPump.length = 0;
+    step(a.drain); // fast again: the floor (4 blocks), doubled once, not the 32 of before
+    expect(perPump).toEqual([8]);
+    q.destroy();
+  });
+
   it('drops a cancelled block and the queue of a closed wire; destroy flushes what is left', () => {
     const { out, q, a, b } = twoConns(BLOCK);
     request(a.wire, 1, 4);
