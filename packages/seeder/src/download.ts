@@ -3,6 +3,7 @@ import type { ParsedTorrent } from 'parse-torrent';
 import type { Torrent } from 'webtorrent';
 import { destroyClient, startClient } from './client.js';
 import { SeederError, SeederErrorCode, abortError, type Logger } from './errors.js';
+import { installPicker } from './picker.js';
 import { addTorrent, parse } from './seeder.js';
 import { UploadQueue } from './upload-queue.js';
 import { WebSeedFallback } from './webseed.js';
@@ -100,6 +101,11 @@ export interface DownloadOptions {
    * phase-1 /init sets). @default true
    */
   uploadQueue?: boolean;
+  /**
+   * With `lanTuning`: ask for blocks with {@link installPicker}'s scheduler (started pieces first, then
+   * rarest; linear per connection) instead of webtorrent's (quadratic in the piece count). @default true
+   */
+  picker?: boolean;
   logger?: Logger;
   signal?: AbortSignal;
   onProgress?: (p: DownloadProgress) => void;
@@ -194,6 +200,7 @@ export async function download(opts: DownloadOptions): Promise<Download> {
   if (lanTuning) {
     (torrent as unknown as { strategy: string }).strategy = 'rarest';
     throttleUpdates(torrent, UPDATE_INTERVAL_MS);
+    if (opts.picker ?? true) installPicker(torrent);
   }
   let lastVerified = 0;
   const stats = (): DownloadProgress => ({

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { installPicker, pickOrder, type PickTorrent } from './picker.js';
+
+const BLOCK = 16 * 1024;
+
+/** A torrent in webtorrent's shape: `pieces` of `blocks` blocks, `_request` reserving as torrent-piece does. */
+function fakeTorrent(count: number, blocks: number) {
+  const pieces = Array.from({ length: count }, () => ({
+    length: blocks * BLOCK,
+    missing: blocks * BLOCK,
+    _chunks: blocks,
+    _reservations: 0,
+    _cancellations: [] as number[],
+  }));
+  const verified = new Set<number>();
+  const rarity = new Array<number>(count).fill(1);
+  const requests: [wire: number, piece: number][] = [];
+  const t = {
+    destroyed: false,
+    wires: [] as PickTorrent['wires'],
+    pieces: pieces as PickTorrent['pieces'],
+    bitfield: { get: (i: number) => verified.has(i) },
+    _selections: { length: 1, get: () => ({ from: 0, to: count - 1, offset: 0 }) },
+    _rarityMap: { _pieces: rarity },
+    fallback: [] as number[],
+    _request(wire: PickTorrent['wires'][number], index: number): boolean {
+      const p = pieces[index]!;
+      if (verified.has(index) || p._reservations >= p._chunks) return false;
+      p._reservations++;
+      wire.requests.push(index);
+      requests.push([t.wires.indexOf(wire), index]);
+      return true;
+    },
+    _updateWire(wire: PickTorrent['wires'][number]): void {
+      t.fallback.push(t.wires.indexOf(wire));
+    },
+    _updateWireWrapper(): void {},
+  };
+  let gets = 0;
+  const addWire = (has: (i: number) => boolean, extra: Partial<PickTorrent['wires'][number]> = {}) =>
+    t.wires.push({
+      destroyed: false,
+      type: 'tcpOutgoing',
+      peerChoking: false,
+      downloaded: 1,
+      requests: [],
+      peerPieces: { get: (i) => (gets++, has(i)) },
+      downloadSpeed: () => 2 * 1024 * 1024, // the LAN floor: 0.5 s = 66 blocks, 1 s = 130
+      ...extra,
+    });
+  return { t, pieces, verified, rarity, requests, addWire, gets: () => gets };
+}
+
+describe('pickOrder', () => {
+  it('puts started pieces first (fewest bytes missing first), then the rarest; skips held and fully asked ones', () => {
+    const { t, pieces, verified, rarity } = fakeTorrent(6, 4);
+    rarity.splice(0, 6, 3, 1, 2, 1, 5, 1);
+    verified.add(3);
+    pieces[3] = null as never;
+    pieces[4]!._reservations = 1; // started: 1 of 4 blocks asked for
+    pieces[2]!._reservations = 3;
+    pieces[2]!.missing = BLOCK; // started, 3 of 4 blocks in
+    pieces[5]!._reservations = 4; // every block asked for
+    expect(pickOrder(t as unknown as PickTorrent, () => 0)).toEqual([2, 4, 1, 0]);
+  });
+
+  it('breaks ties in rarity at random', () => {
+    const { t } = fakeTorrent(50, 1);
+    const a = pickOrder(t as unknown as PickTorrent);
+    const b = pickOrder(t as unknown as PickTorrent);
+    expect(a.slice().sort((x, y) => x - y)).toEqual([...Array(50).keys()]);
+    expect(a).not.toEqual(b);
+  });
+});
+
+describe('installPicker', () => {
+  it('fills each wire from pieces it holds, rarest first, in work linear in wires × pieces', () => {
+    const n = 256;
+    const { t, rarity, requests, addWire, gets } = fakeTorrent(n, 16);
+    for (let i = 0; i < n; i++) rarity[i] = 2 + (i % 7);
+    rarity[200] = 1;
+    for (let w = 0; w < 16; w++) addWire((i) => i === 200 || i % 16 !== w); // each lacks a sixteenth
+    installPicker(t as never);
+    t._updateWireWrapper();
+    // every wire got its 1 s pipeline (130 blocks), only pieces it holds, no block asked twice
+    const perWire = new Map<number, number[]>();
+    for (const [w, p] of requests) perWire.set(w, [...(perWire.get(w) ?? []), p]);
+    expect([...perWire.values()].map((ps) => ps.length)).toEqual(new Array(16).fill(130));
+    for (const [w, ps] of perWire) expect(ps.every((p) => p === 200 || p % 16 !== w)).toBe(true);
+    expect(requests.length).toBe(16 * 130);
+    // the rarest piece went first to whichever wire was served first
+    expect(requests[0]![1]).toBe(200);
+    // at most one look per piece per wire (webtorrent's own scan is per piece tried, squared)
+    expect(gets()).toBeLessThanOrEqual(16 * n);
+  });
+
+  it('leaves choked wires, web seeds and wires without a block yet to webtorrent; skips wires with a full pipeline', () => {
+    const { t, requests, addWire } = fakeTorrent(8, 4);
+    addWire(() => true, { peerChoking: true });
+    addWire(() => true, { type: 'webSeed' });
+    addWire(() => true, { downloaded: 0 });
+    addWire(() => true, { requests: new Array(100).fill(0) }); // covers more than 0.5 s
+    addWire(() => true);
+    installPicker(t as never);
+    t._updateWireWrapper();
+    expect(t.fallback.sort()).toEqual([0, 1, 2]);
+    expect(new Set(requests.map(([w]) => w))).toEqual(new Set([4]));
+    expect(requests.length).toBe(32); // every block of the 8 pieces, all to wire 4
+  });
+});

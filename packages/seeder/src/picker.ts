@@ -1,0 +1,128 @@
+import type { Torrent } from 'webtorrent';
+
+/** BitTorrent's request unit (BEP 3 practice; webtorrent's `Piece.BLOCK_LENGTH`). */
+const BLOCK_LENGTH = 16 * 1024;
+/** webtorrent tops a connection's requests up when they cover less than this much of its speed… */
+const PIPELINE_MIN_SECONDS = 0.5;
+/** …to this much (webtorrent's PIPELINE_MIN_DURATION / PIPELINE_MAX_DURATION). */
+const PIPELINE_MAX_SECONDS = 1;
+
+/** The parts of a webtorrent piece (torrent-piece) the picker reads. */
+interface PieceState {
+  length: number;
+  missing: number;
+  _chunks: number;
+  _reservations: number;
+  _cancellations: number[] | null;
+}
+
+/** The parts of a webtorrent wire the picker reads. */
+interface PickWire {
+  destroyed: boolean;
+  type: string;
+  peerChoking: boolean;
+  downloaded: number;
+  requests: unknown[];
+  peerPieces: { get(i: number): boolean };
+  downloadSpeed(): number;
+}
+
+/** The parts of a webtorrent torrent the picker reads and replaces. */
+export interface PickTorrent {
+  destroyed: boolean;
+  wires: PickWire[];
+  /** null once a piece is verified */
+  pieces: (PieceState | null)[];
+  bitfield: { get(i: number): boolean };
+  _selections: { length: number; get(i: number): { from: number; to: number; offset: number } };
+  _rarityMap: { _pieces: ArrayLike<number> };
+  _request(wire: PickWire, index: number, hotswap: boolean): boolean;
+  _updateWire(wire: PickWire): void;
+  _updateWireWrapper(): void;
+}
+
+/** Requests a wire should have in flight to cover `seconds` of its speed (webtorrent's formula). */
+function pipeline(wire: PickWire, seconds: number): number {
+  return Math.ceil(2 + (seconds * wire.downloadSpeed()) / BLOCK_LENGTH);
+}
+
+/** True while a piece still has a block nobody has been asked for. */
+function reservable(p: PieceState): boolean {
+  return p._reservations < p._chunks || (p._cancellations?.length ?? 0) > 0;
+}
+
+/**
+ * The wanted pieces in the order to ask for them: pieces already started first (fewest bytes missing
+ * first: a piece can be passed on only once it is whole), then the rarest among the peers, ties in
+ * random order. Only pieces with a block still unrequested.
+ */
+export function pickOrder(t: PickTorrent, random: () => number = Math.random): number[] {
+  const seen = new Uint8Array(t.pieces.length);
+  const order: number[] = [];
+  for (let s = 0; s < t._selections.length; s++) {
+    const sel = t._selections.get(s);
+    for (let i = sel.from + sel.offset; i <= sel.to; i++) {
+      const p = t.pieces[i];
+      if (seen[i] || !p || t.bitfield.get(i) || !reservable(p)) continue;
+      seen[i] = 1;
+      order.push(i);
+    }
+  }
+  const avail = t._rarityMap._pieces;
+  const key = new Float64Array(t.pieces.length);
+  for (const i of order) {
+    const p = t.pieces[i]!;
+    const started = p._reservations > 0 || p.missing < p.length;
+    // started pieces sort below every fresh one; rarity next; the fraction breaks ties at random
+    key[i] = started ? -1 - (p.length - p.missing) / p.length : (avail[i] ?? 0) + random() * 0.5;
+  }
+  return order.sort((a, b) => key[a]! - key[b]!);
+}
+
+/**
+ * Replaces webtorrent's request scheduler for the torrent's TCP wires with one that costs
+ * O(pieces · log pieces) per update plus O(pieces) per wire.
+ *
+ * Why. webtorrent's `_updateWire` with the rarest-first strategy finds each piece with a full scan of
+ * the rarity map (a closure call per piece and a fresh candidates array), and scans again for every
+ * piece it could not use (fully requested, or not held by that peer): O(pieces²) per wire per update,
+ * and the update runs for every wire. At 16 machines, 256 KiB pieces (256 of them) made the clients
+ * CPU-bound (docs/performance.md, "## swarm"). Here the order is computed once per update and each
+ * wire walks it once.
+ *
+ * What is kept: a wire is topped up only when its requests cover under 0.5 s of its speed, then to
+ * 1 s; choked wires, web seeds and wires that have not yet sent a block go through webtorrent's own
+ * code (allowed-fast, web seed ranges, the one-block probe). What is dropped: hotswap and the speed
+ * ranker, which only act on wires slower than 48 KiB/s, and {@link WireTracker}'s LAN floor makes every
+ * wire at least 2 MiB/s.
+ */
+export function installPicker(torrent: Torrent): void {
+  const t = torrent as unknown as PickTorrent;
+  const original = t._updateWire.bind(t);
+  t._updateWireWrapper = () => {
+    if (t.destroyed) return;
+    let order: number[] | undefined;
+    const wires = t.wires.slice();
+    for (let k = wires.length - 1; k > 0; k--) {
+      const j = Math.floor(Math.random() * (k + 1));
+      [wires[k], wires[j]] = [wires[j]!, wires[k]!];
+    }
+    for (const wire of wires) {
+      if (wire.destroyed) continue;
+      if (wire.type === 'webSeed' || wire.peerChoking || !wire.downloaded) {
+        original(wire);
+        continue;
+      }
+      if (wire.requests.length >= pipeline(wire, PIPELINE_MIN_SECONDS)) continue;
+      const max = pipeline(wire, PIPELINE_MAX_SECONDS);
+      order ??= pickOrder(t);
+      for (let k = 0; k < order.length && wire.requests.length < max; k++) {
+        const i = order[k]!;
+        if (i < 0 || !wire.peerPieces.get(i)) continue;
+        while (wire.requests.length < max && t._request(wire, i, false));
+        const p = t.pieces[i];
+        if (!p || !reservable(p)) order[k] = -1; // every block asked for: skip it for the next wires
+      }
+    }
+  };
+}
