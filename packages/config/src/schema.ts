@@ -123,13 +123,19 @@ export const trackerSchema = z
 export const torrentSchema = z
   .strictObject({
     piece_length: z
-      .number()
-      .int()
-      .refine((n) => n >= 16384 && n <= 16777216 && (n & (n - 1)) === 0, {
-        message: 'must be a power of two from 16384 to 16777216',
-      })
-      .default(1048576)
-      .describe('Piece length in bytes. 1 MiB moves about twice as fast on a LAN as 64 KiB.'),
+      .union([
+        z.literal('auto'),
+        z
+          .number()
+          .int()
+          .refine((n) => n >= 16384 && n <= 16777216 && (n & (n - 1)) === 0, {
+            message: "must be 'auto' or a power of two from 16384 to 16777216",
+          }),
+      ])
+      .default('auto')
+      .describe(
+        'Piece length in bytes, or auto: at most 512 pieces per OS, 64 KiB to 4 MiB (64 MiB gets 128 KiB). Smaller pieces spread through the room sooner; 16 machines took 35 s with 128 KiB pieces and 41.5 s with 1 MiB (docs/performance.md).',
+      ),
     port: port().default(6881).describe("BitTorrent port of the server's seeder."),
     lsd: z.boolean().default(false).describe('Local peer discovery (BEP 14) on the clients.'),
     pex: z.boolean().default(true).describe('Peer exchange (BEP 11) on the clients.'),

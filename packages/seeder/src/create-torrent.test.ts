@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import parseTorrent from 'parse-torrent';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTorrent, DEFAULT_PIECE_LENGTH } from './create-torrent.js';
+import { autoPieceLength, createTorrent } from './create-torrent.js';
 import { SeederError } from './errors.js';
 
 let root: string;
@@ -25,6 +25,24 @@ beforeAll(async () => {
   }
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
+
+describe('autoPieceLength', () => {
+  it('cuts an image into at most 512 pieces of a power of two, within 64 KiB-4 MiB', () => {
+    const MiB = 1024 * 1024;
+    expect(autoPieceLength(1)).toBe(64 * 1024);
+    expect(autoPieceLength(32 * MiB)).toBe(64 * 1024); // 512 pieces
+    expect(autoPieceLength(32 * MiB + 1)).toBe(128 * 1024); // 257
+    expect(autoPieceLength(64 * MiB)).toBe(128 * 1024);
+    expect(autoPieceLength(1024 * MiB)).toBe(2 * MiB);
+    expect(autoPieceLength(2048 * MiB + 1)).toBe(4 * MiB);
+    expect(autoPieceLength(64 * 1024 * MiB)).toBe(4 * MiB); // the cap: 16384 pieces
+    for (const size of [3e6, 7.7e7, 4.4e8, 1.9e9]) {
+      const len = autoPieceLength(size);
+      expect(Number.isInteger(Math.log2(len))).toBe(true);
+      expect(Math.ceil(size / len)).toBeLessThanOrEqual(512);
+    }
+  });
+});
 
 describe('createTorrent', () => {
   it('gives the same info hash and bytes on two runs and on a copy of the folder', async () => {
@@ -50,7 +68,7 @@ describe('createTorrent', () => {
     expect(raw).not.toContain('meta version'); // BEP 52 v2 key: aria2 fails on hybrids
     const parsed = await parseTorrent(Buffer.from(created.torrent));
     expect(parsed.infoHash).toBe(created.infoHash);
-    expect(parsed.pieceLength).toBe(DEFAULT_PIECE_LENGTH);
+    expect(parsed.pieceLength).toBe(64 * 1024); // 'auto' for a small folder: the 64 KiB floor
     expect(parsed.files.map((f) => f.path)).toEqual([
       'debian/Zeta.cfg',
       'debian/boot/empty',
@@ -66,7 +84,7 @@ describe('createTorrent', () => {
     expect(parsed.announce).toEqual(['http://10.0.0.1:6969/announce', 'udp://10.0.0.1:6969']);
     expect(parsed.urlList).toEqual(['http://10.0.0.1:8080/webseed/']);
     expect(created.size).toBe(3_500_015);
-    expect(created.pieceCount).toBe(4);
+    expect(created.pieceCount).toBe(Math.ceil(3_500_015 / (64 * 1024)));
   });
 
   it('hashes pieces across file boundaries exactly as a single stream would', async () => {

@@ -1,8 +1,14 @@
-export { createTorrent, DEFAULT_PIECE_LENGTH } from './create-torrent.js';
+export {
+  AUTO_PIECE_COUNT,
+  autoPieceLength,
+  createTorrent,
+  MAX_AUTO_PIECE_LENGTH,
+  MIN_AUTO_PIECE_LENGTH,
+} from './create-torrent.js';
 export type { CreateTorrentOptions, CreatedTorrent } from './create-torrent.js';
 export { startSeeder, DEFAULT_SEEDER_PORT, DEFAULT_SEEDER_MAX_CONNS } from './seeder.js';
 export { DEFAULT_SUPER_SEED_SLOTS, SUPER_SEED_STALL_MS } from './super-seed.js';
-export { UPLOAD_BACKLOG_BYTES } from './upload-queue.js';
+export { UPLOAD_BACKLOG_BYTES, UPLOAD_BACKLOG_MAX_BYTES } from './upload-queue.js';
 export type { Seeder, SeederOptions, SeederEvents, SwarmUploadStats, TorrentUploadStats } from './seeder.js';
 export {
   download,

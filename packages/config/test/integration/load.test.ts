@@ -12,7 +12,7 @@ describe('loadProject', () => {
     const r = await loadProject(await project({ 'config.yaml': GOOD_CONFIG, ...TINY_OS }));
     expect(r.errors).toEqual([]);
     expect(r.project?.config.tftp).toEqual({ enable: true, port: 69 });
-    expect(r.project?.config.torrent.piece_length).toBe(1048576);
+    expect(r.project?.config.torrent.piece_length).toBe('auto');
     expect(r.project?.oss).toMatchObject([
       { name: 'tiny', method: 'kexec', kernel: 'vmlinuz', initrds: ['initrd.img'], cmdline: 'console=ttyS0' },
     ]);
