@@ -41,7 +41,7 @@ export interface SeederOptions {
    * @default true
    */
   superSeed?: boolean;
-  /** With `superSeed`: pieces in flight at once, handed out round robin. @default DEFAULT_SUPER_SEED_SLOTS (2) */
+  /** With `superSeed`: pieces in flight at once, handed out round robin. @default DEFAULT_SUPER_SEED_SLOTS (4) */
   superSeedSlots?: number;
   /**
    * Upload whole pieces first come first served instead of every request at once (see
