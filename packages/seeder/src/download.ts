@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ParsedTorrent } from 'parse-torrent';
 import type { Torrent } from 'webtorrent';
@@ -141,6 +142,23 @@ function relFiles(p: ParsedTorrent): { path: string; length: number }[] {
 }
 
 /**
+ * True when none of the torrent's files is on disk under `root`. Then there is nothing to verify, and
+ * an empty startup bitfield spares webtorrent a read of every piece: 512 failed reads per machine, all
+ * at once when a room boots (measured in docs/performance.md, "Session 3").
+ */
+async function nothingOnDisk(root: string, parsed: ParsedTorrent): Promise<boolean> {
+  const found = await Promise.all(
+    parsed.files.map((f) =>
+      stat(join(root, f.path)).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return !found.includes(true);
+}
+
+/**
  * Downloads a torrent into `dir/<name>` from the server's seeder and the other machines, resolving when
  * every piece is verified (SHA-1, BEP 3). It then keeps seeding until `close()`; `seedFor()` waits.
  */
@@ -174,11 +192,13 @@ export async function download(opts: DownloadOptions): Promise<Download> {
     return closing;
   };
 
+  const fresh = await nothingOnDisk(resolve(opts.dir), parsed);
   const torrentP = addTorrent(
     client,
     { ...parsed, urlList: [] },
     {
       path: resolve(opts.dir),
+      bitfield: fresh ? new Uint8Array(Math.ceil(parsed.pieces.length / 8)) : undefined,
       announce: opts.announce ?? [],
       uploads: lanTuning ? maxConns : undefined,
       onAdd: (t) => {

@@ -63,7 +63,7 @@ function inKernel(s: QueueSocket): number {
 }
 
 /** The TCP socket under a wire (webtorrent keeps it on the swarm's peer object). */
-function socketOf(torrent: Torrent, wire: Wire): QueueSocket | undefined {
+export function socketOf(torrent: Torrent, wire: Wire): QueueSocket | undefined {
   const peers = (torrent as unknown as { _peers?: Map<string, { wire?: Wire; conn?: unknown }> })._peers;
   for (const p of peers?.values() ?? []) if (p.wire === wire) return p.conn as QueueSocket | undefined;
   return undefined;
