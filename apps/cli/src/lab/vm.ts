@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, open } from 'node:fs/promises';
+import { copyFile, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stopChild } from './exec.js';
 import type { LabNetwork } from './netns.js';
@@ -34,6 +34,9 @@ export interface Vm {
 
 export async function startVm(o: VmOptions): Promise<Vm> {
   const serialLog = join(o.workDir, `vm${o.index}.serial.log`);
+  // A log left by an earlier run in the same work dir would be read as this VM's console until QEMU
+  // truncates it (it holds the earlier boot's marker: the demo "booted" in 0.0 s without a VM).
+  await rm(serialLog, { force: true });
   const args = [
     '-accel',
     o.accel,
