@@ -5,13 +5,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, configJsonSchema, initProject, loadProject } from '../../src/index.js';
 
 let dir: string;
+/** what each test made under the temp dir, removed after it (a subfolder alone left its parent behind) */
+let made: string | undefined;
 afterEach(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
+  if (made) await rm(made, { recursive: true, force: true });
+  made = undefined;
 });
+const tempDir = async (): Promise<string> => (made = await mkdtemp(join(tmpdir(), 'bt-init-')));
 
 describe('initProject', () => {
   it('creates a project that loads without problems', async () => {
-    dir = join(await mkdtemp(join(tmpdir(), 'bt-init-')), 'lab1');
+    dir = join(await tempDir(), 'lab1');
     const r = await initProject(dir, { hostIp: '10.77.0.1', interface: 'br0' });
     expect(r.files).toContain('config.yaml');
     const loaded = await loadProject(dir);
@@ -25,7 +29,7 @@ describe('initProject', () => {
   });
 
   it('writes a commented config.yaml that points editors at the shipped JSON Schema', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'bt-init-'));
+    dir = await tempDir();
     await initProject(dir);
     const text = await readFile(join(dir, 'config.yaml'), 'utf8');
     expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=.schema/config.schema.json');
@@ -38,7 +42,7 @@ describe('initProject', () => {
   });
 
   it('refuses a non-empty directory and touches nothing', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'bt-init-'));
+    dir = await tempDir();
     await writeFile(join(dir, 'keep.txt'), 'mine');
     await expect(initProject(dir)).rejects.toMatchObject({ code: 'E_NOT_EMPTY' });
     await expect(initProject(dir)).rejects.toBeInstanceOf(ConfigError);
@@ -46,7 +50,7 @@ describe('initProject', () => {
   });
 
   it('rejects a host IP that is not IPv4', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'bt-init-'));
+    dir = await tempDir();
     await expect(initProject(join(dir, 'x'), { hostIp: '10.0.0' })).rejects.toMatchObject({
       code: 'E_INVALID',
     });
