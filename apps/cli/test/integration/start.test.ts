@@ -86,6 +86,7 @@ beforeAll(async () => {
     encoding: 'utf8',
     timeout: 900_000,
   });
+  await rm(dir, { recursive: true, force: true }); // the tests make their own projects
   if (r.status !== 0) throw new Error(r.stderr);
 }, 900_000);
 
