@@ -7,7 +7,8 @@ import type { Torrent, Wire } from 'webtorrent';
 import { destroyClient, startClient } from './client.js';
 import { SeederError, SeederErrorCode, abortError, type Logger } from './errors.js';
 import { DEFAULT_SUPER_SEED_SLOTS, SuperSeeder } from './super-seed.js';
-import { socketOf, UploadQueue } from './upload-queue.js';
+import { socketOf } from './socket.js';
+import { UploadQueue } from './upload-queue.js';
 import { WireTracker, type PeerBytes } from './wires.js';
 
 /** The server seeder's BitTorrent port (the conventional first BitTorrent port). @default 6881 */
@@ -137,7 +138,7 @@ export async function addTorrent(
     // (docs/performance.md, "Session 3").
     t.on('wire', (wire: Wire) => {
       if (wire.type !== 'tcpIncoming' && wire.type !== 'tcpOutgoing') return;
-      (socketOf(t, wire) as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+      socketOf(t, wire)?.setNoDelay(true);
     });
     opts.onAdd?.(t);
     const onError = (err: unknown): void =>

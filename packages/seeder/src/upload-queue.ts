@@ -1,4 +1,5 @@
 import type { Torrent, Wire } from 'webtorrent';
+import { socketOf } from './socket.js';
 
 /**
  * The least a connection may hold between webtorrent and the kernel before the queue stops feeding
@@ -47,8 +48,6 @@ interface Conn {
   allowance: number;
   /** when the queue last stopped feeding it for want of allowance (undefined: it is not blocked) */
   blockedAt: number | undefined;
-  /** the pump that last resized its allowance */
-  sizedIn: number;
 }
 
 interface Group {
@@ -60,13 +59,6 @@ interface Group {
 /** Bytes of a socket the kernel has accepted (dispatched to libuv minus libuv's pending queue). */
 function inKernel(s: QueueSocket): number {
   return (s._bytesDispatched ?? 0) - (s._handle?.writeQueueSize ?? 0);
-}
-
-/** The TCP socket under a wire (webtorrent keeps it on the swarm's peer object). */
-export function socketOf(torrent: Torrent, wire: Wire): QueueSocket | undefined {
-  const peers = (torrent as unknown as { _peers?: Map<string, { wire?: Wire; conn?: unknown }> })._peers;
-  for (const p of peers?.values() ?? []) if (p.wire === wire) return p.conn as QueueSocket | undefined;
-  return undefined;
 }
 
 /**
@@ -94,7 +86,6 @@ export class UploadQueue {
   private readonly groups: Group[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
-  private pumps = 0;
   /** blocks that could not go out at once and waited in the queue */
   waited = 0;
 
@@ -135,7 +126,6 @@ export class UploadQueue {
       groups: new Map(),
       allowance: this.backlogBytes,
       blockedAt: undefined,
-      sizedIn: -1,
     };
     const push = wire._push.bind(wire);
     wire._push = (data: Uint8Array) => {
@@ -173,12 +163,11 @@ export class UploadQueue {
    * Sizes a blocked connection's allowance to what its kernel drains: doubled when the kernel took
    * all of it within two pump intervals (the allowance, not the link, was the limit), halved when
    * after a whole interval more than half still waits above the kernel (more than ~10 ms of data
-   * queued in front of the next HAVE). Once per pump; only blocked connections, so that an idle one
-   * is never mistaken for a fast one.
+   * queued in front of the next HAVE). Only blocked connections, so that an idle one is never
+   * mistaken for a fast one.
    */
   private size(c: Conn, now: number): void {
-    if (c.blockedAt === undefined || c.sizedIn === this.pumps) return;
-    c.sizedIn = this.pumps;
+    if (c.blockedAt === undefined) return;
     const elapsed = now - c.blockedAt;
     const held = this.backlog(c);
     if (held <= 0 && elapsed <= 2 * PUMP_INTERVAL_MS)
@@ -191,7 +180,6 @@ export class UploadQueue {
   /** Oldest piece first: feeds each queued connection up to its allowance. */
   pump(): void {
     if (this.stopped) return;
-    this.pumps++;
     const now = this.now();
     let waiting = false;
     for (let k = 0; k < this.groups.length;) {
