@@ -10,7 +10,13 @@ export { buildPhase1, DEFAULT_PHASE1_COMPRESSION, QEMU_DATA_DIRS } from './phase
 export type { BuildPhase1Options, Phase1Progress, Phase1Result } from './phase1.js';
 export { buildPayload, PAYLOAD_PATHS } from './payload.js';
 export type { BuildPayloadOptions } from './payload.js';
-export { initScript, UDHCPC_SCRIPT, PHASE1_PATHS, PHASE1_TCP_NOTSENT_LOWAT } from './init-script.js';
+export {
+  initScript,
+  UDHCPC_SCRIPT,
+  PHASE1_PATHS,
+  PHASE1_TCP_NOTSENT_LOWAT,
+  PHASE1_TCP_CONGESTION,
+} from './init-script.js';
 export type { InitScriptOptions } from './init-script.js';
 export { DEFAULT_NIC_MODULES, MODULE_SOFT_DEPS } from './modules.js';
 export { resolveLibraries, stripElf } from './elf.js';

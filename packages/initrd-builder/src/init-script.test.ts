@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { initScript, PHASE1_PATHS, PHASE1_TCP_NOTSENT_LOWAT, UDHCPC_SCRIPT } from './init-script.js';
+import {
+  initScript,
+  PHASE1_PATHS,
+  PHASE1_TCP_CONGESTION,
+  PHASE1_TCP_NOTSENT_LOWAT,
+  UDHCPC_SCRIPT,
+} from './init-script.js';
 
 describe('/init', () => {
   it('mounts, loads modules, runs udhcpc per link for the given rounds, honours bt.server= and never exits', () => {
@@ -7,6 +13,7 @@ describe('/init', () => {
     expect(init.startsWith('#!/bin/sh\n')).toBe(true);
     expect(init).toContain('mount -t devtmpfs devtmpfs /dev');
     expect(init).toContain(`echo ${PHASE1_TCP_NOTSENT_LOWAT} > /proc/sys/net/ipv4/tcp_notsent_lowat\n`);
+    expect(init).toContain(`echo ${PHASE1_TCP_CONGESTION} > /proc/sys/net/ipv4/tcp_congestion_control\n`);
     expect(init).toContain(`done < ${PHASE1_PATHS.modules}`);
     expect(init).toContain('[ $round -lt 3 ]');
     expect(initScript()).toContain('[ $round -lt 20 ]');

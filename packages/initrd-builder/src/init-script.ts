@@ -50,6 +50,15 @@ exit 0
  */
 export const PHASE1_TCP_NOTSENT_LOWAT = 65536;
 
+/**
+ * TCP congestion control of the phase-1 kernel (`net.ipv4.tcp_congestion_control`). CUBIC is Debian's
+ * default and built in; /init pins it so that a kernel built or tuned for BBR does not change the swarm.
+ * In the swarm benchmark (16 machines behind 20 Mbit/s links) clients with BBR (v1) retransmitted 18–25 %
+ * of their segments, with CUBIC 1.5–2 %, and the last machine finished 1.5–2 s later (docs/performance.md,
+ * "## swarm"): BBR's bandwidth probing does not back off on loss, and 15 peers probe one shallow queue.
+ */
+export const PHASE1_TCP_CONGESTION = 'cubic';
+
 /** Options of {@link initScript}. */
 export interface InitScriptOptions {
   /** DHCP rounds over all links before giving up (each try waits about 3 s per link). @default 20 */
@@ -76,6 +85,7 @@ mkdir -p /run/boottorrent
 echo "boottorrent phase-1: $(uname -r), $(grep MemTotal /proc/meminfo | tr -s ' ')"
 dmesg -n 1
 echo ${PHASE1_TCP_NOTSENT_LOWAT} > /proc/sys/net/ipv4/tcp_notsent_lowat
+echo ${PHASE1_TCP_CONGESTION} > /proc/sys/net/ipv4/tcp_congestion_control
 while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done < ${PHASE1_PATHS.modules}
 
 server=""

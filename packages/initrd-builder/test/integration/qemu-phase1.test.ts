@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildPayload, buildPhase1 } from '../../src/index.js';
+import {
+  buildPayload,
+  buildPhase1,
+  PHASE1_TCP_CONGESTION,
+  PHASE1_TCP_NOTSENT_LOWAT,
+} from '../../src/index.js';
 import { hostParts } from './helpers.js';
 import { bootVm, type Vm } from '@boottorrent/testing/qemu';
 
@@ -66,6 +71,11 @@ describe('phase-1 in QEMU (TCG, direct boot, user-mode network)', () => {
     await vm.waitFor(/# /, 30_000);
     vm.send('echo SHELL-$((6 * 7))\n');
     await vm.waitFor(/SHELL-42/, 30_000);
+    // The TCP settings /init applies took effect in the real kernel.
+    vm.send(
+      'echo TCP-$(cat /proc/sys/net/ipv4/tcp_congestion_control)-$(cat /proc/sys/net/ipv4/tcp_notsent_lowat)\n',
+    );
+    await vm.waitFor(new RegExp(`TCP-${PHASE1_TCP_CONGESTION}-${PHASE1_TCP_NOTSENT_LOWAT}\\r?\\n`), 30_000);
     vm.send('exit\n');
     await vm.waitFor(/AGENT-OK[^]*AGENT-OK/, 120_000);
     expect(vm.output()).not.toMatch(/Kernel panic|Initramfs unpacking failed/);
