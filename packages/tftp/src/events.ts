@@ -28,6 +28,8 @@ export interface TransferStartEvent {
   size: number;
   /** Served by the `files` provider rather than from disk. */
   virtual: boolean;
+  /** The datagram path of this transfer: the native wire or node:dgram (see the `wire` option). */
+  wire: 'native' | 'dgram';
   options: NegotiatedTransferOptions;
 }
 

@@ -61,6 +61,13 @@ export interface TftpServerOptions {
   retries?: number;
   /** Longest request file name, bytes. @default 255 */
   maxPathLength?: number;
+  /**
+   * Datagram path of the transfer sockets. `'native'`: the addon in native/ (built at install when a C
+   * compiler is there), which costs less CPU per datagram than node:dgram; startup fails with
+   * `ETFTP_OPTIONS` when it is not built. `'dgram'`: node:dgram. `'auto'`: native when it loads, else
+   * dgram. The request socket is always node:dgram. @default 'auto'
+   */
+  wire?: 'auto' | 'native' | 'dgram';
   /** Virtual files, consulted before the root. */
   files?: VirtualFileProvider;
   /** Log sink (silent by default). */
@@ -77,6 +84,14 @@ function intIn(name: string, value: number, min: number, max: number): number {
     throw new TftpError(TftpErrorCode.Options, `tftp ${name}: ${value} is not an integer in ${min}–${max}`);
   }
   return value;
+}
+
+function wireIn(value: string): 'auto' | 'native' | 'dgram' {
+  if (value === 'auto' || value === 'native' || value === 'dgram') return value;
+  throw new TftpError(
+    TftpErrorCode.Options,
+    `tftp wire: ${JSON.stringify(value)} is not one of 'auto', 'native', 'dgram'`,
+  );
 }
 
 /** Applies defaults and checks ranges; never mutates `opts`. */
@@ -115,6 +130,7 @@ export function resolveOptions(opts: TftpServerOptions): ResolvedOptions {
     timeoutMs: intIn('timeoutMs', opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, 255_000),
     retries: intIn('retries', opts.retries ?? DEFAULT_RETRIES, 0, 100),
     maxPathLength: intIn('maxPathLength', opts.maxPathLength ?? DEFAULT_MAX_PATH_LENGTH, 1, 4096),
+    wire: wireIn(opts.wire ?? 'auto'),
     files: opts.files,
     logger: opts.logger,
     signal: opts.signal,

@@ -11,11 +11,13 @@ import { ErrorCode, ErrorCodeName, Opcode, OpcodeName } from './constants.js';
 import { TftpError, TftpErrorCode } from './errors.js';
 import type { RefusedEvent, TftpClient, TftpServerEvents, TftpServerStats } from './events.js';
 import { blockSizeForMtu, interfaceMtu } from './mtu.js';
+import { loadNativeWire, type NativeWireAddon } from './native-wire.js';
 import { negotiate } from './options.js';
 import { decodePacket, encodeError, encodeOack, type RequestPacket } from './packet.js';
 import { openSource, type SourceContext } from './request.js';
 import { resolveOptions, type ResolvedOptions, type TftpServerOptions } from './server-options.js';
 import { runTransfer, type RunningTransfer } from './session.js';
+import { openTransferSocket, type TransferSocket, type WireKind } from './transfer-socket.js';
 
 /** A running server. Obtain one with {@link startTftpServer}. */
 export class TftpServer extends EventEmitter<TftpServerEvents> {
@@ -39,6 +41,9 @@ export class TftpServer extends EventEmitter<TftpServerEvents> {
   constructor(
     private readonly socket: Socket,
     private readonly opts: ResolvedOptions,
+    /** Datagram path of the transfer sockets, as resolved from the `wire` option. */
+    private readonly wire: WireKind,
+    private readonly addon: NativeWireAddon | undefined,
   ) {
     super();
     const a = socket.address();
@@ -134,17 +139,16 @@ export class TftpServer extends EventEmitter<TftpServerEvents> {
       await source.close();
       return;
     }
-    let socket: Socket | undefined;
+    let socket: TransferSocket;
     try {
-      socket = await this.transferSocket(client);
+      socket = await openTransferSocket(this.wire, this.address.address, client, this.addon);
     } catch (err) {
       this.transfers.delete(key);
       await source.close();
-      socket?.close();
       return this.refuse(client, ErrorCode.NotDefined, `cannot open a transfer socket: ${String(err)}`, req);
     }
-    const ipv6 = isIPv6(socket.address().address);
-    const mtu = this.opts.clampBlockSizeToMtu ? interfaceMtu(socket.address().address) : undefined;
+    const ipv6 = isIPv6(socket.local.address);
+    const mtu = this.opts.clampBlockSizeToMtu ? interfaceMtu(socket.local.address) : undefined;
     const maxBlockSize = Math.min(this.opts.maxBlockSize, mtu ? blockSizeForMtu(mtu, ipv6) : Infinity);
     const neg = negotiate(req.options, {
       maxBlockSize,
@@ -155,8 +159,7 @@ export class TftpServer extends EventEmitter<TftpServerEvents> {
     });
     if (this.closing) {
       this.transfers.delete(key);
-      await source.close();
-      socket.close();
+      await Promise.all([source.close(), socket.close()]);
       return;
     }
     const running = runTransfer({
@@ -199,22 +202,6 @@ export class TftpServer extends EventEmitter<TftpServerEvents> {
     running.start();
   }
 
-  private async transferSocket(client: TftpClient): Promise<Socket> {
-    const socket = createSocket({ type: isIPv6(client.address) ? 'udp6' : 'udp4' });
-    socket.on('error', () => undefined); // replaced by the transfer's handler; bind errors reject below
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind({ address: this.address.address, port: 0, exclusive: true }, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      socket.connect(client.port, client.address, (err?: Error) => (err ? reject(err) : resolve()));
-    });
-    return socket;
-  }
-
   private refuse(client: TftpClient, errorCode: number, reason: string, req?: RequestPacket): void {
     if (this.closing) return; // no event after close()
     this.counters.refused++;
@@ -239,6 +226,15 @@ export class TftpServer extends EventEmitter<TftpServerEvents> {
 export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServer> {
   const resolved = resolveOptions(opts);
   if (resolved.signal?.aborted) throw new TftpError(TftpErrorCode.Closed, 'tftp: signal already aborted');
+  let wire: WireKind = 'dgram';
+  let addon: NativeWireAddon | undefined;
+  if (resolved.wire !== 'dgram') {
+    const native = loadNativeWire();
+    if ('addon' in native) [wire, addon] = ['native', native.addon];
+    else if (resolved.wire === 'native') {
+      throw new TftpError(TftpErrorCode.Options, `tftp wire 'native': ${native.error}`);
+    } else resolved.logger?.debug?.(`tftp: using node:dgram: ${native.error}`);
+  }
   const socket = createSocket({ type: isIPv6(resolved.host) ? 'udp6' : 'udp4' });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) =>
@@ -260,7 +256,7 @@ export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServ
     socket.close();
     throw err;
   });
-  const server = new TftpServer(socket, resolved);
+  const server = new TftpServer(socket, resolved, wire, addon);
   resolved.signal?.addEventListener('abort', () => void server.close(), { once: true });
   return server;
 }

@@ -2,7 +2,6 @@
  * Glue for one running transfer: the connected socket, the byte source, the {@link Transfer} state
  * machine and the event record. Guarantees one `onEnd` and that the socket and source are closed.
  */
-import type { Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { TftpError, TftpErrorCode } from './errors.js';
 import type { TftpClient, TransferEndEvent, TransferStartEvent } from './events.js';
@@ -10,11 +9,12 @@ import type { NegotiatedOptions } from './options.js';
 import type { OpenedSource } from './request.js';
 import { BlockStore } from './source.js';
 import { Transfer } from './transfer.js';
+import type { TransferSocket } from './transfer-socket.js';
 
 export interface SessionInit {
   id: number;
   client: TftpClient;
-  socket: Socket;
+  socket: TransferSocket;
   source: OpenedSource;
   mode: 'octet' | 'netascii';
   negotiated: NegotiatedOptions;
@@ -40,6 +40,7 @@ export function runTransfer(init: SessionInit): RunningTransfer {
     mode: init.mode,
     size: source.size,
     virtual: source.virtual,
+    wire: socket.wire,
     options: {
       blksize: neg.blksize,
       windowsize: neg.windowsize,
@@ -50,17 +51,7 @@ export function runTransfer(init: SessionInit): RunningTransfer {
   const store = new BlockStore(source.filler, source.size, neg.blksize, neg.windowsize);
   let startedAt = 0;
   let released: Promise<void> | undefined;
-  const release = () =>
-    (released ??= Promise.all([
-      new Promise<void>((resolve) => {
-        try {
-          socket.close(() => resolve());
-        } catch {
-          resolve(); // already closed
-        }
-      }),
-      source.close(),
-    ]).then(() => undefined));
+  const release = () => (released ??= Promise.all([socket.close(), source.close()]).then(() => undefined));
 
   const transfer = new Transfer({
     wire: { send: (packet) => socket.send(packet) },
@@ -84,14 +75,16 @@ export function runTransfer(init: SessionInit): RunningTransfer {
     },
   });
 
-  socket.on('message', (msg) => transfer.handle(msg));
-  socket.on('error', (err: NodeJS.ErrnoException) => {
-    // ECONNREFUSED: ICMP port unreachable, the client is gone. Anything else: also fatal for this one.
-    transfer.abort(
-      new TftpError(TftpErrorCode.PeerError, `transfer socket: ${err.code ?? err.message}`, { cause: err }),
-      undefined,
-    );
-  });
+  socket.listen(
+    (msg, length) => transfer.handle(msg, length),
+    (err) => {
+      // ECONNREFUSED: ICMP port unreachable, the client is gone. Anything else: also fatal for this one.
+      transfer.abort(
+        new TftpError(TftpErrorCode.PeerError, `transfer socket: ${err.code ?? err.message}`, { cause: err }),
+        undefined,
+      );
+    },
+  );
 
   return {
     info,

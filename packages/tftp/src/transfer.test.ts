@@ -168,6 +168,25 @@ describe('Transfer (sender state machine)', () => {
     expect(s.result()?.error?.code).toBe('ETFTP_PEER');
   });
 
+  it('reads only the first `length` bytes of a reused receive buffer (the native wire)', async () => {
+    const s = setup({ size: 5000 });
+    s.t.start();
+    await vi.advanceTimersByTimeAsync(0);
+    s.take();
+    const rx = Buffer.alloc(2048, 0x41); // stale bytes from an earlier, longer datagram
+    encodeAck(1).copy(rx);
+    s.t.handle(rx, 3); // a 3-byte datagram: too short for an ACK, whatever the buffer holds after it
+    expect(s.take()).toEqual([]);
+    s.t.handle(rx, 4);
+    expect(s.take()).toEqual([2]);
+    Buffer.from('\x00\x05\x00\x01no such file', 'latin1').copy(rx); // no NUL within its 16 bytes
+    s.t.handle(rx, 16);
+    expect(s.result()?.error).toMatchObject({
+      code: 'ETFTP_PEER',
+      message: 'peer sent ERROR 1: no such file',
+    });
+  });
+
   describe('adaptive timeout (no timeout negotiated)', () => {
     /** Runs `windows` clean windows of 4 blocks, each acknowledged 2 ms after it was sent. */
     async function warm(s: ReturnType<typeof setup>, windows: number) {

@@ -106,19 +106,22 @@ export class Transfer {
     this.arm(this.rto);
   }
 
-  /** Feeds one datagram from the peer (the caller has already checked its source address and port). */
-  handle(msg: Buffer): void {
+  /**
+   * Feeds one datagram from the peer, the first `length` bytes of `msg` (the caller has already checked
+   * its source address and port). `msg` is not kept past the call.
+   */
+  handle(msg: Buffer, length = msg.length): void {
     if (this.phase === 'done') return;
-    if (msg.length < 4 || msg[0] !== 0) {
+    if (length < 4 || msg[0] !== 0) {
       this.ignored++;
       return;
     }
     const op = msg[1];
     if (op === Opcode.ACK) return this.onAck((msg[2]! << 8) | msg[3]!);
     if (op === Opcode.ERROR) {
-      const end = msg.indexOf(0, 4);
+      const nul = msg.indexOf(0, 4);
       const clean = msg
-        .toString('latin1', 4, end === -1 ? msg.length : end)
+        .toString('latin1', 4, nul === -1 || nul > length ? length : nul)
         .replace(/[^\x20-\x7e]/g, '?')
         .slice(0, 200);
       return this.finish(

@@ -7,230 +7,242 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTftpServer, type TftpServer, type TransferEndEvent } from '../../src/index.js';
 import { datagramCost } from '../../src/options.js';
-import { run, sha256, tempRoot, tool } from './helpers.js';
+import { run, sha256, tempRoot, tool, WIRES } from './helpers.js';
 
-const SIZES = [0, 1, 511, 512, 513, 1 << 20];
-const root = tempRoot('bt-tftp-clients-');
-const out = tempRoot('bt-tftp-out-');
-const hashes = new Map<string, string>();
-let server: TftpServer;
-let url: string;
-const ends: TransferEndEvent[] = [];
+describe.each(WIRES)('%s wire', (wire) => {
+  const SIZES = [0, 1, 511, 512, 513, 1 << 20];
+  const root = tempRoot('bt-tftp-clients-');
+  const out = tempRoot('bt-tftp-out-');
+  const hashes = new Map<string, string>();
+  let server: TftpServer;
+  let url: string;
+  const ends: TransferEndEvent[] = [];
 
-beforeAll(async () => {
-  for (const size of SIZES) hashes.set(`f${size}`, root.file(`f${size}`, size));
-  root.text('lines.txt', 'first line\nsecond\r\nbare\rcarriage\n\n');
-  server = await startTftpServer({ root: root.dir, host: '127.0.0.1', port: 0 });
-  server.on('transfer-end', (e) => ends.push(e));
-  url = `127.0.0.1:${server.address.port}`;
-});
-afterAll(async () => {
-  await server?.close();
-  root.cleanup();
-  out.cleanup();
-});
-
-let seq = 0;
-function expectSame(local: string, name: string) {
-  expect(sha256(readFileSync(local)), `${name} differs`).toBe(hashes.get(name));
-}
-function lastEnd(name: string) {
-  return ends.filter((e) => e.file === name).at(-1);
-}
-
-describe('tftp-hpa client', () => {
-  it.each(SIZES)('downloads a %i-byte file byte-exact (512-byte lock-step, no options)', async (size) => {
-    const local = join(out.dir, `hpa${seq++}`);
-    const r = await run(tool('tftp'), [
-      '127.0.0.1',
-      String(server.address.port),
-      '-m',
-      'binary',
-      '-c',
-      'get',
-      `f${size}`,
-      local,
-    ]);
-    expect(r.stdout + r.stderr).not.toMatch(/error|timed out/i);
-    expectSame(local, `f${size}`);
-    expect(lastEnd(`f${size}`)).toMatchObject({ bytes: size, options: { blksize: 512, windowsize: 1 } });
+  beforeAll(async () => {
+    for (const size of SIZES) hashes.set(`f${size}`, root.file(`f${size}`, size));
+    root.text('lines.txt', 'first line\nsecond\r\nbare\rcarriage\n\n');
+    server = await startTftpServer({ wire, root: root.dir, host: '127.0.0.1', port: 0 });
+    server.on('transfer-end', (e) => ends.push(e));
+    url = `127.0.0.1:${server.address.port}`;
+  });
+  afterAll(async () => {
+    await server?.close();
+    root.cleanup();
+    out.cleanup();
   });
 
-  it('downloads a text file in netascii mode and gets the same lines back', async () => {
-    const local = join(out.dir, `hpa${seq++}`);
-    const r = await run(tool('tftp'), [
-      '127.0.0.1',
-      String(server.address.port),
-      '-m',
-      'netascii',
-      '-c',
-      'get',
-      'lines.txt',
-      local,
-    ]);
-    expect(r.stdout + r.stderr).not.toMatch(/error/i);
-    expect(readFileSync(local, 'latin1')).toBe('first line\nsecond\r\nbare\rcarriage\n\n');
-    // 34 bytes on disk; 4 LF become CR LF and 2 CR become CR NUL on the wire
-    expect(lastEnd('lines.txt')).toMatchObject({ mode: 'netascii', size: 40 });
-  });
-});
-
-describe('curl', () => {
-  // curl 7.88 rejects "tsize 0" in an OACK as invalid (it does so with tftpd-hpa too), so the empty
-  // file is fetched without options.
-  it.each(SIZES)('downloads a %i-byte file byte-exact', async (size) => {
-    const local = join(out.dir, `curl${seq++}`);
-    const noOpts = size === 0 ? ['--tftp-no-options'] : [];
-    const r = await run(tool('curl'), ['-sS', '--fail', ...noOpts, '-o', local, `tftp://${url}/f${size}`]);
-    expect(r.code, r.stderr).toBe(0);
-    expectSame(local, `f${size}`);
-  });
-
-  it.each([512, 1468, 8192, 65464])(
-    'downloads 1 MiB and 513 bytes byte-exact with --tftp-blksize %i',
-    async (blksize) => {
-      for (const name of ['f1048576', 'f513']) {
-        const local = join(out.dir, `curl${seq++}`);
-        const r = await run(tool('curl'), [
-          '-sS',
-          '--fail',
-          '--tftp-blksize',
-          String(blksize),
-          '-o',
-          local,
-          `tftp://${url}/${name}`,
-        ]);
-        expect(r.code, r.stderr).toBe(0);
-        expectSame(local, name);
-        expect(lastEnd(name)?.options.blksize).toBe(blksize);
-      }
-    },
-  );
-});
-
-describe('atftp', () => {
-  const atftp = (name: string, local: string, opts: string[]) =>
-    run(tool('atftp'), [
-      '-g',
-      '-r',
-      name,
-      '-l',
-      local,
-      ...opts.flatMap((o) => ['--option', o]),
-      '127.0.0.1',
-      String(server.address.port),
-    ]);
-
-  it.each(SIZES)('downloads a %i-byte file byte-exact', async (size) => {
-    const local = join(out.dir, `atftp${seq++}`);
-    const r = await atftp(`f${size}`, local, ['tsize 0']);
-    expect(r.code, r.stderr).toBe(0);
-    expectSame(local, `f${size}`);
-  });
-
-  const matrix = [512, 1468, 8192, 65464].flatMap((b) => [1, 4, 16, 64].map((w) => [b, w] as const));
-  it.each(matrix)(
-    'downloads 1 MiB byte-exact with blksize %i and windowsize %i',
-    async (blksize, windowsize) => {
-      const local = join(out.dir, `atftp${seq++}`);
-      const r = await atftp('f1048576', local, [`blksize ${blksize}`, `windowsize ${windowsize}`]);
-      expect(r.code, r.stderr).toBe(0);
-      expectSame(local, 'f1048576');
-      // the server grants at most 64 blocks and what fits a 212992-byte socket buffer (datagramCost)
-      const granted = Math.max(1, Math.min(windowsize, 64, Math.floor(212_992 / datagramCost(blksize))));
-      expect(lastEnd('f1048576')?.options).toMatchObject({ blksize, windowsize: granted });
-    },
-  );
-});
-
-describe('atftp with large windows (default 212992-byte socket buffer)', () => {
-  const big = tempRoot('bt-tftp-big-');
-  let hash: string;
-  beforeAll(() => {
-    hash = big.file('big', 24 << 20);
-  });
-  afterAll(() => big.cleanup());
-
-  async function fetchBig(blksize: number, windowsize: number, serverOpts: object = {}) {
-    await using srv = await startTftpServer({ root: big.dir, host: '127.0.0.1', port: 0, ...serverOpts });
-    const ended = new Promise<TransferEndEvent>((resolve) => srv.once('transfer-end', resolve));
-    const local = join(out.dir, `atftp-big${seq++}`);
-    const r = await run(
-      tool('atftp'),
-      [
-        '-g',
-        '-r',
-        'big',
-        '-l',
-        local,
-        '--option',
-        `blksize ${blksize}`,
-        '--option',
-        `windowsize ${windowsize}`,
-        '127.0.0.1',
-        String(srv.address.port),
-      ],
-      { timeoutMs: 50_000 },
-    );
-    expect(r.code, r.stderr).toBe(0);
-    expect(sha256(readFileSync(local)), 'big differs').toBe(hash);
-    return ended;
+  let seq = 0;
+  function expectSame(local: string, name: string) {
+    expect(sha256(readFileSync(local)), `${name} differs`).toBe(hashes.get(name));
+  }
+  function lastEnd(name: string) {
+    return ends.filter((e) => e.file === name).at(-1);
   }
 
-  it.each([
-    [8192, 16, 12],
-    [65464, 16, 3],
-  ])(
-    'asks blksize %i × windowsize %i, is granted %i and loses (almost) nothing',
-    async (blksize, asked, granted) => {
-      const end = await fetchBig(blksize, asked);
-      expect(end.options.windowsize).toBe(granted);
-      // a window that overflowed atftp's buffer would lose its tail in every window
-      expect(end.retransmits).toBeLessThan(end.packets / 100);
-    },
-  );
+  describe('tftp-hpa client', () => {
+    it.each(SIZES)('downloads a %i-byte file byte-exact (512-byte lock-step, no options)', async (size) => {
+      const local = join(out.dir, `hpa${seq++}`);
+      const r = await run(tool('tftp'), [
+        '127.0.0.1',
+        String(server.address.port),
+        '-m',
+        'binary',
+        '-c',
+        'get',
+        `f${size}`,
+        local,
+      ]);
+      expect(r.stdout + r.stderr).not.toMatch(/error|timed out/i);
+      expectSame(local, `f${size}`);
+      expect(lastEnd(`f${size}`)).toMatchObject({
+        bytes: size,
+        wire,
+        options: { blksize: 512, windowsize: 1 },
+      });
+    });
 
-  it('survives windows that overflow the buffer every time (8192 × 16 forced) through tail probes', async () => {
-    const end = await fetchBig(8192, 16, { windowBufferBytes: 1 << 30 });
-    expect(end.options.windowsize).toBe(16);
-    // it took 5 minutes for 50 MiB with a fixed 1 s timeout; bounded by run()'s 50 s here
-    expect(end.retransmits).toBeGreaterThan(0);
+    it('downloads a text file in netascii mode and gets the same lines back', async () => {
+      const local = join(out.dir, `hpa${seq++}`);
+      const r = await run(tool('tftp'), [
+        '127.0.0.1',
+        String(server.address.port),
+        '-m',
+        'netascii',
+        '-c',
+        'get',
+        'lines.txt',
+        local,
+      ]);
+      expect(r.stdout + r.stderr).not.toMatch(/error/i);
+      expect(readFileSync(local, 'latin1')).toBe('first line\nsecond\r\nbare\rcarriage\n\n');
+      // 34 bytes on disk; 4 LF become CR LF and 2 CR become CR NUL on the wire
+      expect(lastEnd('lines.txt')).toMatchObject({ mode: 'netascii', size: 40 });
+    });
   });
-});
 
-describe('busybox tftp', () => {
-  it.each(SIZES)('downloads a %i-byte file byte-exact', async (size) => {
-    const local = join(out.dir, `bb${seq++}`);
-    const r = await run(tool('busybox'), [
-      'tftp',
-      '-g',
-      '-r',
-      `f${size}`,
-      '-l',
-      local,
-      '127.0.0.1',
-      String(server.address.port),
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    expectSame(local, `f${size}`);
+  describe('curl', () => {
+    // curl 7.88 rejects "tsize 0" in an OACK as invalid (it does so with tftpd-hpa too), so the empty
+    // file is fetched without options.
+    it.each(SIZES)('downloads a %i-byte file byte-exact', async (size) => {
+      const local = join(out.dir, `curl${seq++}`);
+      const noOpts = size === 0 ? ['--tftp-no-options'] : [];
+      const r = await run(tool('curl'), ['-sS', '--fail', ...noOpts, '-o', local, `tftp://${url}/f${size}`]);
+      expect(r.code, r.stderr).toBe(0);
+      expectSame(local, `f${size}`);
+    });
+
+    it.each([512, 1468, 8192, 65464])(
+      'downloads 1 MiB and 513 bytes byte-exact with --tftp-blksize %i',
+      async (blksize) => {
+        for (const name of ['f1048576', 'f513']) {
+          const local = join(out.dir, `curl${seq++}`);
+          const r = await run(tool('curl'), [
+            '-sS',
+            '--fail',
+            '--tftp-blksize',
+            String(blksize),
+            '-o',
+            local,
+            `tftp://${url}/${name}`,
+          ]);
+          expect(r.code, r.stderr).toBe(0);
+          expectSame(local, name);
+          expect(lastEnd(name)?.options.blksize).toBe(blksize);
+        }
+      },
+    );
   });
 
-  it('downloads 1 MiB byte-exact with -b 1468', async () => {
-    const local = join(out.dir, `bb${seq++}`);
-    const r = await run(tool('busybox'), [
-      'tftp',
-      '-g',
-      '-b',
-      '1468',
-      '-r',
-      'f1048576',
-      '-l',
-      local,
-      '127.0.0.1',
-      String(server.address.port),
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    expectSame(local, 'f1048576');
-    expect(lastEnd('f1048576')?.options.blksize).toBe(1468);
+  describe('atftp', () => {
+    const atftp = (name: string, local: string, opts: string[]) =>
+      run(tool('atftp'), [
+        '-g',
+        '-r',
+        name,
+        '-l',
+        local,
+        ...opts.flatMap((o) => ['--option', o]),
+        '127.0.0.1',
+        String(server.address.port),
+      ]);
+
+    it.each(SIZES)('downloads a %i-byte file byte-exact', async (size) => {
+      const local = join(out.dir, `atftp${seq++}`);
+      const r = await atftp(`f${size}`, local, ['tsize 0']);
+      expect(r.code, r.stderr).toBe(0);
+      expectSame(local, `f${size}`);
+    });
+
+    const matrix = [512, 1468, 8192, 65464].flatMap((b) => [1, 4, 16, 64].map((w) => [b, w] as const));
+    it.each(matrix)(
+      'downloads 1 MiB byte-exact with blksize %i and windowsize %i',
+      async (blksize, windowsize) => {
+        const local = join(out.dir, `atftp${seq++}`);
+        const r = await atftp('f1048576', local, [`blksize ${blksize}`, `windowsize ${windowsize}`]);
+        expect(r.code, r.stderr).toBe(0);
+        expectSame(local, 'f1048576');
+        // the server grants at most 64 blocks and what fits a 212992-byte socket buffer (datagramCost)
+        const granted = Math.max(1, Math.min(windowsize, 64, Math.floor(212_992 / datagramCost(blksize))));
+        expect(lastEnd('f1048576')?.options).toMatchObject({ blksize, windowsize: granted });
+      },
+    );
+  });
+
+  describe('atftp with large windows (default 212992-byte socket buffer)', () => {
+    const big = tempRoot('bt-tftp-big-');
+    let hash: string;
+    beforeAll(() => {
+      hash = big.file('big', 24 << 20);
+    });
+    afterAll(() => big.cleanup());
+
+    async function fetchBig(blksize: number, windowsize: number, serverOpts: object = {}) {
+      await using srv = await startTftpServer({
+        wire,
+        root: big.dir,
+        host: '127.0.0.1',
+        port: 0,
+        ...serverOpts,
+      });
+      const ended = new Promise<TransferEndEvent>((resolve) => srv.once('transfer-end', resolve));
+      const local = join(out.dir, `atftp-big${seq++}`);
+      const r = await run(
+        tool('atftp'),
+        [
+          '-g',
+          '-r',
+          'big',
+          '-l',
+          local,
+          '--option',
+          `blksize ${blksize}`,
+          '--option',
+          `windowsize ${windowsize}`,
+          '127.0.0.1',
+          String(srv.address.port),
+        ],
+        { timeoutMs: 50_000 },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(sha256(readFileSync(local)), 'big differs').toBe(hash);
+      return ended;
+    }
+
+    it.each([
+      [8192, 16, 12],
+      [65464, 16, 3],
+    ])(
+      'asks blksize %i × windowsize %i, is granted %i and loses (almost) nothing',
+      async (blksize, asked, granted) => {
+        const end = await fetchBig(blksize, asked);
+        expect(end.options.windowsize).toBe(granted);
+        // a window that overflowed atftp's buffer would lose its tail in every window
+        expect(end.retransmits).toBeLessThan(end.packets / 100);
+      },
+    );
+
+    it('survives windows that overflow the buffer every time (8192 × 16 forced) through tail probes', async () => {
+      const end = await fetchBig(8192, 16, { windowBufferBytes: 1 << 30 });
+      expect(end.options.windowsize).toBe(16);
+      // it took 5 minutes for 50 MiB with a fixed 1 s timeout; bounded by run()'s 50 s here
+      expect(end.retransmits).toBeGreaterThan(0);
+    });
+  });
+
+  describe('busybox tftp', () => {
+    it.each(SIZES)('downloads a %i-byte file byte-exact', async (size) => {
+      const local = join(out.dir, `bb${seq++}`);
+      const r = await run(tool('busybox'), [
+        'tftp',
+        '-g',
+        '-r',
+        `f${size}`,
+        '-l',
+        local,
+        '127.0.0.1',
+        String(server.address.port),
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expectSame(local, `f${size}`);
+    });
+
+    it('downloads 1 MiB byte-exact with -b 1468', async () => {
+      const local = join(out.dir, `bb${seq++}`);
+      const r = await run(tool('busybox'), [
+        'tftp',
+        '-g',
+        '-b',
+        '1468',
+        '-r',
+        'f1048576',
+        '-l',
+        local,
+        '127.0.0.1',
+        String(server.address.port),
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expectSame(local, 'f1048576');
+      expect(lastEnd('f1048576')?.options.blksize).toBe(1468);
+    });
   });
 });

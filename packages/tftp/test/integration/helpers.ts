@@ -2,9 +2,10 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { encodeAck, encodeRequest, Opcode } from '../../src/index.js';
 
 /** Absolute path of a Debian tool the tests drive; throws (the test fails, never skips) when missing. */
@@ -217,4 +218,80 @@ export function download(o: DownloadOptions): Promise<DownloadResult> {
       arm();
     });
   });
+}
+
+/**
+ * The datagram wires of the transfer sockets (option `wire`): every integration suite runs once on
+ * each. 'native' needs the addon built (`npx nx build @boottorrent/tftp`); without it the server
+ * refuses to start and the suite fails, it never skips.
+ */
+export const WIRES = ['native', 'dgram'] as const;
+
+/** A network namespace of its own with loopback up; `del()` removes it (also when already gone). */
+export function netns(prefix: string) {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  const ip = tool('ip');
+  execFileSync(ip, ['netns', 'add', name]);
+  execFileSync(ip, ['-n', name, 'link', 'set', 'lo', 'up']);
+  return {
+    name,
+    /** Runs a command inside the namespace, synchronously. */
+    exec(cmd: string, args: string[]): void {
+      execFileSync(ip, ['netns', 'exec', name, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    },
+    del(): void {
+      try {
+        execFileSync(ip, ['netns', 'del', name]);
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+/**
+ * The built server (test/fixtures/netns-server.mjs) running inside namespace `ns`, with a reader of
+ * the JSON lines it prints. `kill()` ends it.
+ */
+export function serverInNetns(ns: string, root: string, wire: string, options: object = {}) {
+  const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+  if (!existsSync(dist))
+    throw new Error('packages/tftp/dist is missing: run "npx nx build @boottorrent/tftp" first');
+  const fixture = fileURLToPath(new URL('../fixtures/netns-server.mjs', import.meta.url));
+  const child = spawn(
+    tool('ip'),
+    ['netns', 'exec', ns, process.execPath, fixture, root, wire, JSON.stringify(options)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const lines: Record<string, unknown>[] = [];
+  let onLine: () => void = () => undefined;
+  let buf = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
+      lines.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>);
+      buf = buf.slice(i + 1);
+      onLine();
+    }
+  });
+  return {
+    /** The first line with `key` (port, start, end), waiting up to 20 s for it. */
+    waitFor<T>(key: string): Promise<T> {
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no ${key} from the server in ${ns}`)), 20_000);
+        const check = () => {
+          const hit = lines.find((l) => key in l);
+          if (hit) {
+            clearTimeout(t);
+            resolve(hit[key] as T);
+          }
+        };
+        onLine = check;
+        check();
+      });
+    },
+    kill(): void {
+      if (child.pid && child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
 }

@@ -1,0 +1,88 @@
+/**
+ * Sends that find the socket send buffer full. On loopback a datagram leaves the sender's buffer at
+ * once, so this runs in a network namespace whose loopback is slowed by a token bucket (tc tbf,
+ * 100 Mbit/s): datagrams wait in the qdisc, still charged to the sender, and a window larger than the
+ * send buffer (212992 bytes) makes send(2) return EAGAIN. node:dgram (libuv) then queues the rest; the
+ * native wire must do the same, in order, not drop them: atftp gets 2 MiB in windows of 64 × 8192
+ * (512 KiB each) byte-exact and the server retransmits nothing (with the RFC 2349 timeout fixed at 2 s:
+ * the adaptive one would probe each window's tail while it drains).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { netns, run, serverInNetns, sha256, tempRoot, tool, WIRES } from './helpers.js';
+
+describe.each(WIRES)('%s wire', (wire) => {
+  const root = tempRoot('bt-tftp-sndbuf-');
+  let ns: ReturnType<typeof netns> | undefined;
+  let server: ReturnType<typeof serverInNetns> | undefined;
+  let hash: string;
+
+  beforeAll(() => {
+    hash = root.file('f', 2 << 20);
+    ns = netns('bttftpq');
+    ns.exec(tool('tc'), [
+      'qdisc',
+      'add',
+      'dev',
+      'lo',
+      'root',
+      'tbf',
+      'rate',
+      '100mbit',
+      'burst',
+      '32kb',
+      'latency',
+      '2s',
+    ]);
+  });
+  afterAll(() => {
+    server?.kill();
+    ns?.del();
+    root.cleanup();
+  });
+
+  it('queues sends on a full socket buffer instead of dropping them (64 × 8192 windows, tbf 100 Mbit/s)', async () => {
+    // windowBufferBytes lifted so the whole 64-block window is granted (atftp enlarges nothing).
+    server = serverInNetns(ns!.name, root.dir, wire, {
+      windowBufferBytes: 2 ** 30,
+      clampBlockSizeToMtu: false,
+    });
+    const port = await server.waitFor<number>('port');
+    const local = join(root.dir, 'got');
+    const r = await run(
+      tool('ip'),
+      [
+        'netns',
+        'exec',
+        ns!.name,
+        tool('atftp'),
+        '-g',
+        '-r',
+        'f',
+        '-l',
+        local,
+        '--option',
+        'blksize 8192',
+        '--option',
+        'windowsize 64',
+        '--option',
+        'timeout 2', // a fixed timeout: no adaptive tail probe while a 512 KiB window drains at 100 Mbit/s
+        '127.0.0.1',
+        String(port),
+      ],
+      { timeoutMs: 60_000 },
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(sha256(readFileSync(local))).toBe(hash);
+    const end = await server.waitFor<{
+      wire: string;
+      options: { windowsize: number };
+      retransmits: number;
+      packets: number;
+      error?: string;
+    }>('end');
+    expect(end).toMatchObject({ wire, options: { windowsize: 64 }, retransmits: 0 });
+    expect(end.error).toBeUndefined();
+  }, 90_000);
+});
