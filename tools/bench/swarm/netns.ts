@@ -6,6 +6,7 @@
 // is moved straight into the host namespace; there is no default route, so no packet can leave the room.
 // Deleting a namespace removes its veths and qdiscs with it.
 import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 
@@ -26,6 +27,13 @@ export interface Host {
 
 /** What the phase-1 /init sets (PHASE1_TCP_NOTSENT_LOWAT of @boottorrent/initrd-builder). */
 export const CLIENT_NOTSENT_LOWAT = 65536;
+/** What the phase-1 /init sets (PHASE1_TCP_CONGESTION of @boottorrent/initrd-builder). */
+export const CLIENT_TCP_CONGESTION = 'cubic';
+/** A stock Debian kernel's default (CONFIG_DEFAULT_TCP_CONG), what `boottorrent start` runs on by default. */
+export const SERVER_TCP_CONGESTION = 'cubic';
+
+const ALLOWED_CC = '/proc/sys/net/ipv4/tcp_allowed_congestion_control';
+const AVAILABLE_CC = '/proc/sys/net/ipv4/tcp_available_congestion_control';
 
 export interface LabOptions {
   clients: number;
@@ -35,6 +43,15 @@ export interface LabOptions {
   serverMbit: number;
   /** net.ipv4.tcp_notsent_lowat in every client namespace; 0 = the kernel default. @default CLIENT_NOTSENT_LOWAT */
   clientNotsentLowat?: number;
+  /**
+   * net.ipv4.tcp_congestion_control in every client namespace; '' = the host's default (a new namespace
+   * inherits it). A namespace may only pick an algorithm the host allows
+   * (net.ipv4.tcp_allowed_congestion_control): if it is not allowed, it is added for the lab's lifetime
+   * and the host's list is restored by destroy(). @default CLIENT_TCP_CONGESTION
+   */
+  clientCongestion?: string;
+  /** The same for the server's namespace. @default SERVER_TCP_CONGESTION */
+  serverCongestion?: string;
   /** Called with each command, for --verbose. */
   log?: (line: string) => void;
 }
@@ -94,12 +111,44 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
     await ip('-n', ns, 'link', 'set', 'lo', 'up');
   };
 
+  // The host's allowed list, if we extend it; restored on destroy.
+  let allowedBefore: string | undefined;
+  const restoreAllowed = () => {
+    if (allowedBefore === undefined) return;
+    try {
+      writeFileSync(ALLOWED_CC, allowedBefore);
+      allowedBefore = undefined;
+    } catch {
+      // restored by the next attempt (destroy, then the exit handler's destroySync)
+    }
+  };
   const bridgeNs = `${NS_PREFIX}${id}-br`;
   const server: Host = { name: 'srv', ns: `${NS_PREFIX}${id}-srv`, ip: `${SUBNET}.1`, dev: 'eth0' };
   const clients: Host[] = Array.from({ length: opts.clients }, (_, i) => {
     const name = `c${String(i + 1).padStart(2, '0')}`;
     return { name, ns: `${NS_PREFIX}${id}-${name}`, ip: `${SUBNET}.${10 + i + 1}`, dev: 'eth0' };
   });
+
+  const ccOf = (host: Host) =>
+    host === server
+      ? (opts.serverCongestion ?? SERVER_TCP_CONGESTION)
+      : (opts.clientCongestion ?? CLIENT_TCP_CONGESTION);
+  const wanted = [...new Set([ccOf(server), ...clients.slice(0, 1).map(ccOf)])].filter((c) => c !== '');
+  if (wanted.length > 0) {
+    const available = readFileSync(AVAILABLE_CC, 'utf8').trim().split(/\s+/);
+    for (const cc of wanted)
+      if (!available.includes(cc))
+        throw new Error(
+          `congestion control ${cc}: not in ${AVAILABLE_CC} (${available.join(' ')}); load its module (modprobe tcp_${cc})`,
+        );
+    const allowed = readFileSync(ALLOWED_CC, 'utf8').trim();
+    const missing = wanted.filter((cc) => !allowed.split(/\s+/).includes(cc));
+    if (missing.length > 0) {
+      opts.log?.(`${ALLOWED_CC}: adding ${missing.join(' ')} for the lab (was: ${allowed})`);
+      allowedBefore = allowed;
+      writeFileSync(ALLOWED_CC, [allowed, ...missing].join(' '));
+    }
+  }
 
   const lab: Lab = {
     id,
@@ -117,6 +166,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
       for (const ns of created.splice(0).reverse()) {
         await run('ip', ['netns', 'del', ns]).catch(() => undefined);
       }
+      restoreAllowed();
     },
     destroySync() {
       for (const ns of created.splice(0).reverse()) {
@@ -126,6 +176,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
           // already gone
         }
       }
+      restoreAllowed();
     },
   };
 
@@ -161,6 +212,13 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
       if (host !== server && opts.clientNotsentLowat !== 0) {
         const lowat = opts.clientNotsentLowat ?? CLIENT_NOTSENT_LOWAT;
         await run('ip', ['netns', 'exec', host.ns, 'sysctl', '-qw', `net.ipv4.tcp_notsent_lowat=${lowat}`]);
+      }
+      if (ccOf(host) !== '') {
+        const key = 'net.ipv4.tcp_congestion_control';
+        await run('ip', ['netns', 'exec', host.ns, 'sysctl', '-qw', `${key}=${ccOf(host)}`]);
+        const { stdout } = await run('ip', ['netns', 'exec', host.ns, 'sysctl', '-n', key]);
+        if (stdout.trim() !== ccOf(host))
+          throw new Error(`${host.ns}: ${key} is ${stdout.trim()}, not ${ccOf(host)}`);
       }
       await tc(...tbf(host.ns, host.dev, mbit)); // the host's upload
       await tc(...tbf(bridgeNs, port, mbit)); // the host's download

@@ -17,6 +17,10 @@ export interface RunConfig {
   superSeed?: boolean;
   /** net.ipv4.tcp_notsent_lowat in the client namespaces (undefined = 65536, as phase-1 sets; 0 = kernel default) */
   clientNotsentLowat?: number;
+  /** TCP congestion control of the client namespaces; undefined in runs before it was recorded (the host's: bbr) */
+  clientCongestion?: string;
+  /** TCP congestion control of the server's namespace; undefined in runs before it was recorded (the host's: bbr) */
+  serverCongestion?: string;
 }
 
 export interface Row {
@@ -164,7 +168,8 @@ export function writeDocs(repo: string, cfg: RunConfig, table: string, svg: stri
     BEGIN,
     `Run ${cfg.date.slice(0, 16).replace('T', ' ')} UTC: image ${(cfg.imageBytes / 2 ** 20).toFixed(0)} MiB, ` +
       `clients ${cfg.clientMbit} Mbit/s up and down, server ${cfg.serverMbit} Mbit/s` +
-      `${cfg.pieceLength ? `, BootTorrent piece length ${cfg.pieceLength}` : ''}${cfg.superSeed ? ', super-seeding' : ''}.`,
+      `${cfg.pieceLength ? `, BootTorrent piece length ${cfg.pieceLength}` : ''}${cfg.superSeed ? ', super-seeding' : ''}` +
+      `${cfg.clientCongestion !== undefined ? `; TCP congestion control: clients ${cfg.clientCongestion}, server ${cfg.serverCongestion}` : ''}.`,
     '',
     '```sh',
     '# as root, with the pinned Node first on PATH (export PATH=$PWD/node_modules/.bin:$PATH)',

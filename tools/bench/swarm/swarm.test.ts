@@ -74,6 +74,8 @@ describe('swarm benchmark, quick mode', () => {
   it('runs all four methods on a shaped namespace network and cleans up', async () => {
     expect(process.getuid?.(), 'needs root: network namespaces and tc').toBe(0);
     const dir = mkdtempSync(join(tmpdir(), 'btsw-test-'));
+    const allowedCc = '/proc/sys/net/ipv4/tcp_allowed_congestion_control';
+    const allowedBefore = readFileSync(allowedCc, 'utf8');
     try {
       const json = join(dir, 'r.json');
       await run(
@@ -83,10 +85,15 @@ describe('swarm benchmark, quick mode', () => {
           timeout: 85_000,
         },
       );
-      const { results, labId } = JSON.parse(readFileSync(json, 'utf8')) as {
+      const { results, labId, config } = JSON.parse(readFileSync(json, 'utf8')) as {
         results: ScenarioResult[];
         labId: string;
+        config: RunConfig;
       };
+      // Both ends run cubic (phase-1's and stock Debian's), read back from the namespaces by the lab;
+      // the host's allowed list, extended for the run if needed, is restored.
+      expect([config.clientCongestion, config.serverCongestion]).toEqual(['cubic', 'cubic']);
+      expect(readFileSync(allowedCc, 'utf8')).toBe(allowedBefore);
       expect(results.map((x) => [x.method, x.ok, x.error])).toEqual([
         ['boottorrent', true, undefined],
         ['http', true, undefined],

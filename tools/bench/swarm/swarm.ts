@@ -4,14 +4,18 @@
 //   sudo node tools/bench/swarm/swarm.ts [--quick] [--n 2,4,8,16] [--size-mib 64] [--client-mbit 20]
 //        [--server-mbit 20] [--methods boottorrent,http,original,proto] [--piece-length <bytes>] [--super-seed]
 //        [--json <file>] [--timelines] [--docs] [--max-minutes 50] [--cleanup] [--verbose]
-//        [--client-notsent-lowat <bytes>]
+//        [--client-notsent-lowat <bytes>] [--client-congestion <algorithm>|default]
+//        [--server-congestion <algorithm>|default]
 //   node tools/bench/swarm/swarm.ts --from-json <file> [--docs]   (re-render a saved run)
 //
 // --json writes every result (per-client stats, server stats); --timelines adds one progress sample
 // per client per second. BTSW_PROF=<dir> writes V8 CPU profiles of the node clients;
 // BTSW_CLIENT_OPTS='<json>' adds download() options, BTSW_SERVER_OPTS='<json>' startSeeder() options;
 // BTSW_PROTO_SLOTS sets the prototype's slots. Client namespaces get net.ipv4.tcp_notsent_lowat=65536,
-// as our phase-1 /init sets it; --client-notsent-lowat 0 leaves the kernel default.
+// as our phase-1 /init sets it; --client-notsent-lowat 0 leaves the kernel default. They also get
+// net.ipv4.tcp_congestion_control=cubic, which phase-1 pins, and the server's namespace gets cubic, a
+// stock Debian kernel's default (a new namespace would inherit the host's choice: bbr on the machine
+// these numbers come from); --client-congestion / --server-congestion default keep the host's.
 //
 // Needs root (network namespaces), iproute2, aria2c, mktorrent, the unpacked opentracker (tools/setup.sh)
 // and the built @boottorrent/seeder and @boottorrent/tracker (npx nx build @boottorrent/seeder).
@@ -34,7 +38,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kumarRossBound } from './bound.ts';
-import { createLab, type Lab, staleNamespaces } from './netns.ts';
+import {
+  CLIENT_TCP_CONGESTION,
+  createLab,
+  SERVER_TCP_CONGESTION,
+  type Lab,
+  staleNamespaces,
+} from './netns.ts';
 import { Procs } from './procs.ts';
 import { markdownTable, summarize, svgPlot, writeDocs, type RunConfig } from './report.ts';
 import {
@@ -63,6 +73,8 @@ const { values } = parseCli('swarm', {
     'piece-length': { type: 'string' },
     'super-seed': { type: 'boolean', default: false },
     'client-notsent-lowat': { type: 'string' },
+    'client-congestion': { type: 'string', default: CLIENT_TCP_CONGESTION },
+    'server-congestion': { type: 'string', default: SERVER_TCP_CONGESTION },
     json: { type: 'string' },
     timelines: { type: 'boolean', default: false },
     'from-json': { type: 'string' },
@@ -115,6 +127,13 @@ if (ns.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) usage(`--n: each N 
 const lowatArg = values['client-notsent-lowat'];
 if (lowatArg !== undefined && !/^\d+$/.test(lowatArg))
   usage(`--client-notsent-lowat: ${lowatArg} is not a byte count (0 = the kernel default)`);
+const hostCc = readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();
+const ccOption = (name: 'client-congestion' | 'server-congestion'): string => {
+  const v = values[name];
+  if (!/^(default|[a-z0-9_]+)$/.test(v))
+    usage(`--${name}: ${v} is not an algorithm name (cubic, bbr, reno, ...) or "default"`);
+  return v === 'default' ? '' : v;
+};
 const cfg: RunConfig = {
   ns,
   imageBytes: Math.round(sizeMiB * 1024 * 1024),
@@ -128,6 +147,8 @@ const cfg: RunConfig = {
   ...(values['client-notsent-lowat'] !== undefined
     ? { clientNotsentLowat: Number(values['client-notsent-lowat']) }
     : {}),
+  clientCongestion: ccOption('client-congestion') || `${hostCc} (host default)`,
+  serverCongestion: ccOption('server-congestion') || `${hostCc} (host default)`,
 };
 const opentracker = join(repo, '.cache/deb/opentracker/usr/bin/opentracker');
 if (methods.includes('original') && !existsSync(opentracker)) {
@@ -186,6 +207,8 @@ async function main() {
     clientMbit: cfg.clientMbit,
     serverMbit: cfg.serverMbit,
     ...(cfg.clientNotsentLowat !== undefined ? { clientNotsentLowat: cfg.clientNotsentLowat } : {}),
+    clientCongestion: ccOption('client-congestion'),
+    serverCongestion: ccOption('server-congestion'),
     log: vlog,
   });
   log(
