@@ -2,16 +2,21 @@
 // TFTP throughput: @boottorrent/tftp vs tftpd-hpa (Debian's in.tftpd, unpacked by tools/setup.sh), same
 // 50 MiB file, same client, same machine, loopback, high ports. Not a test: run it by hand.
 //
-//   npx nx build @boottorrent/tftp && node tools/bench/tftp/bench.mjs [--runs 5] [--client fetch|atftp|curl] [--write]
+//   npx nx build @boottorrent/tftp && node tools/bench/tftp/bench.mjs [--runs 5] [--client fetch|atftp|curl]
+//       [--blocks 512,1468] [--no-window] [--write]
 //
 // Client: `fetch` (default) is fetch.c beside this file, compiled with gcc: a minimal RFC 1350/2347/7440
 // reader that discards the data and prints a position-weighted checksum, so the client is not what is
 // measured (atftp spends ~15 µs per packet and caps any window). atftp and curl can be chosen instead.
-// Rows: blksize 512 / 1468 / 8192 / 65464 lock-step on both servers, and ours with windowsize 16 (as
-// granted, read from the OACK by tftp-fetch: the server grants what fits a default 212992-byte client
-// socket buffer, 12 blocks of 8192 and 3 of 65464). Each cell is the median of --runs downloads, the
-// servers interleaved so load from elsewhere hits both alike. --write replaces the "## tftp" section
-// of docs/performance.md with the table.
+// Rows: blksize 512 / 1468 / 8192 / 65464 (or --blocks) lock-step on tftpd-hpa and on ours twice, once
+// per datagram wire (the native addon and node:dgram, each in its own server process), and ours with
+// windowsize 16 on the native wire (as granted, read from the OACK by tftp-fetch: the server grants
+// what fits a default 212992-byte client socket buffer, 12 blocks of 8192 and 3 of 65464; --no-window
+// skips it). Each cell is the median of --runs downloads, the servers interleaved so load from
+// elsewhere hits all alike. With perf on PATH, each lock-step download also counts the server's CPU
+// time (`perf stat -e task-clock -p PID`: all threads, user + kernel, tftpd-hpa's per-transfer child
+// included) and the table gives the median µs per round trip. --write replaces the "## tftp" section
+// of docs/performance.md with the table (only from a full run).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -27,13 +32,19 @@ const RUNS = Number(opt('--runs', '5'));
 const CLIENT = opt('--client', 'fetch');
 const SIZE = 50 * 1024 * 1024;
 const HPA = join(repo, '.cache/deb/tftpd-hpa/usr/sbin/in.tftpd');
+const BLOCKS = opt('--blocks', '512,1468,8192,65464').split(',').map(Number);
+const WINDOW = !args.includes('--no-window');
 const HPA_PORT = 16900 + Math.floor(Math.random() * 50);
-const OUR_PORT = HPA_PORT + 50;
+const NATIVE_PORT = HPA_PORT + 50;
+const DGRAM_PORT = HPA_PORT + 100;
+if (args.includes('--write') && (BLOCKS.join() !== '512,1468,8192,65464' || !WINDOW))
+  throw new Error('--write needs the full table: drop --blocks and --no-window');
 
 if (!existsSync(HPA)) throw new Error(`${HPA} missing: run bash tools/setup.sh`);
 if (!existsSync(join(repo, 'packages/tftp/dist/index.js')))
   throw new Error('build first: npx nx build @boottorrent/tftp');
 const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
+const PERF = which('perf'); // optional: the CPU column
 if (CLIENT !== 'fetch' && !which(CLIENT))
   throw new Error(`${CLIENT} is not installed: run bash tools/setup.sh`);
 
@@ -75,15 +86,18 @@ function startHpa() {
   ];
   const c = spawn(HPA, a, { stdio: 'ignore' });
   children.push(c);
+  pids.set(HPA_PORT, c.pid);
 }
-async function startOurs() {
-  const c = spawn(process.execPath, [join(here, 'server-child.mjs'), dir, String(OUR_PORT)], {
+const pids = new Map(); // port → server pid
+async function startOurs(port, wire) {
+  const c = spawn(process.execPath, [join(here, 'server-child.mjs'), dir, String(port), wire], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(c);
+  pids.set(port, c.pid);
   await new Promise((res, rej) => {
     c.stdout.once('data', res);
-    c.once('exit', (code) => rej(new Error(`our server exited with ${code}`)));
+    c.once('exit', (code) => rej(new Error(`our server (wire ${wire}) exited with ${code}`)));
   });
 }
 
@@ -126,54 +140,84 @@ function download(port, blksize, windowsize) {
   return SIZE / 1024 / 1024 / s; // MiB/s
 }
 let lastGranted;
+
+/**
+ * A lock-step download with the server's CPU time counted by `perf stat -e task-clock -p PID` (all
+ * threads, user + kernel, and tftpd-hpa's per-transfer child, which perf follows from its parent):
+ * returns MiB/s and the server's CPU µs per round trip (one DATA, one ACK). Without perf: CPU undefined.
+ */
+async function lockStep(port, blksize) {
+  if (!PERF) return { mibs: download(port, blksize, 1), cpu: undefined };
+  const perf = spawn(PERF, ['stat', '-x', ',', '-e', 'task-clock', '-p', String(pids.get(port))], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let out = '';
+  perf.stderr.on('data', (d) => (out += d));
+  await new Promise((r) => setTimeout(r, 250)); // attached
+  const mibs = download(port, blksize, 1);
+  await new Promise((r) => setTimeout(r, 50)); // the last ACK handled
+  perf.kill('SIGINT');
+  await new Promise((r) => perf.once('close', r));
+  const ms = Number(
+    out
+      .split('\n')
+      .find((l) => l.includes('task-clock'))
+      ?.split(',')[0],
+  );
+  return { mibs, cpu: Number.isFinite(ms) ? (ms * 1000) / (Math.floor(SIZE / blksize) + 1) : undefined };
+}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 startHpa();
-await startOurs();
+await startOurs(NATIVE_PORT, 'native'); // fails (wire 'native') when the addon is not built
+await startOurs(DGRAM_PORT, 'dgram');
 await new Promise((r) => setTimeout(r, 300));
-download(HPA_PORT, 512, 1); // warm the page cache and both servers
-download(OUR_PORT, 512, 1);
+for (const port of [HPA_PORT, NATIVE_PORT, DGRAM_PORT]) download(port, 512, 1); // warm the page cache and the servers
 
-const BLOCKS = [512, 1468, 8192, 65464];
 const rows = [];
 const loadBefore = loadavg()[0];
+const f = (x) => (x === undefined ? '–' : x.toFixed(1));
+const x = (a, b) => `${(a / b).toFixed(2)}×`;
 for (const blksize of BLOCKS) {
-  const hpa = [];
-  const ours = [];
+  const cells = { hpa: [], native: [], dgram: [] };
   const win = [];
   let granted = '?';
   for (let i = 0; i < RUNS; i++) {
-    hpa.push(download(HPA_PORT, blksize, 1));
-    ours.push(download(OUR_PORT, blksize, 1));
-    if (CLIENT !== 'curl') {
-      win.push(download(OUR_PORT, blksize, 16));
+    cells.hpa.push(await lockStep(HPA_PORT, blksize));
+    cells.native.push(await lockStep(NATIVE_PORT, blksize));
+    cells.dgram.push(await lockStep(DGRAM_PORT, blksize));
+    if (CLIENT !== 'curl' && WINDOW) {
+      win.push(download(NATIVE_PORT, blksize, 16));
       granted = lastGranted ?? '?';
     }
   }
+  const speed = (k) => median(cells[k].map((c) => c.mibs));
+  const cpu = (k) => (PERF ? median(cells[k].map((c) => c.cpu ?? NaN)) : undefined);
   const row = {
     blksize,
-    hpa: median(hpa),
-    ours: median(ours),
+    hpa: speed('hpa'),
+    native: speed('native'),
+    dgram: speed('dgram'),
+    cpu: { hpa: cpu('hpa'), native: cpu('native'), dgram: cpu('dgram') },
     win: win.length ? median(win) : undefined,
     w: granted,
   };
   rows.push(row);
-  const w = row.win
-    ? `  ours w${row.w} ${row.win.toFixed(1)} MiB/s (${(row.win / row.hpa).toFixed(2)}×)`
-    : '';
+  const w = row.win ? `  native w${row.w} ${row.win.toFixed(1)} MiB/s (${x(row.win, row.hpa)})` : '';
   console.log(
-    `blksize ${String(blksize).padStart(5)}: tftpd-hpa ${row.hpa.toFixed(1)} MiB/s  ours ${row.ours.toFixed(1)} MiB/s (${(row.ours / row.hpa).toFixed(2)}×)${w}`,
+    `blksize ${String(blksize).padStart(5)}: tftpd-hpa ${row.hpa.toFixed(1)} MiB/s  native ${row.native.toFixed(1)} MiB/s (${x(row.native, row.hpa)})  dgram ${row.dgram.toFixed(1)} MiB/s (${x(row.dgram, row.hpa)})${w}  server CPU/round trip: hpa ${f(row.cpu.hpa)} native ${f(row.cpu.native)} dgram ${f(row.cpu.dgram)} µs`,
   );
+  const runs = (k) => cells[k].map((c) => c.mibs.toFixed(1)).join(' ');
+  console.log(`  runs (MiB/s): hpa ${runs('hpa')} | native ${runs('native')} | dgram ${runs('dgram')}`);
 }
 
-const f = (x) => (x === undefined ? '–' : x.toFixed(1));
 const r2 = (x) => (x === undefined ? '–' : `${x.toFixed(2)}×`);
 const table = [
-  `| blksize | tftpd-hpa, lock-step (MiB/s) | ours, lock-step (MiB/s) | ours / tftpd-hpa | ours, windowsize 16 asked (granted) (MiB/s) | windowed / tftpd-hpa lock-step |`,
-  `|---:|---:|---:|---:|---:|---:|`,
+  `| blksize | tftpd-hpa, lock-step (MiB/s) | ours native wire, lock-step (MiB/s) | native / tftpd-hpa | ours node:dgram, lock-step (MiB/s) | dgram / tftpd-hpa | server CPU per round trip (µs): tftpd-hpa / native / dgram | ours native, windowsize 16 asked (granted) (MiB/s) | windowed / tftpd-hpa lock-step |`,
+  `|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
   ...rows.map(
     (r) =>
-      `| ${r.blksize} | ${f(r.hpa)} | ${f(r.ours)} | ${r2(r.ours / r.hpa)} | ${f(r.win)} (${r.w}) | ${r2(r.win && r.win / r.hpa)} |`,
+      `| ${r.blksize} | ${f(r.hpa)} | ${f(r.native)} | ${r2(r.native / r.hpa)} | ${f(r.dgram)} | ${r2(r.dgram / r.hpa)} | ${f(r.cpu.hpa)} / ${f(r.cpu.native)} / ${f(r.cpu.dgram)} | ${f(r.win)} (${r.w}) | ${r2(r.win && r.win / r.hpa)} |`,
   ),
 ].join('\n');
 const meta = `${CLIENT} client, 50 MiB file, loopback, median of ${RUNS} runs per cell, ${cpus().length} cores, load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}, ${new Date().toISOString().slice(0, 10)}`;

@@ -1,8 +1,14 @@
 // Runs @boottorrent/tftp (built) in its own process for the benchmark, as tftpd-hpa runs in its own.
-// Usage: node server-child.mjs ROOT PORT   — prints "ready" when listening.
+// Usage: node server-child.mjs ROOT PORT [WIRE]   — WIRE: native | dgram (default: the server's 'auto').
+// Prints "ready" when listening; with WIRE 'native' it fails at startup when the addon is not built.
 import { startTftpServer } from '../../../packages/tftp/dist/index.js';
 
-const [root, port] = process.argv.slice(2);
-const server = await startTftpServer({ root, host: '127.0.0.1', port: Number(port) });
+const [root, port, wire] = process.argv.slice(2);
+const server = await startTftpServer({
+  root,
+  host: '127.0.0.1',
+  port: Number(port),
+  ...(wire ? { wire } : {}),
+});
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
