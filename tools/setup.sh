@@ -19,6 +19,7 @@ APT_PACKAGES=(
   dnsmasq-base kmod zstd xz-utils cpio iproute2 tcpdump kexec-tools
   tftp-hpa atftp curl busybox isc-dhcp-client aria2 mktorrent
   libowfat0 libwrap0
+  python3 make g++  # node-gyp, for @boottorrent/tftp's native wire (headers: the nodejs package's /usr/include/node)
 )
 # Unpacked, never installed: name in .cache/deb → Debian package.
 declare -A EXTRACT=(
