@@ -215,6 +215,22 @@ describe.each(WIRES)('server on the %s wire', (wire) => {
     expect(sha256(readFileSync(out))).toBe(hash);
     expect(await started).toMatchObject({ wire, client: { address: '::1' } });
   });
+
+  it('serves an IPv4 client from a dual-stack server on :: (::ffff:127.0.0.1)', async () => {
+    await using server = await startTftpServer({ wire, root: root.dir, host: '::', port: 0 });
+    const started = new Promise<TransferStartEvent>((resolve) => server.once('transfer-start', resolve));
+    const out = join(root.dir, `got4-${wire}`);
+    const r = await run(tool('curl'), [
+      '-sS',
+      '--fail',
+      '-o',
+      out,
+      `tftp://127.0.0.1:${server.address.port}/f`,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(sha256(readFileSync(out))).toBe(hash);
+    expect(await started).toMatchObject({ wire, client: { address: '::ffff:127.0.0.1' } });
+  });
 });
 
 describe('without the addon (a copy of the built package with no build/)', () => {
