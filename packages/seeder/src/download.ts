@@ -6,6 +6,7 @@ import { destroyClient, startClient } from './client.js';
 import { SeederError, SeederErrorCode, abortError, type Logger } from './errors.js';
 import { installPicker } from './picker.js';
 import { addTorrent, parse } from './seeder.js';
+import { chooseTrackers, DEFAULT_TRACKER_FALLBACK_MS, TrackerFallback } from './trackers.js';
 import { UploadQueue } from './upload-queue.js';
 import { WebSeedFallback } from './webseed.js';
 import { WireTracker } from './wires.js';
@@ -76,8 +77,14 @@ export interface DownloadOptions {
   torrent: Uint8Array;
   /** Files land in `dir/<name>/...`, exactly like the OS folder on the server. Existing data is verified and resumed. */
   dir: string;
-  /** Announce URLs added to those in the torrent. @default [] */
+  /**
+   * Announce URLs added to those in the torrent. Of a tracker listed with a `udp://` URL, only that one
+   * is announced to at first; its `http(s)://` URLs are used when no tracker answered within
+   * `trackerFallbackMs` (see {@link chooseTrackers}). @default []
+   */
   announce?: string[];
+  /** Announce to held-back HTTP tracker URLs when no tracker answered for this long. @default DEFAULT_TRACKER_FALLBACK_MS (3000) */
+  trackerFallbackMs?: number;
   /** "host" or "host:port" of the server's seeder: connected directly, and its bytes counted as `fromServer`. @default [] */
   serverPeers?: string[];
   /** BEP 19 web seeds for the fallback. @default the torrent's url-list */
@@ -182,10 +189,12 @@ export async function download(opts: DownloadOptions): Promise<Download> {
   let ticker: NodeJS.Timeout | undefined;
   let fallback: WebSeedFallback | undefined;
   let uploadQueue: UploadQueue | undefined;
+  let trackerFallback: TrackerFallback | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clearInterval(ticker);
       fallback?.stop();
+      trackerFallback?.stop();
       uploadQueue?.destroy();
       await destroyClient(client);
     })();
@@ -193,16 +202,26 @@ export async function download(opts: DownloadOptions): Promise<Download> {
   };
 
   const fresh = await nothingOnDisk(resolve(opts.dir), parsed);
+  const trackers = chooseTrackers([...parsed.announce, ...(opts.announce ?? [])]);
   const torrentP = addTorrent(
     client,
-    { ...parsed, urlList: [] },
+    { ...parsed, announce: trackers.primary, urlList: [] },
     {
       path: resolve(opts.dir),
       bitfield: fresh ? new Uint8Array(Math.ceil(parsed.pieces.length / 8)) : undefined,
-      announce: opts.announce ?? [],
+      announce: [],
       uploads: lanTuning ? maxConns : undefined,
       onAdd: (t) => {
         if (opts.uploadQueue ?? true) uploadQueue = new UploadQueue(t);
+        // before the torrent can announce, so that no tracker answer is missed
+        trackerFallback = new TrackerFallback(t, {
+          urls: trackers.fallback,
+          afterMs: opts.trackerFallbackMs ?? DEFAULT_TRACKER_FALLBACK_MS,
+          infoHash: parsed.infoHash,
+          peerId: client.peerId,
+          port: client.torrentPort,
+          logger: opts.logger,
+        });
       },
     },
   );

@@ -9,6 +9,8 @@ export type { CreateTorrentOptions, CreatedTorrent } from './create-torrent.js';
 export { startSeeder, DEFAULT_SEEDER_PORT, DEFAULT_SEEDER_MAX_CONNS } from './seeder.js';
 export { DEFAULT_SUPER_SEED_SLOTS, SUPER_SEED_STALL_MS } from './super-seed.js';
 export { UPLOAD_BACKLOG_BYTES, UPLOAD_BACKLOG_MAX_BYTES } from './upload-queue.js';
+export { chooseTrackers, DEFAULT_TRACKER_FALLBACK_MS } from './trackers.js';
+export type { TrackerChoice } from './trackers.js';
 export type { Seeder, SeederOptions, SeederEvents, SwarmUploadStats, TorrentUploadStats } from './seeder.js';
 export {
   download,

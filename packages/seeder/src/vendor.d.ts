@@ -1,4 +1,4 @@
-// The subset of webtorrent 3 / parse-torrent / bittorrent-protocol that this package uses. Neither ships
+// The subset of webtorrent 3 / parse-torrent / bittorrent-protocol / bittorrent-tracker that this package uses. None ships
 // types; these declarations stay internal (no public signature mentions them).
 declare module 'webtorrent' {
   import type { EventEmitter } from 'node:events';
@@ -112,4 +112,16 @@ declare module 'parse-torrent' {
     infoBuffer: Uint8Array;
   }
   export default function parseTorrent(torrentId: Uint8Array | ParsedTorrent): Promise<ParsedTorrent>;
+}
+
+declare module 'bittorrent-tracker' {
+  import type { EventEmitter } from 'node:events';
+
+  /** The announcing client (bittorrent-tracker 11), as webtorrent itself uses it. */
+  export default class Client extends EventEmitter {
+    constructor(opts: { infoHash: string; peerId: string; port: number; announce: string[] });
+    start(): void;
+    stop(): void;
+    destroy(cb?: (err?: Error | null) => void): void;
+  }
 }
