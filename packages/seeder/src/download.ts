@@ -172,6 +172,16 @@ async function nothingOnDisk(root: string, parsed: ParsedTorrent): Promise<boole
 export async function download(opts: DownloadOptions): Promise<Download> {
   const { signal } = opts;
   if (signal?.aborted) throw abortError(signal, 'download');
+  for (const [key, value] of [
+    ['webSeedAfterMs', opts.webSeedAfterMs],
+    ['trackerFallbackMs', opts.trackerFallbackMs],
+  ] as const) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0))
+      throw new SeederError(
+        SeederErrorCode.BadOption,
+        `${key}: ${value} is not a delay in ms; use a number >= 0`,
+      );
+  }
   const parsed = await parse(opts.torrent);
   const webSeeds = opts.webSeeds ?? parsed.urlList;
   const lanTuning = opts.lanTuning ?? true;

@@ -4,7 +4,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTorrent, download, startSeeder } from '../../src/index.js';
+import { createTorrent, download, SeederError, startSeeder } from '../../src/index.js';
 import {
   cleanup,
   digestFolder,
@@ -50,6 +50,24 @@ describe('download(): tracker choice', { timeout: 60_000 }, () => {
     await new Promise<void>((r) => (httpCounter ? httpCounter.close(() => r()) : r()));
     blackHole?.close();
     await cleanup(root);
+  });
+
+  it('refuses a delay that is not a number of ms >= 0 with one line, before starting anything', async () => {
+    const created = await createTorrent(osDir);
+    for (const [key, value] of [
+      ['trackerFallbackMs', -1],
+      ['trackerFallbackMs', Number.NaN],
+      ['webSeedAfterMs', Number.POSITIVE_INFINITY],
+    ] as const) {
+      const err = await download({ torrent: created.torrent, dir: join(root, 'bad'), [key]: value }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(SeederError);
+      expect(err).toMatchObject({
+        code: 'BAD_OPTION',
+        message: `${key}: ${value} is not a delay in ms; use a number >= 0`,
+      });
+    }
   });
 
   it("announces only to a tracker's UDP URL while it answers (peers found through it alone)", async () => {
