@@ -128,12 +128,19 @@ const lowatArg = values['client-notsent-lowat'];
 if (lowatArg !== undefined && !/^\d+$/.test(lowatArg))
   usage(`--client-notsent-lowat: ${lowatArg} is not a byte count (0 = the kernel default)`);
 const hostCc = readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();
+const availableCc = readFileSync('/proc/sys/net/ipv4/tcp_available_congestion_control', 'utf8').trim();
+/** The algorithm a congestion option asks for; '' = the host's default. */
 const ccOption = (name: 'client-congestion' | 'server-congestion'): string => {
   const v = values[name];
-  if (!/^(default|[a-z0-9_]+)$/.test(v))
-    usage(`--${name}: ${v} is not an algorithm name (cubic, bbr, reno, ...) or "default"`);
-  return v === 'default' ? '' : v;
+  if (v === 'default') return '';
+  if (!availableCc.split(/\s+/).includes(v))
+    usage(
+      `--${name}: ${v} is not an algorithm this kernel has (${availableCc}), nor "default"; modprobe tcp_<name> adds one`,
+    );
+  return v;
 };
+const clientCc = ccOption('client-congestion');
+const serverCc = ccOption('server-congestion');
 const cfg: RunConfig = {
   ns,
   imageBytes: Math.round(sizeMiB * 1024 * 1024),
@@ -147,8 +154,8 @@ const cfg: RunConfig = {
   ...(values['client-notsent-lowat'] !== undefined
     ? { clientNotsentLowat: Number(values['client-notsent-lowat']) }
     : {}),
-  clientCongestion: ccOption('client-congestion') || `${hostCc} (host default)`,
-  serverCongestion: ccOption('server-congestion') || `${hostCc} (host default)`,
+  clientCongestion: clientCc || `${hostCc} (host default)`,
+  serverCongestion: serverCc || `${hostCc} (host default)`,
 };
 const opentracker = join(repo, '.cache/deb/opentracker/usr/bin/opentracker');
 if (methods.includes('original') && !existsSync(opentracker)) {
@@ -207,8 +214,8 @@ async function main() {
     clientMbit: cfg.clientMbit,
     serverMbit: cfg.serverMbit,
     ...(cfg.clientNotsentLowat !== undefined ? { clientNotsentLowat: cfg.clientNotsentLowat } : {}),
-    clientCongestion: ccOption('client-congestion'),
-    serverCongestion: ccOption('server-congestion'),
+    clientCongestion: clientCc,
+    serverCongestion: serverCc,
     log: vlog,
   });
   log(
