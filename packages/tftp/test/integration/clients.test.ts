@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTftpServer, type TftpServer, type TransferEndEvent } from '../../src/index.js';
 import { datagramCost } from '../../src/options.js';
-import { run, sha256, tempRoot, tool, WIRES } from './helpers.js';
+import { run, sha256, tempRoot, tool, WIRES, tftpHpa } from './helpers.js';
 
 describe.each(WIRES)('%s wire', (wire) => {
   const SIZES = [0, 1, 511, 512, 513, 1 << 20];
@@ -42,16 +42,7 @@ describe.each(WIRES)('%s wire', (wire) => {
   describe('tftp-hpa client', () => {
     it.each(SIZES)('downloads a %i-byte file byte-exact (512-byte lock-step, no options)', async (size) => {
       const local = join(out.dir, `hpa${seq++}`);
-      const r = await run(tool('tftp'), [
-        '127.0.0.1',
-        String(server.address.port),
-        '-m',
-        'binary',
-        '-c',
-        'get',
-        `f${size}`,
-        local,
-      ]);
+      const r = await tftpHpa(server.address.port, 'binary', 'get', [`f${size}`, local]);
       expect(r.stdout + r.stderr).not.toMatch(/error|timed out/i);
       expectSame(local, `f${size}`);
       expect(lastEnd(`f${size}`)).toMatchObject({
@@ -63,16 +54,7 @@ describe.each(WIRES)('%s wire', (wire) => {
 
     it('downloads a text file in netascii mode and gets the same lines back', async () => {
       const local = join(out.dir, `hpa${seq++}`);
-      const r = await run(tool('tftp'), [
-        '127.0.0.1',
-        String(server.address.port),
-        '-m',
-        'netascii',
-        '-c',
-        'get',
-        'lines.txt',
-        local,
-      ]);
+      const r = await tftpHpa(server.address.port, 'netascii', 'get', ['lines.txt', local]);
       expect(r.stdout + r.stderr).not.toMatch(/error/i);
       expect(readFileSync(local, 'latin1')).toBe('first line\nsecond\r\nbare\rcarriage\n\n');
       // 34 bytes on disk; 4 LF become CR LF and 2 CR become CR NUL on the wire

@@ -46,6 +46,17 @@ export function run(
   });
 }
 
+/** Debian's tftp-hpa client, one command against 127.0.0.1: `tftp 127.0.0.1 <port> -m <mode> -c <command> <files…>`. */
+export function tftpHpa(
+  port: number,
+  mode: 'binary' | 'netascii',
+  command: 'get' | 'put',
+  files: string[],
+  opts?: { timeoutMs?: number },
+): Promise<RunResult> {
+  return run(tool('tftp'), ['127.0.0.1', String(port), '-m', mode, '-c', command, ...files], opts);
+}
+
 /** A temp directory (removed by `cleanup`) with helpers to create files of random bytes. */
 export function tempRoot(prefix = 'bt-tftp-') {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTftpServer, type RefusedEvent, type TftpServer } from '../../src/index.js';
-import { download, run, tempRoot, tool, WIRES } from './helpers.js';
+import { download, tempRoot, tftpHpa, WIRES } from './helpers.js';
 
 describe.each(WIRES)('%s wire', (wire) => {
   const base = tempRoot('bt-tftp-jail-');
@@ -72,16 +72,7 @@ describe.each(WIRES)('%s wire', (wire) => {
 
     it('refuses ../secret from the tftp-hpa client too', async () => {
       const local = join(base.dir, 'got');
-      const r = await run(tool('tftp'), [
-        '127.0.0.1',
-        String(server.address.port),
-        '-m',
-        'binary',
-        '-c',
-        'get',
-        '../secret',
-        local,
-      ]);
+      const r = await tftpHpa(server.address.port, 'binary', 'get', ['../secret', local]);
       expect(r.stdout + r.stderr).toMatch(/Error code 2/);
       expect(() => readFileSync(local, 'utf8')).not.toThrow(); // tftp-hpa leaves an empty file…
       expect(readFileSync(local, 'utf8')).toBe(''); // …but never the secret

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTftpServer, type TftpServer, type TransferEndEvent } from '../../src/index.js';
-import { run, sha256, tempRoot, tool, WIRES } from './helpers.js';
+import { run, sha256, tempRoot, tool, WIRES, tftpHpa } from './helpers.js';
 
 describe.each(WIRES)('%s wire', (wire) => {
   const root = tempRoot('bt-tftp-roll-');
@@ -38,11 +38,9 @@ describe.each(WIRES)('%s wire', (wire) => {
     it('sends 33 MiB at blksize 512 to tftp-hpa past block 65535', async () => {
       const local = join(out.dir, 'small');
       const ended = nextEnd();
-      const r = await run(
-        tool('tftp'),
-        ['127.0.0.1', String(server.address.port), '-m', 'binary', '-c', 'get', 'small-roll', local],
-        { timeoutMs: 110_000 },
-      );
+      const r = await tftpHpa(server.address.port, 'binary', 'get', ['small-roll', local], {
+        timeoutMs: 110_000,
+      });
       expect(r.stdout + r.stderr).not.toMatch(/error|timed out/i);
       expect(sha256(readFileSync(local))).toBe(hashes.small);
       expect((await ended).bytes).toBe(SMALL);

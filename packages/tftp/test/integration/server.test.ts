@@ -13,7 +13,7 @@ import {
   type TransferStartEvent,
   type VirtualFileProvider,
 } from '../../src/index.js';
-import { download, run, tempRoot, tool, WIRES } from './helpers.js';
+import { download, run, tempRoot, tool, WIRES, tftpHpa } from './helpers.js';
 import { rawPeer } from './raw.js';
 
 describe.each(WIRES)('%s wire', (wire) => {
@@ -54,13 +54,7 @@ describe.each(WIRES)('%s wire', (wire) => {
   describe('requests', () => {
     it('refuses a write request with ERROR 2 and writes nothing (tftp-hpa put)', async () => {
       root.text('upload-src', 'data');
-      const r = await run(tool('tftp'), [
-        '127.0.0.1',
-        String(server.address.port),
-        '-m',
-        'binary',
-        '-c',
-        'put',
+      const r = await tftpHpa(server.address.port, 'binary', 'put', [
         join(root.dir, 'upload-src'),
         'uploaded',
       ]);
