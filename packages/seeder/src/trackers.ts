@@ -61,8 +61,6 @@ export class TrackerFallback {
   private timer: NodeJS.Timeout | undefined;
   private client: TrackerClient | undefined;
   private answered = false;
-  /** true once the fallback URLs were announced to */
-  started = false;
 
   constructor(
     private readonly torrent: Torrent,
@@ -79,7 +77,6 @@ export class TrackerFallback {
 
   private start(): void {
     if (this.answered || this.torrent.destroyed) return;
-    this.started = true;
     this.opts.logger?.info?.('no answer from the UDP tracker: announcing over HTTP', {
       afterMs: this.opts.afterMs,
       urls: this.opts.urls,

@@ -133,7 +133,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
     host === server
       ? (opts.serverCongestion ?? SERVER_TCP_CONGESTION)
       : (opts.clientCongestion ?? CLIENT_TCP_CONGESTION);
-  const wanted = [...new Set([ccOf(server), ...clients.slice(0, 1).map(ccOf)])].filter((c) => c !== '');
+  const wanted = [...new Set([ccOf(server), ccOf(clients[0] ?? server)])].filter((c) => c !== '');
   if (wanted.length > 0) {
     const available = readFileSync(AVAILABLE_CC, 'utf8').trim().split(/\s+/);
     for (const cc of wanted)
