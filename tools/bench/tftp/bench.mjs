@@ -6,8 +6,10 @@
 //       [--blocks 512,1468] [--no-window] [--write]
 //
 // Client: `fetch` (default) is fetch.c beside this file, compiled with gcc: a minimal RFC 1350/2347/7440
-// reader that discards the data and prints a position-weighted checksum, so the client is not what is
-// measured (atftp spends ~15 µs per packet and caps any window). atftp and curl can be chosen instead.
+// reader that discards the data and prints its CRC-32C (the CPU's crc32 instruction, ~2 µs per 64 KiB),
+// so the client is not what is measured (atftp spends ~15 µs per packet and caps any window). atftp and
+// curl can be chosen instead. Beside each row, loopback-ref.c measures the loopback in the same pattern
+// with no file and no checksum (lock-step, and at the granted window): a reference, not a strict bound.
 // Rows: blksize 512 / 1468 / 8192 / 65464 (or --blocks) lock-step on tftpd-hpa and on ours twice, once
 // per datagram wire (the native addon and node:dgram, each in its own server process), and ours with
 // windowsize 16 on the native wire (as granted, read from the OACK by tftp-fetch: the server grants
@@ -52,13 +54,37 @@ const dir = mkdtempSync(join(tmpdir(), 'bt-tftp-bench-'));
 const file = join(dir, 'fifty.bin');
 const content = randomBytes(SIZE);
 writeFileSync(file, content, { mode: 0o644 });
-let expectedSum = 0;
-for (let i = 0, w = 1; i < content.length; i++, w = w === 251 ? 1 : w + 1)
-  expectedSum = (expectedSum + content[i] * w) >>> 0;
+// CRC-32C of the file, as tftp-fetch computes it over what it accepted (here by a table, there by the
+// CPU's crc32 instruction: the two must agree for any run to count).
+const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, i) => {
+  let c = i;
+  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  return c >>> 0;
+});
+let crc = 0xffffffff;
+for (let i = 0; i < content.length; i++) crc = CRC_TABLE[(crc ^ content[i]) & 0xff] ^ (crc >>> 8);
+const expectedSum = (crc ^ 0xffffffff) >>> 0;
 const FETCH = join(dir, 'tftp-fetch');
 if (CLIENT === 'fetch') {
-  const cc = spawnSync('gcc', ['-O2', '-o', FETCH, join(here, 'fetch.c')], { encoding: 'utf8' });
+  const simd = process.arch === 'x64' ? ['-msse4.2'] : []; // the crc32 instruction (every x86-64 since 2008)
+  const cc = spawnSync('gcc', ['-O2', ...simd, '-o', FETCH, join(here, 'fetch.c')], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`gcc failed (apt-get install gcc): ${cc.stderr}`);
+}
+const LOOPBACK_REF = join(dir, 'tftp-loopback-ref');
+{
+  const cc = spawnSync('gcc', ['-O2', '-o', LOOPBACK_REF, join(here, 'loopback-ref.c')], {
+    encoding: 'utf8',
+  });
+  if (cc.status !== 0) throw new Error(`gcc failed (apt-get install gcc): ${cc.stderr}`);
+}
+/** MiB/s of loopback-ref.c: the loopback in TFTP's pattern with no file and no checksum. */
+function loopbackRef(blksize, windowsize) {
+  const r = spawnSync(LOOPBACK_REF, [String(blksize), String(windowsize), String(SIZE)], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (r.status !== 0) throw new Error(`tftp-loopback-ref ${blksize} ${windowsize} failed: ${r.stderr}`);
+  return Number(r.stdout.trim());
 }
 chmodSync(dir, 0o755); // tftpd-hpa reads it as nobody
 const children = [];
@@ -181,14 +207,17 @@ const x = (a, b) => `${(a / b).toFixed(2)}×`;
 for (const blksize of BLOCKS) {
   const cells = { hpa: [], native: [], dgram: [] };
   const win = [];
+  const ref = { lock: [], win: [] };
   let granted = '?';
   for (let i = 0; i < RUNS; i++) {
     cells.hpa.push(await lockStep(HPA_PORT, blksize));
     cells.native.push(await lockStep(NATIVE_PORT, blksize));
     cells.dgram.push(await lockStep(DGRAM_PORT, blksize));
+    ref.lock.push(loopbackRef(blksize, 1));
     if (CLIENT !== 'curl' && WINDOW) {
       win.push(download(NATIVE_PORT, blksize, 16));
       granted = lastGranted ?? '?';
+      if (typeof granted === 'number') ref.win.push(loopbackRef(blksize, granted));
     }
   }
   const speed = (k) => median(cells[k].map((c) => c.mibs));
@@ -201,11 +230,15 @@ for (const blksize of BLOCKS) {
     cpu: { hpa: cpu('hpa'), native: cpu('native'), dgram: cpu('dgram') },
     win: win.length ? median(win) : undefined,
     w: granted,
+    refLock: median(ref.lock),
+    refWin: ref.win.length ? median(ref.win) : undefined,
   };
   rows.push(row);
-  const w = row.win ? `  native w${row.w} ${row.win.toFixed(1)} MiB/s (${x(row.win, row.hpa)})` : '';
+  const w = row.win
+    ? `  native w${row.w} ${row.win.toFixed(1)} MiB/s (${x(row.win, row.hpa)}; no-work reference w${row.w} ${f(row.refWin)})`
+    : '';
   console.log(
-    `blksize ${String(blksize).padStart(5)}: tftpd-hpa ${row.hpa.toFixed(1)} MiB/s  native ${row.native.toFixed(1)} MiB/s (${x(row.native, row.hpa)})  dgram ${row.dgram.toFixed(1)} MiB/s (${x(row.dgram, row.hpa)})${w}  server CPU/round trip: hpa ${f(row.cpu.hpa)} native ${f(row.cpu.native)} dgram ${f(row.cpu.dgram)} µs`,
+    `blksize ${String(blksize).padStart(5)}: tftpd-hpa ${row.hpa.toFixed(1)} MiB/s  native ${row.native.toFixed(1)} MiB/s (${x(row.native, row.hpa)})  dgram ${row.dgram.toFixed(1)} MiB/s (${x(row.dgram, row.hpa)})${w}  no-work reference w1 ${f(row.refLock)}  server CPU/round trip: hpa ${f(row.cpu.hpa)} native ${f(row.cpu.native)} dgram ${f(row.cpu.dgram)} µs`,
   );
   const runs = (k) => cells[k].map((c) => c.mibs.toFixed(1)).join(' ');
   console.log(`  runs (MiB/s): hpa ${runs('hpa')} | native ${runs('native')} | dgram ${runs('dgram')}`);
@@ -213,11 +246,11 @@ for (const blksize of BLOCKS) {
 
 const r2 = (x) => (x === undefined ? '–' : `${x.toFixed(2)}×`);
 const table = [
-  `| blksize | tftpd-hpa, lock-step (MiB/s) | ours native wire, lock-step (MiB/s) | native / tftpd-hpa | ours node:dgram, lock-step (MiB/s) | dgram / tftpd-hpa | server CPU per round trip (µs): tftpd-hpa / native / dgram | ours native, windowsize 16 asked (granted) (MiB/s) | windowed / tftpd-hpa lock-step |`,
-  `|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
+  `| blksize | tftpd-hpa, lock-step (MiB/s) | ours native wire, lock-step (MiB/s) | native / tftpd-hpa | ours node:dgram, lock-step (MiB/s) | dgram / tftpd-hpa | loopback, no work, lock-step (MiB/s) | server CPU per round trip (µs): tftpd-hpa / native / dgram | ours native, windowsize 16 asked (granted) (MiB/s) | windowed / tftpd-hpa lock-step | loopback, no work, at the granted window (MiB/s; ÷ tftpd-hpa lock-step) |`,
+  `|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
   ...rows.map(
     (r) =>
-      `| ${r.blksize} | ${f(r.hpa)} | ${f(r.native)} | ${r2(r.native / r.hpa)} | ${f(r.dgram)} | ${r2(r.dgram / r.hpa)} | ${f(r.cpu.hpa)} / ${f(r.cpu.native)} / ${f(r.cpu.dgram)} | ${f(r.win)} (${r.w}) | ${r2(r.win && r.win / r.hpa)} |`,
+      `| ${r.blksize} | ${f(r.hpa)} | ${f(r.native)} | ${r2(r.native / r.hpa)} | ${f(r.dgram)} | ${r2(r.dgram / r.hpa)} | ${f(r.refLock)} | ${f(r.cpu.hpa)} / ${f(r.cpu.native)} / ${f(r.cpu.dgram)} | ${f(r.win)} (${r.w}) | ${r2(r.win && r.win / r.hpa)} | ${f(r.refWin)} (${r2(r.refWin && r.refWin / r.hpa)}) |`,
   ),
 ].join('\n');
 const meta = `${CLIENT} client, 50 MiB file, loopback, median of ${RUNS} runs per cell, ${cpus().length} cores, load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}, ${new Date().toISOString().slice(0, 10)}`;
