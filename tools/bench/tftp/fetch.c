@@ -77,7 +77,8 @@ static uint32_t combine(uint32_t a, uint32_t b, uint32_t shift) { return multmod
 
 /*
  * CRC-32C of one block, as three interleaved lanes: the crc32 instruction has a latency of 3 cycles
- * and a throughput of 1, so three independent registers run ~3x faster than one (31 GB/s here on a cached block).
+ * and a throughput of 1, so three independent registers run ~3x faster than one (31 GB/s here on a
+ * cached block).
  */
 static uint32_t crc_block(const unsigned char *p, size_t n) {
   size_t lane = (n / 3) & ~(size_t)7;
