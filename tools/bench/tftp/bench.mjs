@@ -3,7 +3,7 @@
 // 50 MiB file, same client, same machine, loopback, high ports. Not a test: run it by hand.
 //
 //   npx nx build @boottorrent/tftp && node tools/bench/tftp/bench.mjs [--runs 5] [--client fetch|atftp|curl]
-//       [--blocks 512,1468] [--no-window] [--write]
+//       [--blocks 512,1468] [--no-window] [--window-buffer BYTES] [--c-senders] [--write]
 //
 // Client: `fetch` (default) is fetch.c beside this file, compiled with gcc: a minimal RFC 1350/2347/7440
 // reader that discards the data and prints its CRC-32C (the CPU's crc32 instruction, ~2 µs per 64 KiB),
@@ -17,8 +17,11 @@
 // skips it). Each cell is the median of --runs downloads, the servers interleaved so load from
 // elsewhere hits all alike. With perf on PATH, each lock-step download also counts the server's CPU
 // time (`perf stat -e task-clock -p PID`: all threads, user + kernel, tftpd-hpa's per-transfer child
-// included) and the table gives the median µs per round trip. --write replaces the "## tftp" section
-// of docs/performance.md with the table (only from a full run).
+// included) and the table gives the median µs per round trip. --window-buffer sets our servers'
+// windowBufferBytes (tftp-fetch's buffer is 4 MiB: 1060800 grants 16 blocks of 65464). --c-senders
+// also runs c-sender.c (pread, mmap, sendfile) at the window ours granted, interleaved, and prints
+// their table. --write replaces the "## tftp" section of docs/performance.md with the table (only from
+// a full run with the defaults).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -36,11 +39,17 @@ const SIZE = 50 * 1024 * 1024;
 const HPA = join(repo, '.cache/deb/tftpd-hpa/usr/sbin/in.tftpd');
 const BLOCKS = opt('--blocks', '512,1468,8192,65464').split(',').map(Number);
 const WINDOW = !args.includes('--no-window');
+const WINDOW_BUFFER = opt('--window-buffer', '');
+const C_SENDERS = args.includes('--c-senders') ? ['pread', 'mmap', 'sendfile'] : [];
+if (C_SENDERS.length && (CLIENT !== 'fetch' || !WINDOW))
+  throw new Error('--c-senders needs the fetch client and windows');
 const HPA_PORT = 16900 + Math.floor(Math.random() * 50);
 const NATIVE_PORT = HPA_PORT + 50;
 const DGRAM_PORT = HPA_PORT + 100;
-if (args.includes('--write') && (BLOCKS.join() !== '512,1468,8192,65464' || !WINDOW))
-  throw new Error('--write needs the full table: drop --blocks and --no-window');
+if (args.includes('--write') && (BLOCKS.join() !== '512,1468,8192,65464' || !WINDOW || WINDOW_BUFFER))
+  throw new Error(
+    '--write needs the full table with the defaults: drop --blocks, --no-window and --window-buffer',
+  );
 
 if (!existsSync(HPA)) throw new Error(`${HPA} missing: run bash tools/setup.sh`);
 if (!existsSync(join(repo, 'packages/tftp/dist/index.js')))
@@ -75,6 +84,11 @@ const LOOPBACK_REF = join(dir, 'tftp-loopback-ref');
   const cc = spawnSync('gcc', ['-O2', '-o', LOOPBACK_REF, join(here, 'loopback-ref.c')], {
     encoding: 'utf8',
   });
+  if (cc.status !== 0) throw new Error(`gcc failed (apt-get install gcc): ${cc.stderr}`);
+}
+const C_SENDER = join(dir, 'tftp-c-sender');
+if (C_SENDERS.length) {
+  const cc = spawnSync('gcc', ['-O2', '-o', C_SENDER, join(here, 'c-sender.c')], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`gcc failed (apt-get install gcc): ${cc.stderr}`);
 }
 /** MiB/s of loopback-ref.c: the loopback in TFTP's pattern with no file and no checksum. */
@@ -116,9 +130,13 @@ function startHpa() {
 }
 const pids = new Map(); // port → server pid
 async function startOurs(port, wire) {
-  const c = spawn(process.execPath, [join(here, 'server-child.mjs'), dir, String(port), wire], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const c = spawn(
+    process.execPath,
+    [join(here, 'server-child.mjs'), dir, String(port), wire, WINDOW_BUFFER],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   children.push(c);
   pids.set(port, c.pid);
   await new Promise((res, rej) => {
@@ -152,7 +170,7 @@ function download(port, blksize, windowsize) {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, a, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000, encoding: 'utf8' });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  const [bytes, sum, granted] = r.stdout.trim().split(' ');
+  const [bytes, sum, granted, fetchSeconds] = r.stdout.trim().split(' ');
   const ok =
     CLIENT === 'fetch'
       ? `${bytes} ${sum}` === `${SIZE} ${expectedSum}`
@@ -163,7 +181,9 @@ function download(port, blksize, windowsize) {
     );
   rmSync(out, { force: true });
   lastGranted = CLIENT === 'fetch' ? Number(granted) : undefined;
-  return SIZE / 1024 / 1024 / s; // MiB/s
+  // tftp-fetch times the transfer itself (request to last ACK): at 3 GB/s a download takes ~16 ms and
+  // starting the process would add a few of them. Other clients are timed from outside.
+  return SIZE / 1024 / 1024 / (CLIENT === 'fetch' ? Number(fetchSeconds) : s); // MiB/s
 }
 let lastGranted;
 
@@ -197,6 +217,17 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 startHpa();
 await startOurs(NATIVE_PORT, 'native'); // fails (wire 'native') when the addon is not built
 await startOurs(DGRAM_PORT, 'dgram');
+const cPorts = C_SENDERS.map((_, i) => HPA_PORT + 150 + i);
+for (const [i, mode] of C_SENDERS.entries()) {
+  const c = spawn(C_SENDER, [mode, '127.0.0.1', String(cPorts[i]), dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(c);
+  await new Promise((res, rej) => {
+    c.stdout.once('data', res);
+    c.once('exit', (code) => rej(new Error(`tftp-c-sender ${mode} exited with ${code}`)));
+  });
+}
 await new Promise((r) => setTimeout(r, 300));
 for (const port of [HPA_PORT, NATIVE_PORT, DGRAM_PORT]) download(port, 512, 1); // warm the page cache and the servers
 
@@ -208,6 +239,7 @@ for (const blksize of BLOCKS) {
   const cells = { hpa: [], native: [], dgram: [] };
   const win = [];
   const ref = { lock: [], win: [] };
+  const cWin = C_SENDERS.map(() => []);
   let granted = '?';
   for (let i = 0; i < RUNS; i++) {
     cells.hpa.push(await lockStep(HPA_PORT, blksize));
@@ -218,6 +250,7 @@ for (const blksize of BLOCKS) {
       win.push(download(NATIVE_PORT, blksize, 16));
       granted = lastGranted ?? '?';
       if (typeof granted === 'number') ref.win.push(loopbackRef(blksize, granted));
+      for (const [k, port] of cPorts.entries()) cWin[k].push(download(port, blksize, Number(granted)));
     }
   }
   const speed = (k) => median(cells[k].map((c) => c.mibs));
@@ -232,6 +265,7 @@ for (const blksize of BLOCKS) {
     w: granted,
     refLock: median(ref.lock),
     refWin: ref.win.length ? median(ref.win) : undefined,
+    c: cWin.map((xs) => median(xs)),
   };
   rows.push(row);
   const w = row.win
@@ -240,6 +274,10 @@ for (const blksize of BLOCKS) {
   console.log(
     `blksize ${String(blksize).padStart(5)}: tftpd-hpa ${row.hpa.toFixed(1)} MiB/s  native ${row.native.toFixed(1)} MiB/s (${x(row.native, row.hpa)})  dgram ${row.dgram.toFixed(1)} MiB/s (${x(row.dgram, row.hpa)})${w}  no-work reference w1 ${f(row.refLock)}  server CPU/round trip: hpa ${f(row.cpu.hpa)} native ${f(row.cpu.native)} dgram ${f(row.cpu.dgram)} µs`,
   );
+  if (C_SENDERS.length)
+    console.log(
+      `  C senders at window ${row.w}: ${C_SENDERS.map((m, k) => `${m} ${f(row.c[k])}`).join('  ')} MiB/s`,
+    );
   const runs = (k) => cells[k].map((c) => c.mibs.toFixed(1)).join(' ');
   console.log(`  runs (MiB/s): hpa ${runs('hpa')} | native ${runs('native')} | dgram ${runs('dgram')}`);
 }
@@ -255,6 +293,14 @@ const table = [
 ].join('\n');
 const meta = `${CLIENT} client, 50 MiB file, loopback, median of ${RUNS} runs per cell, ${cpus().length} cores, load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}, ${new Date().toISOString().slice(0, 10)}`;
 console.log(`\n${meta}\n\n${table}`);
+if (C_SENDERS.length)
+  console.log(
+    [
+      `\n| blksize | window | ours native (MiB/s) | ${C_SENDERS.map((m) => `C ${m} (MiB/s)`).join(' | ')} |`,
+      `|---:|---:|---:|${C_SENDERS.map(() => '---:|').join('')}`,
+      ...rows.map((r) => `| ${r.blksize} | ${r.w} | ${f(r.win)} | ${r.c.map(f).join(' | ')} |`),
+    ].join('\n'),
+  );
 
 if (args.includes('--write')) {
   const doc = join(repo, 'docs/performance.md');

