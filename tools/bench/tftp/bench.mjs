@@ -11,17 +11,18 @@
 // curl can be chosen instead. Beside each row, loopback-ref.c measures the loopback in the same pattern
 // with no file and no checksum (lock-step, and at the granted window): a reference, not a strict bound.
 // Rows: blksize 512 / 1468 / 8192 / 65464 (or --blocks) lock-step on tftpd-hpa and on ours twice, once
-// per datagram wire (the native addon and node:dgram, each in its own server process), and ours with
-// windowsize 16 on the native wire (as granted, read from the OACK by tftp-fetch: the server grants
-// what fits a default 212992-byte client socket buffer, 12 blocks of 8192 and 3 of 65464; --no-window
-// skips it). Each cell is the median of --runs downloads, the servers interleaved so load from
-// elsewhere hits all alike. With perf on PATH, each lock-step download also counts the server's CPU
-// time (`perf stat -e task-clock -p PID`: all threads, user + kernel, tftpd-hpa's per-transfer child
-// included) and the table gives the median µs per round trip. --window-buffer sets our servers'
-// windowBufferBytes (tftp-fetch's buffer is 4 MiB: 1060800 grants 16 blocks of 65464). --c-senders
-// also runs c-sender.c (pread, mmap, sendfile) at the window ours granted, interleaved, and prints
-// their table. --write replaces the "## tftp" section of docs/performance.md with the table (only from
-// a full run with the defaults).
+// per datagram wire (the native addon and node:dgram, each in its own server process); then ours with
+// windowsize 16 asked on the native wire, twice: with the default grant (what fits a default 212992-byte
+// client socket buffer: 12 blocks of 8192, 3 of 65464; read from the OACK by tftp-fetch), and on a
+// third server of ours whose windowBufferBytes is tftp-fetch's real receive buffer (2 × min(4 MiB,
+// net.core.rmem_max)), which grants the 16. --no-window skips both. Each cell is the median of --runs
+// downloads, the servers interleaved so load from elsewhere hits all alike. With perf on PATH, each
+// lock-step download also counts the server's CPU time (`perf stat -e task-clock -p PID`: all
+// threads, user + kernel, tftpd-hpa's per-transfer child included) and the table gives the median µs
+// per round trip. --window-buffer sets windowBufferBytes of the first two servers of ours.
+// --c-senders also runs c-sender.c (pread, mmap, sendfile) at the window ours granted by default,
+// interleaved, and prints their table. --write replaces the "## tftp" section of docs/performance.md
+// with the tables (only from a full run with the defaults).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -46,6 +47,11 @@ if (C_SENDERS.length && (CLIENT !== 'fetch' || !WINDOW))
 const HPA_PORT = 16900 + Math.floor(Math.random() * 50);
 const NATIVE_PORT = HPA_PORT + 50;
 const DGRAM_PORT = HPA_PORT + 100;
+const SIZED_PORT = HPA_PORT + 200;
+// tftp-fetch asks for a 4 MiB SO_RCVBUF; Linux caps the request at net.core.rmem_max and doubles it.
+const RMEM_MAX = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+const FETCH_RCVBUF = 2 * Math.min(4 << 20, RMEM_MAX);
+const SIZED = CLIENT === 'fetch' && WINDOW; // a third server of ours, its windowBufferBytes = FETCH_RCVBUF
 if (args.includes('--write') && (BLOCKS.join() !== '512,1468,8192,65464' || !WINDOW || WINDOW_BUFFER))
   throw new Error(
     '--write needs the full table with the defaults: drop --blocks, --no-window and --window-buffer',
@@ -129,10 +135,10 @@ function startHpa() {
   pids.set(HPA_PORT, c.pid);
 }
 const pids = new Map(); // port → server pid
-async function startOurs(port, wire) {
+async function startOurs(port, wire, windowBuffer = WINDOW_BUFFER) {
   const c = spawn(
     process.execPath,
-    [join(here, 'server-child.mjs'), dir, String(port), wire, WINDOW_BUFFER],
+    [join(here, 'server-child.mjs'), dir, String(port), wire, String(windowBuffer)],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -217,6 +223,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 startHpa();
 await startOurs(NATIVE_PORT, 'native'); // fails (wire 'native') when the addon is not built
 await startOurs(DGRAM_PORT, 'dgram');
+if (SIZED) await startOurs(SIZED_PORT, 'native', FETCH_RCVBUF);
 const cPorts = C_SENDERS.map((_, i) => HPA_PORT + 150 + i);
 for (const [i, mode] of C_SENDERS.entries()) {
   const c = spawn(C_SENDER, [mode, '127.0.0.1', String(cPorts[i]), dir], {
@@ -238,7 +245,9 @@ const x = (a, b) => `${(a / b).toFixed(2)}×`;
 for (const blksize of BLOCKS) {
   const cells = { hpa: [], native: [], dgram: [] };
   const win = [];
-  const ref = { lock: [], win: [] };
+  const sized = [];
+  const ref = { lock: [], win: [], sized: [] };
+  let sizedGranted = '?';
   const cWin = C_SENDERS.map(() => []);
   let granted = '?';
   for (let i = 0; i < RUNS; i++) {
@@ -251,6 +260,11 @@ for (const blksize of BLOCKS) {
       granted = lastGranted ?? '?';
       if (typeof granted === 'number') ref.win.push(loopbackRef(blksize, granted));
       for (const [k, port] of cPorts.entries()) cWin[k].push(download(port, blksize, Number(granted)));
+    }
+    if (SIZED) {
+      sized.push(download(SIZED_PORT, blksize, 16));
+      sizedGranted = lastGranted;
+      ref.sized.push(loopbackRef(blksize, sizedGranted));
     }
   }
   const speed = (k) => median(cells[k].map((c) => c.mibs));
@@ -265,6 +279,9 @@ for (const blksize of BLOCKS) {
     w: granted,
     refLock: median(ref.lock),
     refWin: ref.win.length ? median(ref.win) : undefined,
+    sized: sized.length ? median(sized) : undefined,
+    sw: sizedGranted,
+    refSized: ref.sized.length ? median(ref.sized) : undefined,
     c: cWin.map((xs) => median(xs)),
   };
   rows.push(row);
@@ -274,6 +291,10 @@ for (const blksize of BLOCKS) {
   console.log(
     `blksize ${String(blksize).padStart(5)}: tftpd-hpa ${row.hpa.toFixed(1)} MiB/s  native ${row.native.toFixed(1)} MiB/s (${x(row.native, row.hpa)})  dgram ${row.dgram.toFixed(1)} MiB/s (${x(row.dgram, row.hpa)})${w}  no-work reference w1 ${f(row.refLock)}  server CPU/round trip: hpa ${f(row.cpu.hpa)} native ${f(row.cpu.native)} dgram ${f(row.cpu.dgram)} µs`,
   );
+  if (SIZED)
+    console.log(
+      `  sized for the client: native w${row.sw} ${f(row.sized)} MiB/s (${x(row.sized, row.hpa)}; no-work reference w${row.sw} ${f(row.refSized)})`,
+    );
   if (C_SENDERS.length)
     console.log(
       `  C senders at window ${row.w}: ${C_SENDERS.map((m, k) => `${m} ${f(row.c[k])}`).join('  ')} MiB/s`,
@@ -284,11 +305,22 @@ for (const blksize of BLOCKS) {
 
 const r2 = (x) => (x === undefined ? '–' : `${x.toFixed(2)}×`);
 const table = [
-  `| blksize | tftpd-hpa, lock-step (MiB/s) | ours native wire, lock-step (MiB/s) | native / tftpd-hpa | ours node:dgram, lock-step (MiB/s) | dgram / tftpd-hpa | loopback, no work, lock-step (MiB/s) | server CPU per round trip (µs): tftpd-hpa / native / dgram | ours native, windowsize 16 asked (granted) (MiB/s) | windowed / tftpd-hpa lock-step | loopback, no work, at the granted window (MiB/s; ÷ tftpd-hpa lock-step) |`,
-  `|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
+  'Lock-step (one block per ACK):',
+  '',
+  `| blksize | tftpd-hpa (MiB/s) | ours, native wire (MiB/s) | native / tftpd-hpa | ours, node:dgram (MiB/s) | dgram / tftpd-hpa | no work (MiB/s) | server CPU per round trip (µs): tftpd-hpa / native / dgram |`,
+  `|---:|---:|---:|---:|---:|---:|---:|---:|`,
   ...rows.map(
     (r) =>
-      `| ${r.blksize} | ${f(r.hpa)} | ${f(r.native)} | ${r2(r.native / r.hpa)} | ${f(r.dgram)} | ${r2(r.dgram / r.hpa)} | ${f(r.refLock)} | ${f(r.cpu.hpa)} / ${f(r.cpu.native)} / ${f(r.cpu.dgram)} | ${f(r.win)} (${r.w}) | ${r2(r.win && r.win / r.hpa)} | ${f(r.refWin)} (${r2(r.refWin && r.refWin / r.hpa)}) |`,
+      `| ${r.blksize} | ${f(r.hpa)} | ${f(r.native)} | ${r2(r.native / r.hpa)} | ${f(r.dgram)} | ${r2(r.dgram / r.hpa)} | ${f(r.refLock)} | ${f(r.cpu.hpa)} / ${f(r.cpu.native)} / ${f(r.cpu.dgram)} |`,
+  ),
+  '',
+  `Windowed, windowsize 16 asked, ours on the native wire; ratios against tftpd-hpa's lock-step above. "Default grant": the window that fits a default 212992-byte socket buffer. "Sized": \`windowBufferBytes\` set to tftp-fetch's receive buffer (${FETCH_RCVBUF} bytes). "No work": loopback-ref.c at the same window.`,
+  '',
+  `| blksize | default grant: granted | MiB/s | ÷ tftpd-hpa | no work (MiB/s; ÷ tftpd-hpa) | sized: granted | MiB/s | ÷ tftpd-hpa | no work (MiB/s; ÷ tftpd-hpa) |`,
+  `|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
+  ...rows.map(
+    (r) =>
+      `| ${r.blksize} | ${r.w} | ${f(r.win)} | ${r2(r.win && r.win / r.hpa)} | ${f(r.refWin)} (${r2(r.refWin && r.refWin / r.hpa)}) | ${r.sw} | ${f(r.sized)} | ${r2(r.sized && r.sized / r.hpa)} | ${f(r.refSized)} (${r2(r.refSized && r.refSized / r.hpa)}) |`,
   ),
 ].join('\n');
 const meta = `${CLIENT} client, 50 MiB file, loopback, median of ${RUNS} runs per cell, ${cpus().length} cores, load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}, ${new Date().toISOString().slice(0, 10)}`;
