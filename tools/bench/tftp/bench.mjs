@@ -30,17 +30,28 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// A bad option or a failed step ends the run with one line (cleanup still runs on exit).
+for (const event of ['uncaughtException', 'unhandledRejection'])
+  process.on(event, (err) => {
+    console.error(`tftp bench: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
 const args = process.argv.slice(2);
 const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
 const RUNS = Number(opt('--runs', '5'));
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs takes a whole number ≥ 1');
 const CLIENT = opt('--client', 'fetch');
 const SIZE = 50 * 1024 * 1024;
 const HPA = join(repo, '.cache/deb/tftpd-hpa/usr/sbin/in.tftpd');
 const BLOCKS = opt('--blocks', '512,1468,8192,65464').split(',').map(Number);
 const WINDOW = !args.includes('--no-window');
 const WINDOW_BUFFER = opt('--window-buffer', '');
+if (BLOCKS.some((b) => !Number.isInteger(b) || b < 8 || b > 65464))
+  throw new Error('--blocks takes block sizes from 8 to 65464, comma-separated (e.g. 512,1468)');
+if (WINDOW_BUFFER && !(Number.isInteger(Number(WINDOW_BUFFER)) && Number(WINDOW_BUFFER) > 0))
+  throw new Error('--window-buffer takes a number of bytes (e.g. 1060800)');
 const C_SENDERS = args.includes('--c-senders') ? ['pread', 'mmap', 'sendfile'] : [];
 if (C_SENDERS.length && (CLIENT !== 'fetch' || !WINDOW))
   throw new Error('--c-senders needs the fetch client and windows');
@@ -78,25 +89,19 @@ const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, i) => {
 });
 let crc = 0xffffffff;
 for (let i = 0; i < content.length; i++) crc = CRC_TABLE[(crc ^ content[i]) & 0xff] ^ (crc >>> 8);
-const expectedSum = (crc ^ 0xffffffff) >>> 0;
-const FETCH = join(dir, 'tftp-fetch');
-if (CLIENT === 'fetch') {
-  const simd = process.arch === 'x64' ? ['-msse4.2'] : []; // the crc32 instruction (every x86-64 since 2008)
-  const cc = spawnSync('gcc', ['-O2', ...simd, '-o', FETCH, join(here, 'fetch.c')], { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`gcc failed (apt-get install gcc): ${cc.stderr}`);
+const expectedCrc = (crc ^ 0xffffffff) >>> 0;
+/** Compiles a C file beside this script into the temp dir; returns the binary's path. */
+function compile(source, binary, flags = []) {
+  const out = join(dir, binary);
+  const cc = spawnSync('gcc', ['-O2', ...flags, '-o', out, join(here, source)], { encoding: 'utf8' });
+  if (cc.status !== 0) throw new Error(`gcc failed on ${source} (apt-get install gcc): ${cc.stderr}`);
+  return out;
 }
-const LOOPBACK_REF = join(dir, 'tftp-loopback-ref');
-{
-  const cc = spawnSync('gcc', ['-O2', '-o', LOOPBACK_REF, join(here, 'loopback-ref.c')], {
-    encoding: 'utf8',
-  });
-  if (cc.status !== 0) throw new Error(`gcc failed (apt-get install gcc): ${cc.stderr}`);
-}
-const C_SENDER = join(dir, 'tftp-c-sender');
-if (C_SENDERS.length) {
-  const cc = spawnSync('gcc', ['-O2', '-o', C_SENDER, join(here, 'c-sender.c')], { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`gcc failed (apt-get install gcc): ${cc.stderr}`);
-}
+// -msse4.2: the crc32 instruction (every x86-64 since 2008).
+const FETCH =
+  CLIENT === 'fetch' ? compile('fetch.c', 'tftp-fetch', process.arch === 'x64' ? ['-msse4.2'] : []) : '';
+const LOOPBACK_REF = compile('loopback-ref.c', 'tftp-loopback-ref');
+const C_SENDER = C_SENDERS.length ? compile('c-sender.c', 'tftp-c-sender') : '';
 /** MiB/s of loopback-ref.c: the loopback in TFTP's pattern with no file and no checksum. */
 function loopbackRef(blksize, windowsize) {
   const r = spawnSync(LOOPBACK_REF, [String(blksize), String(windowsize), String(SIZE)], {
@@ -179,7 +184,7 @@ function download(port, blksize, windowsize) {
   const [bytes, sum, granted, fetchSeconds] = r.stdout.trim().split(' ');
   const ok =
     CLIENT === 'fetch'
-      ? `${bytes} ${sum}` === `${SIZE} ${expectedSum}`
+      ? `${bytes} ${sum}` === `${SIZE} ${expectedCrc}`
       : r.status === 0 && statSync(out).size === SIZE;
   if (r.status !== 0 || !ok)
     throw new Error(
