@@ -147,7 +147,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   enum mode mode = !strcmp(argv[1], "mmap") ? MMAP : !strcmp(argv[1], "sendfile") ? SENDFILE : PREAD;
-  if (mode == PREAD && strcmp(argv[1], "pread")) return 2;
+  if (mode == PREAD && strcmp(argv[1], "pread")) {
+    fprintf(stderr, "%s: unknown mode '%s' (pread, mmap or sendfile)\n", argv[0], argv[1]);
+    return 2;
+  }
   struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[3]))};
   int ls = socket(AF_INET, SOCK_DGRAM, 0);
   if (inet_pton(AF_INET, argv[2], &local.sin_addr) != 1 || ls < 0 ||
