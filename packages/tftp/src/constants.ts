@@ -92,3 +92,8 @@ export const MAX_BACKOFF_MS = 8000;
 export const DEFAULT_MAX_PATH_LENGTH = 255;
 /** Bytes read from disk in one go (rounded to whole blocks, at least one window). */
 export const READ_CHUNK_BYTES = 512 * 1024;
+/**
+ * Idle chunk buffers a server keeps for its next transfers ({@link ChunkPool}), bytes: about three
+ * transfers' worth at blksize 65464 and windowsize 16 (1 MiB chunks), ten at 1468.
+ */
+export const CHUNK_POOL_BYTES = 16 * 1024 * 1024;

@@ -7,7 +7,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { realpathSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import { ErrorCode, ErrorCodeName, Opcode, OpcodeName } from './constants.js';
+import { CHUNK_POOL_BYTES, ErrorCode, ErrorCodeName, Opcode, OpcodeName } from './constants.js';
 import { TftpError, TftpErrorCode } from './errors.js';
 import type { RefusedEvent, TftpClient, TftpServerEvents, TftpServerStats } from './events.js';
 import { blockSizeForMtu, interfaceMtu } from './mtu.js';
@@ -17,6 +17,7 @@ import { decodePacket, encodeError, encodeOack, type RequestPacket } from './pac
 import { openSource, type SourceContext } from './request.js';
 import { resolveOptions, type ResolvedOptions, type TftpServerOptions } from './server-options.js';
 import { runTransfer, type RunningTransfer } from './session.js';
+import { ChunkPool } from './source.js';
 import { openTransferSocket, type TransferSocket, type WireKind } from './transfer-socket.js';
 
 /** A running server. Obtain one with {@link startTftpServer}. */
@@ -36,6 +37,8 @@ export class TftpServer extends EventEmitter<TftpServerEvents> {
   private nextId = 1;
   private closing: Promise<void> | undefined;
   private readonly ctx: SourceContext;
+  /** Chunk buffers of ended transfers, reused by the next ones (see ChunkPool). */
+  private readonly pool = new ChunkPool(CHUNK_POOL_BYTES);
 
   /** @internal use {@link startTftpServer} */
   constructor(
@@ -69,6 +72,7 @@ export class TftpServer extends EventEmitter<TftpServerEvents> {
         if (t !== 'opening') ends.push(t.stop(new TftpError(TftpErrorCode.Closed, 'server shutting down')));
       }
       await Promise.all([closed, ...ends]);
+      this.pool.close();
       this.removeAllListeners();
     })();
     return this.closing;
@@ -172,6 +176,7 @@ export class TftpServer extends EventEmitter<TftpServerEvents> {
       oack: neg.oack.length > 0 ? encodeOack(neg.oack) : undefined,
       timeoutMs: neg.timeoutMs ?? this.opts.timeoutMs,
       retries: this.opts.retries,
+      pool: this.pool,
       onEnd: (ev, error) => {
         this.transfers.delete(key);
         this.counters.bytesSent += ev.bytes;

@@ -7,7 +7,7 @@ import { TftpError, TftpErrorCode } from './errors.js';
 import type { TftpClient, TransferEndEvent, TransferStartEvent } from './events.js';
 import type { NegotiatedOptions } from './options.js';
 import type { OpenedSource } from './request.js';
-import { BlockStore } from './source.js';
+import { BlockStore, type ChunkPool } from './source.js';
 import { Transfer } from './transfer.js';
 import type { TransferSocket } from './transfer-socket.js';
 
@@ -21,6 +21,8 @@ export interface SessionInit {
   oack: Buffer | undefined;
   timeoutMs: number;
   retries: number;
+  /** The server's idle chunk buffers: the transfer takes from it and gives back when it is over. */
+  pool?: ChunkPool;
   onEnd(ev: TransferEndEvent, error: TftpError | undefined): void;
 }
 
@@ -48,10 +50,12 @@ export function runTransfer(init: SessionInit): RunningTransfer {
       ...(neg.tsize !== undefined ? { tsize: neg.tsize } : {}),
     },
   };
-  const store = new BlockStore(source.filler, source.size, neg.blksize, neg.windowsize);
+  const store = new BlockStore(source.filler, source.size, neg.blksize, neg.windowsize, init.pool);
   let startedAt = 0;
   let released: Promise<void> | undefined;
-  const release = () => (released ??= Promise.all([socket.close(), source.close()]).then(() => undefined));
+  // The store's buffers are pooled only once the socket is closed: node:dgram may still hold a send.
+  const release = () =>
+    (released ??= Promise.all([socket.close(), source.close()]).then(() => store.dispose()));
 
   const transfer = new Transfer({
     wire: { send: (packet) => socket.send(packet) },

