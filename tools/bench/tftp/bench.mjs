@@ -16,7 +16,11 @@
 // client socket buffer: 12 blocks of 8192, 3 of 65464; read from the OACK by tftp-fetch), and on a
 // third server of ours whose windowBufferBytes is tftp-fetch's real receive buffer (2 × min(4 MiB,
 // net.core.rmem_max)), which grants the 16. --no-window skips both. Each cell is the median of --runs
-// downloads, the servers interleaved so load from elsewhere hits all alike. With perf on PATH, each
+// downloads, the servers interleaved so load from elsewhere hits all alike: per row, first one untimed
+// lock-step download per server and three untimed windowed ones per windowed server (a fresh server of
+// ours is slower in its first transfers), then each run goes through the lock-step servers and then the
+// windowed ones in an order rotated by one per run (whichever runs first after the lock-step group starts
+// on idle vCPUs, and was measured up to 25 % slower for it). With perf on PATH, each
 // lock-step download also counts the server's CPU time (`perf stat -e task-clock -p PID`: all
 // threads, user + kernel, tftpd-hpa's per-transfer child included) and the table gives the median µs
 // per round trip. --window-buffer sets windowBufferBytes of the first two servers of ours.
@@ -242,6 +246,7 @@ for (const [i, mode] of C_SENDERS.entries()) {
 }
 await new Promise((r) => setTimeout(r, 300));
 for (const port of [HPA_PORT, NATIVE_PORT, DGRAM_PORT]) download(port, 512, 1); // warm the page cache and the servers
+const WARM_WINDOWED = 3; // untimed windowed downloads per server and row
 
 const rows = [];
 const loadBefore = loadavg()[0];
@@ -255,22 +260,42 @@ for (const blksize of BLOCKS) {
   let sizedGranted = '?';
   const cWin = C_SENDERS.map(() => []);
   let granted = '?';
-  for (let i = 0; i < RUNS; i++) {
-    cells.hpa.push(await lockStep(HPA_PORT, blksize));
-    cells.native.push(await lockStep(NATIVE_PORT, blksize));
-    cells.dgram.push(await lockStep(DGRAM_PORT, blksize));
-    ref.lock.push(loopbackRef(blksize, 1));
-    if (CLIENT !== 'curl' && WINDOW) {
-      win.push(download(NATIVE_PORT, blksize, 16));
+  // Untimed first, per row: each server of ours compiles its hot paths (V8) and fills its chunk
+  // pool in its first transfers, which came out 9–18 % slower; a row has only RUNS timed ones.
+  // The windowed warm-up also reads the windows granted, which the C senders and references then use.
+  for (const port of [HPA_PORT, NATIVE_PORT, DGRAM_PORT]) download(port, blksize, 1);
+  if (CLIENT !== 'curl' && WINDOW)
+    for (let w = 0; w < WARM_WINDOWED; w++) {
+      download(NATIVE_PORT, blksize, 16);
       granted = lastGranted ?? '?';
-      if (typeof granted === 'number') ref.win.push(loopbackRef(blksize, granted));
-      for (const [k, port] of cPorts.entries()) cWin[k].push(download(port, blksize, Number(granted)));
+      if (SIZED) {
+        download(SIZED_PORT, blksize, 16);
+        sizedGranted = lastGranted;
+      }
+      for (const port of cPorts) download(port, blksize, Number(granted));
     }
-    if (SIZED) {
-      sized.push(download(SIZED_PORT, blksize, 16));
-      sizedGranted = lastGranted;
-      ref.sized.push(loopbackRef(blksize, sizedGranted));
-    }
+  const lockGroup = [
+    async () => cells.hpa.push(await lockStep(HPA_PORT, blksize)),
+    async () => cells.native.push(await lockStep(NATIVE_PORT, blksize)),
+    async () => cells.dgram.push(await lockStep(DGRAM_PORT, blksize)),
+    () => ref.lock.push(loopbackRef(blksize, 1)),
+  ];
+  const winGroup = [];
+  if (CLIENT !== 'curl' && WINDOW) {
+    winGroup.push(() => win.push(download(NATIVE_PORT, blksize, 16)));
+    if (typeof granted === 'number') winGroup.push(() => ref.win.push(loopbackRef(blksize, granted)));
+    for (const [k, port] of cPorts.entries())
+      winGroup.push(() => cWin[k].push(download(port, blksize, Number(granted))));
+  }
+  if (SIZED) {
+    winGroup.push(() => sized.push(download(SIZED_PORT, blksize, 16)));
+    winGroup.push(() => ref.sized.push(loopbackRef(blksize, sizedGranted)));
+  }
+  // Each run goes through the servers in an order rotated by one, so no server always runs first after
+  // the slow lock-step group (the vCPUs then start from idle) or right after another fast download.
+  for (let i = 0; i < RUNS; i++) {
+    for (const group of [lockGroup, winGroup])
+      for (let j = 0; j < group.length; j++) await group[(i + j) % group.length]();
   }
   const speed = (k) => median(cells[k].map((c) => c.mibs));
   const cpu = (k) => (PERF ? median(cells[k].map((c) => c.cpu ?? NaN)) : undefined);
