@@ -23,13 +23,18 @@ interface Chunk {
 
 /** Largest number of iovecs in one readv (IOV_MAX on Linux). */
 const IOV_MAX = 1024;
+/** Smallest buffer a {@link ChunkPool} keeps: glibc's default mmap threshold (M_MMAP_THRESHOLD). */
+export const POOLED_MIN_BYTES = 128 * 1024;
 
 /**
  * Chunk buffers kept from ended transfers for the next ones. Without it every transfer's chunks are new
  * allocations: glibc maps chunks this large fresh from the kernel and unmaps them when freed, so each
  * transfer faults in and zeroes every page again (measured in a fresh server at blksize 65464: ~820
  * page faults per 50 MiB transfer, ~0 with the pool, and 7–17 % less CPU). Holds at most
- * `maxBytes`; past it the oldest buffer is left to the garbage collector.
+ * `maxBytes`; past it the oldest buffer is left to the garbage collector. Buffers under
+ * {@link POOLED_MIN_BYTES} are not kept: glibc serves those from its heap without new pages. What a
+ * buffer held before is never sent: a packet is only ever a view of bytes read for it (a short read
+ * fails the transfer).
  */
 export class ChunkPool {
   private readonly idle: Buffer[] = [];
@@ -45,6 +50,7 @@ export class ChunkPool {
 
   /** A buffer of exactly `size` bytes: the most recently given one of that size, else a new one. */
   take(size: number): Buffer {
+    if (size < POOLED_MIN_BYTES) return Buffer.allocUnsafeSlow(size);
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const buf = this.idle[i]!;
       if (buf.length === size) {
@@ -58,7 +64,7 @@ export class ChunkPool {
 
   /** Keeps `buf` for a later {@link take}; nothing may write into or send from it any more. */
   give(buf: Buffer): void {
-    if (this.closed || buf.length > this.maxBytes) return;
+    if (this.closed || buf.length < POOLED_MIN_BYTES || buf.length > this.maxBytes) return;
     this.idle.push(buf);
     this.held += buf.length;
     while (this.held > this.maxBytes) this.held -= this.idle.shift()!.length;
