@@ -97,3 +97,5 @@ export const READ_CHUNK_BYTES = 512 * 1024;
  * transfers' worth at blksize 65464 and windowsize 16 (1 MiB chunks), ten at 1468.
  */
 export const CHUNK_POOL_BYTES = 16 * 1024 * 1024;
+/** Smallest buffer a {@link ChunkPool} keeps: glibc's default mmap threshold (M_MMAP_THRESHOLD). */
+export const POOLED_MIN_BYTES = 128 * 1024;

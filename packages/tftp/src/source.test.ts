@@ -8,11 +8,11 @@ import {
   ChunkPool,
   fdFiller,
   netasciiSize,
-  POOLED_MIN_BYTES,
   streamFiller,
   toNetascii,
   type Filler,
 } from './source.js';
+import { POOLED_MIN_BYTES } from './constants.js';
 
 async function blocks(store: BlockStore): Promise<Buffer[]> {
   const out: Buffer[] = [];

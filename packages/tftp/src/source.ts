@@ -7,7 +7,7 @@
  */
 import { readv } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Opcode, READ_CHUNK_BYTES } from './constants.js';
+import { Opcode, POOLED_MIN_BYTES, READ_CHUNK_BYTES } from './constants.js';
 import { TftpError, TftpErrorCode } from './errors.js';
 
 /** Fills `views` (in order) with the bytes at `position`; resolves the byte count (short only at EOF). */
@@ -23,8 +23,6 @@ interface Chunk {
 
 /** Largest number of iovecs in one readv (IOV_MAX on Linux). */
 const IOV_MAX = 1024;
-/** Smallest buffer a {@link ChunkPool} keeps: glibc's default mmap threshold (M_MMAP_THRESHOLD). */
-export const POOLED_MIN_BYTES = 128 * 1024;
 
 /**
  * Chunk buffers kept from ended transfers for the next ones. Without it every transfer's chunks are new
