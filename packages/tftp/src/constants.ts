@@ -93,6 +93,12 @@ export const DEFAULT_MAX_PATH_LENGTH = 255;
 /** Bytes read from disk in one go (rounded to whole blocks, at least one window). */
 export const READ_CHUNK_BYTES = 512 * 1024;
 /**
+ * Most bytes of a file a transfer reads ahead of the chunk it sends from (at least one chunk). It
+ * starts at one chunk and grows only while the sender has to wait for the reader (a fast windowed
+ * client), so a lock-step transfer holds two chunks and a fast one at most this much more.
+ */
+export const READ_AHEAD_BYTES = 2 * 1024 * 1024;
+/**
  * Idle chunk buffers a server keeps for its next transfers ({@link ChunkPool}), bytes: about three
  * transfers' worth at blksize 65464 and windowsize 16 (1 MiB chunks), ten at 1468.
  */

@@ -12,7 +12,32 @@ import {
   toNetascii,
   type Filler,
 } from './source.js';
-import { POOLED_MIN_BYTES } from './constants.js';
+import { POOLED_MIN_BYTES, READ_AHEAD_BYTES } from './constants.js';
+
+/** A filler whose reads the test completes by hand: each call waits in `calls` until `done(i)`. */
+function manualFiller(positional: boolean) {
+  const calls: { position: number; views: Buffer[]; resolve: (n: number) => void; finished: boolean }[] = [];
+  const fill: Filler = (views, position) =>
+    new Promise<number>((resolve) => calls.push({ position, views, resolve, finished: false }));
+  fill.positional = positional;
+  const settle = () => new Promise((r) => setImmediate(r));
+  return {
+    fill,
+    calls,
+    settle,
+    /** Fills call i's views with the byte at each file position mod 251 and completes it. */
+    async done(i: number) {
+      const c = calls[i]!;
+      let at = c.position;
+      for (const v of c.views) for (let k = 0; k < v.length; k++) v[k] = at++ % 251;
+      c.finished = true;
+      c.resolve(at - c.position);
+      await settle();
+    },
+    /** Calls started and not completed. */
+    inFlight: () => calls.filter((c) => !c.finished).map((c) => c.position),
+  };
+}
 
 async function blocks(store: BlockStore): Promise<Buffer[]> {
   const out: Buffer[] = [];
@@ -82,6 +107,67 @@ describe('BlockStore', () => {
       seen.push(p.readUInt16BE(2));
     }
     expect(seen).toEqual([65534, 65535, 0, 1, 2]);
+  });
+
+  it("reads a file's chunks in parallel, and further ahead only while the sender waits for them", async () => {
+    // blksize 512, lock-step: chunks of 1024 blocks (528384 bytes), at most 3 read ahead (2 MiB).
+    const chunk = 1024 * 512;
+    const size = 8 * chunk;
+    const f = manualFiller(true);
+    const store = new BlockStore(f.fill, size, 512, 1);
+    const first = store.ready(1);
+    await f.settle();
+    await f.done(0);
+    await first;
+    expect(store.packet(1)!.readUInt16BE(2)).toBe(1); // sending from chunk 0 reads chunk 1 ahead
+    await f.settle();
+    expect(f.inFlight()).toEqual([chunk]);
+    await f.done(1);
+    // A lock-step sender that finds chunk 1 read does not deepen the read-ahead.
+    await store.ready(1025);
+    expect(store.readAhead).toBe(1);
+    expect(store.packet(1025)).toBeDefined();
+    await f.settle();
+    expect(f.inFlight()).toEqual([2 * chunk]);
+    // The sender catches up with chunk 2 while it is read: one more ahead, both reads at once.
+    const waited = store.ready(2049);
+    expect(store.readAhead).toBe(2);
+    await f.done(2);
+    await waited;
+    store.packet(2049);
+    await f.settle();
+    expect(f.inFlight()).toEqual([3 * chunk, 4 * chunk]);
+    // Waiting again and again: never more than READ_AHEAD_BYTES ahead.
+    for (const n of [3073, 3073, 3073, 3073]) void store.ready(n);
+    expect(store.readAhead).toBe(Math.floor(READ_AHEAD_BYTES / (1024 * 516)));
+    await f.done(4); // out of order: the later chunk first
+    await f.done(3);
+    store.packet(3073);
+    await f.settle();
+    expect(f.inFlight()).toEqual([5 * chunk, 6 * chunk]);
+    for (const i of [5, 6]) await f.done(i);
+    const pkts: Buffer[] = [];
+    for (let n = 1; n <= 7 * 1024; n++) pkts.push(store.packet(n)!);
+    const expected = Buffer.alloc(7 * chunk).map((_, i) => i % 251);
+    expect(Buffer.concat(pkts.map((p) => p.subarray(4))).equals(expected)).toBe(true);
+  });
+
+  it("reads a stream's chunks one after another, one ahead, however long the sender waits", async () => {
+    const size = 4 * 1024 * 512;
+    const f = manualFiller(false);
+    const store = new BlockStore(f.fill, size, 512, 1);
+    const first = store.ready(1);
+    await f.settle();
+    await f.done(0);
+    await first;
+    store.packet(1);
+    await f.settle();
+    for (let i = 0; i < 5; i++) void store.ready(1025);
+    expect(store.readAhead).toBe(1);
+    await f.done(1);
+    store.packet(1025);
+    await f.settle();
+    expect(f.inFlight()).toEqual([2 * 1024 * 512]);
   });
 
   it('fails the read when a stream ends before its announced size', async () => {
@@ -163,6 +249,29 @@ describe('ChunkPool', () => {
     await ready;
     await settle();
     expect(pool.bytes).toBe(401 * (512 + 4));
+  });
+
+  it('takes buffers back only when every read in flight at once has finished', async () => {
+    const f = manualFiller(true);
+    const pool = new ChunkPool(8 << 20);
+    const chunkBytes = 1024 * 516;
+    const store = new BlockStore(f.fill, 4 * 1024 * 512, 512, 1, pool);
+    const first = store.ready(1);
+    await f.settle();
+    await f.done(0);
+    await first;
+    store.packet(1);
+    await f.settle();
+    void store.ready(1025); // the sender waits: two chunks ahead
+    await f.done(1);
+    store.packet(1025);
+    await f.settle();
+    expect(f.inFlight()).toHaveLength(2);
+    store.dispose();
+    await f.done(3);
+    expect(pool.bytes).toBe(0); // chunk 2's read is still writing
+    await f.done(2);
+    expect(pool.bytes).toBe(4 * chunkBytes);
   });
 
   it('holds at most maxBytes, dropping the oldest, no small buffers, and nothing once closed', () => {
