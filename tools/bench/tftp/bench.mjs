@@ -17,8 +17,9 @@
 // third server of ours whose windowBufferBytes is tftp-fetch's real receive buffer (2 × min(4 MiB,
 // net.core.rmem_max)), which grants the 16. --no-window skips both. Each cell is the median of --runs
 // downloads, the servers interleaved so load from elsewhere hits all alike: per row, first one untimed
-// lock-step download per server and three untimed windowed ones per windowed server (a fresh server of
-// ours is slower in its first transfers), then each run goes through the lock-step servers and then the
+// lock-step download per server and twelve untimed windowed ones per windowed server (a fresh server of
+// ours is slower in its first ~10 windowed transfers while V8 compiles its hot paths: 2.3-3.3 GB/s in
+// the first three at 65464, ~4.2 after), then each run goes through the lock-step servers and then the
 // windowed ones in an order rotated by one per run (whichever runs first after the lock-step group starts
 // on idle vCPUs, and was measured up to 25 % slower for it). With perf on PATH, each
 // lock-step download also counts the server's CPU time (`perf stat -e task-clock -p PID`: all
@@ -246,7 +247,7 @@ for (const [i, mode] of C_SENDERS.entries()) {
 }
 await new Promise((r) => setTimeout(r, 300));
 for (const port of [HPA_PORT, NATIVE_PORT, DGRAM_PORT]) download(port, 512, 1); // warm the page cache and the servers
-const WARM_WINDOWED = 3; // untimed windowed downloads per server and row
+const WARM_WINDOWED = 12; // untimed windowed downloads per server and row (see the header)
 
 const rows = [];
 const loadBefore = loadavg()[0];
@@ -331,6 +332,9 @@ for (const blksize of BLOCKS) {
     );
   const runs = (k) => cells[k].map((c) => c.mibs.toFixed(1)).join(' ');
   console.log(`  runs (MiB/s): hpa ${runs('hpa')} | native ${runs('native')} | dgram ${runs('dgram')}`);
+  const list = (xs) => xs.map((v) => v.toFixed(1)).join(' ');
+  if (win.length || sized.length)
+    console.log(`  windowed runs (MiB/s): default grant ${list(win)} | sized ${list(sized)}`);
 }
 
 const r2 = (x) => (x === undefined ? '–' : `${x.toFixed(2)}×`);
