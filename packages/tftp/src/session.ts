@@ -53,9 +53,13 @@ export function runTransfer(init: SessionInit): RunningTransfer {
   const store = new BlockStore(source.filler, source.size, neg.blksize, neg.windowsize, init.pool);
   let startedAt = 0;
   let released: Promise<void> | undefined;
-  // The store's buffers are pooled only once the socket is closed: node:dgram may still hold a send.
+  // The source is closed only when no read is in flight: a file descriptor closed under a read could be
+  // reused by the next open() and that read would fill the chunk from another file. The store's buffers
+  // are pooled only once the socket is closed: node:dgram may still hold a send.
   const release = () =>
-    (released ??= Promise.all([socket.close(), source.close()]).then(() => store.dispose()));
+    (released ??= Promise.all([socket.close(), store.settled().then(() => source.close())]).then(() =>
+      store.dispose(),
+    ));
 
   const transfer = new Transfer({
     wire: { send: (packet) => socket.send(packet) },

@@ -115,7 +115,9 @@ describe('BlockStore', () => {
     const size = 8 * chunk;
     const f = manualFiller(true);
     const store = new BlockStore(f.fill, size, 512, 1);
+    expect(store.packet(1)).toBeUndefined(); // loads chunk 0 on demand
     const first = store.ready(1);
+    expect(store.readAhead).toBe(1); // waiting for a chunk read on demand is no sign of a slow reader
     await f.settle();
     await f.done(0);
     await first;

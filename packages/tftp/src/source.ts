@@ -30,6 +30,8 @@ interface Chunk {
   /** One view per block, header included; undefined until loaded. */
   packets: Buffer[] | undefined;
   loading: Promise<void>;
+  /** Loaded ahead of need, not on demand: a sender that waits for it has caught up with the reader. */
+  readAhead: boolean;
 }
 
 /** Largest number of iovecs in one readv (IOV_MAX on Linux). */
@@ -130,7 +132,7 @@ export class BlockStore {
     const chunk = this.chunks.get(c) ?? this.load(c);
     if (chunk.packets === undefined) return undefined;
     const last = Math.min(c + this.ahead, this.lastChunk);
-    for (let a = c + 1; a <= last; a++) if (!this.chunks.has(a)) this.load(a); // read ahead
+    for (let a = c + 1; a <= last; a++) if (!this.chunks.has(a)) this.load(a, true); // read ahead
     return chunk.packets[(n - 1) % this.blocksPerChunk];
   }
 
@@ -142,7 +144,7 @@ export class BlockStore {
     const chunk = this.chunks.get(c);
     if (chunk === undefined) return this.load(c).loading;
     // The sender caught up with a chunk read ahead: read further ahead (a file's reads run in parallel).
-    if (chunk.packets === undefined && this.ahead < this.maxAhead) this.ahead++;
+    if (chunk.readAhead && chunk.packets === undefined && this.ahead < this.maxAhead) this.ahead++;
     return chunk.loading;
   }
 
@@ -156,6 +158,15 @@ export class BlockStore {
         this.free.push(chunk.buf);
       }
     }
+  }
+
+  /** Resolves when no read of this store is in flight (none started, or all of them settled). */
+  async settled(): Promise<void> {
+    let chain: Promise<unknown>;
+    do {
+      chain = this.chain;
+      await chain;
+    } while (chain !== this.chain);
   }
 
   /**
@@ -180,13 +191,13 @@ export class BlockStore {
     return Math.floor((this.totalBlocks - 1) / this.blocksPerChunk);
   }
 
-  private load(c: number): Chunk {
+  private load(c: number, readAhead = false): Chunk {
     const first = c * this.blocksPerChunk + 1;
     const count = Math.min(this.blocksPerChunk, this.totalBlocks - first + 1);
     const bytesWanted = Math.max(0, Math.min(count * this.blksize, this.size - (first - 1) * this.blksize));
     const bytes = this.blocksPerChunk * this.stride;
     const buf = this.free.pop() ?? this.pool?.take(bytes) ?? Buffer.allocUnsafeSlow(bytes);
-    const chunk: Chunk = { index: c, buf, packets: undefined, loading: Promise.resolve() };
+    const chunk: Chunk = { index: c, buf, packets: undefined, loading: Promise.resolve(), readAhead };
     const views: Buffer[] = [];
     for (let i = 0; i < count; i++) {
       const at = i * this.stride + 4;

@@ -25,7 +25,7 @@
 // lock-step download also counts the server's CPU time (`perf stat -e task-clock -p PID`: all
 // threads, user + kernel, tftpd-hpa's per-transfer child included) and the table gives the median µs
 // per round trip. --window-buffer sets windowBufferBytes of the first two servers of ours.
-// --c-senders also runs c-sender.c (pread, mmap, sendfile) at the window ours granted by default,
+// --c-senders also runs c-sender.c (pread, mmap, sendfile, thread) at the window ours granted by default,
 // interleaved, and prints their table. --write replaces the "## tftp" section of docs/performance.md
 // with the tables (only from a full run with the defaults).
 import { spawn, spawnSync } from 'node:child_process';
@@ -57,7 +57,7 @@ if (BLOCKS.some((b) => !Number.isInteger(b) || b < 8 || b > 65464))
   throw new Error('--blocks takes block sizes from 8 to 65464, comma-separated (e.g. 512,1468)');
 if (WINDOW_BUFFER && !(Number.isInteger(Number(WINDOW_BUFFER)) && Number(WINDOW_BUFFER) > 0))
   throw new Error('--window-buffer takes a number of bytes (e.g. 1060800)');
-const C_SENDERS = args.includes('--c-senders') ? ['pread', 'mmap', 'sendfile'] : [];
+const C_SENDERS = args.includes('--c-senders') ? ['pread', 'mmap', 'sendfile', 'thread'] : [];
 if (C_SENDERS.length && (CLIENT !== 'fetch' || !WINDOW))
   throw new Error('--c-senders needs the fetch client and windows');
 const HPA_PORT = 16900 + Math.floor(Math.random() * 50);
@@ -106,7 +106,7 @@ function compile(source, binary, flags = []) {
 const FETCH =
   CLIENT === 'fetch' ? compile('fetch.c', 'tftp-fetch', process.arch === 'x64' ? ['-msse4.2'] : []) : '';
 const LOOPBACK_REF = compile('loopback-ref.c', 'tftp-loopback-ref');
-const C_SENDER = C_SENDERS.length ? compile('c-sender.c', 'tftp-c-sender') : '';
+const C_SENDER = C_SENDERS.length ? compile('c-sender.c', 'tftp-c-sender', ['-pthread']) : '';
 /** MiB/s of loopback-ref.c: the loopback in TFTP's pattern with no file and no checksum. */
 function loopbackRef(blksize, windowsize) {
   const r = spawnSync(LOOPBACK_REF, [String(blksize), String(windowsize), String(SIZE)], {
@@ -357,7 +357,7 @@ const table = [
       `| ${r.blksize} | ${r.w} | ${f(r.win)} | ${r2(r.win && r.win / r.hpa)} | ${f(r.refWin)} (${r2(r.refWin && r.refWin / r.hpa)}) | ${r.sw} | ${f(r.sized)} | ${r2(r.sized && r.sized / r.hpa)} | ${f(r.refSized)} (${r2(r.refSized && r.refSized / r.hpa)}) |`,
   ),
 ].join('\n');
-const meta = `${CLIENT} client, 50 MiB file, loopback, median of ${RUNS} runs per cell, ${cpus().length} cores, load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}, ${new Date().toISOString().slice(0, 10)}`;
+const meta = `${CLIENT} client, 50 MiB file, loopback, median of ${RUNS} runs per cell, Node ${process.version}, ${cpus().length} cores, load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}, ${new Date().toISOString().slice(0, 10)}`;
 console.log(`\n${meta}\n\n${table}`);
 if (C_SENDERS.length)
   console.log(

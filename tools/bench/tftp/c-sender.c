@@ -7,12 +7,15 @@
  *   mmap      map the file once; sendmsg(2) the header and the mapped block (one copy, in the kernel)
  *   sendfile  send(2) the header with MSG_MORE, then sendfile(2) the block (page references, no copy
  *             on this side; the receiver copies out of page-cache pages)
+ *   thread    a second thread reads the file ahead in chunks of 16 blocks (one preadv(2) each, two
+ *             chunk buffers) while the first sends from them: @boottorrent/tftp's design in C
  *
- *   gcc -O2 -o tftp-c-sender c-sender.c && ./tftp-c-sender pread 127.0.0.1 16999 /srv/tftp
+ *   gcc -O2 -pthread -o tftp-c-sender c-sender.c && ./tftp-c-sender pread 127.0.0.1 16999 /srv/tftp
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +26,60 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum mode { PREAD, MMAP, SENDFILE };
+enum mode { PREAD, MMAP, SENDFILE, THREAD };
 
 static unsigned char buf[65536 + 4];
+
+/* thread mode: chunk c of the file is read into chunk_buf[c % 2] by the reader thread. */
+#define CHUNK_BLOCKS 16
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static unsigned char *chunk_buf[2];
+static long chunk_want = -1, chunk_have[2] = {-1, -1}, chunk_cur = -1;
+static int chunk_fd = -1, chunk_busy;
+static unsigned chunk_blksize;
+
+static void *reader(void *arg) {
+  (void)arg;
+  for (;;) {
+    pthread_mutex_lock(&mu);
+    while (chunk_want < 0) pthread_cond_wait(&cv, &mu);
+    long c = chunk_want;
+    chunk_want = -1;
+    chunk_busy = 1;
+    int fd = chunk_fd;
+    unsigned b = chunk_blksize;
+    pthread_mutex_unlock(&mu);
+    struct iovec io[CHUNK_BLOCKS];
+    for (int i = 0; i < CHUNK_BLOCKS; i++) {
+      io[i].iov_base = chunk_buf[c & 1] + i * (b + 4) + 4;
+      io[i].iov_len = b;
+    }
+    preadv(fd, io, CHUNK_BLOCKS, (off_t)c * CHUNK_BLOCKS * b); /* a short read only past EOF */
+    pthread_mutex_lock(&mu);
+    chunk_have[c & 1] = c;
+    chunk_busy = 0;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+  }
+  return NULL;
+}
+
+/* Waits for chunk c, then has the reader start on c + 1 in the other buffer. */
+static unsigned char *next_chunk(long c) {
+  pthread_mutex_lock(&mu);
+  if (chunk_have[c & 1] != c && chunk_want != c) {
+    chunk_want = c;
+    pthread_cond_broadcast(&cv);
+  }
+  while (chunk_have[c & 1] != c) pthread_cond_wait(&cv, &mu);
+  chunk_have[(c + 1) & 1] = -1;
+  chunk_want = c + 1;
+  pthread_cond_broadcast(&cv);
+  pthread_mutex_unlock(&mu);
+  chunk_cur = c;
+  return chunk_buf[c & 1];
+}
 
 static void send_error(int s, const char *msg) {
   unsigned char e[128] = {0, 5, 0, 0};
@@ -41,7 +95,13 @@ static int send_block(enum mode mode, int s, int fd, const unsigned char *map, o
   unsigned char h[4] = {0, 3, (k >> 8) & 0xff, k & 0xff};
   off_t off = (off_t)(k - 1) * blksize;
   size_t len = off + blksize <= size ? blksize : (size_t)(size - off);
-  if (mode == PREAD) {
+  long c = (long)((k - 1) / CHUNK_BLOCKS);
+  if (mode == THREAD && (c == chunk_cur || c == chunk_cur + 1)) {
+    unsigned char *p = (c == chunk_cur ? chunk_buf[c & 1] : next_chunk(c)) + ((k - 1) % CHUNK_BLOCKS) * (blksize + 4);
+    memcpy(p, h, 4);
+    return send(s, p, len + 4, 0) < 0 ? -1 : 0;
+  }
+  if (mode == PREAD || mode == THREAD) { /* thread: a block behind the chunks read (a resend) */
     memcpy(buf, h, 4);
     if (len && pread(fd, buf + 4, len, off) != (ssize_t)len) return -1;
     return send(s, buf, len + 4, 0) < 0 ? -1 : 0;
@@ -90,6 +150,14 @@ static void serve(enum mode mode, const struct sockaddr_in *local, const char *r
     send_error(s, "not found");
     goto out_sock;
   }
+  if (mode == THREAD) {
+    pthread_mutex_lock(&mu);
+    chunk_fd = fd;
+    chunk_blksize = blksize;
+    chunk_have[0] = chunk_have[1] = -1;
+    chunk_cur = -1;
+    pthread_mutex_unlock(&mu);
+  }
   unsigned char *map = NULL;
   if (mode == MMAP && st.st_size > 0) {
     map = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
@@ -136,6 +204,13 @@ static void serve(enum mode mode, const struct sockaddr_in *local, const char *r
 out_map:
   if (map) munmap(map, st.st_size);
 out_fd:
+  if (mode == THREAD) { /* the reader may still be reading ahead from fd */
+    pthread_mutex_lock(&mu);
+    chunk_want = -1;
+    while (chunk_busy) pthread_cond_wait(&cv, &mu);
+    chunk_fd = -1;
+    pthread_mutex_unlock(&mu);
+  }
   close(fd);
 out_sock:
   if (s >= 0) close(s);
@@ -143,13 +218,25 @@ out_sock:
 
 int main(int argc, char **argv) {
   if (argc < 5) {
-    fprintf(stderr, "usage: %s pread|mmap|sendfile ADDRESS PORT ROOT\n", argv[0]);
+    fprintf(stderr, "usage: %s pread|mmap|sendfile|thread ADDRESS PORT ROOT\n", argv[0]);
     return 2;
   }
-  enum mode mode = !strcmp(argv[1], "mmap") ? MMAP : !strcmp(argv[1], "sendfile") ? SENDFILE : PREAD;
+  enum mode mode = !strcmp(argv[1], "mmap")       ? MMAP
+                   : !strcmp(argv[1], "sendfile") ? SENDFILE
+                   : !strcmp(argv[1], "thread")   ? THREAD
+                                                  : PREAD;
   if (mode == PREAD && strcmp(argv[1], "pread")) {
-    fprintf(stderr, "%s: unknown mode '%s' (pread, mmap or sendfile)\n", argv[0], argv[1]);
+    fprintf(stderr, "%s: unknown mode '%s' (pread, mmap, sendfile or thread)\n", argv[0], argv[1]);
     return 2;
+  }
+  if (mode == THREAD) {
+    pthread_t t;
+    chunk_buf[0] = malloc(CHUNK_BLOCKS * (65464 + 4));
+    chunk_buf[1] = malloc(CHUNK_BLOCKS * (65464 + 4));
+    if (!chunk_buf[0] || !chunk_buf[1] || pthread_create(&t, NULL, reader, NULL) != 0) {
+      perror("tftp-c-sender: reader thread");
+      return 1;
+    }
   }
   struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[3]))};
   int ls = socket(AF_INET, SOCK_DGRAM, 0);
