@@ -65,4 +65,42 @@ describe('runTransfer', () => {
     await stopped;
     expect(events).toEqual(['socket closed', 'source closed, 0 reads open']);
   });
+
+  it('closes a stream at once, which ends a read that waits on it', async () => {
+    // A virtual stream that never delivers: the read waits until the stream is closed.
+    let endRead: (n: number) => void = () => undefined;
+    const fill: Filler = () => new Promise<number>((resolve) => (endRead = resolve));
+    const events: string[] = [];
+    const running = runTransfer({
+      id: 2,
+      client: { address: '127.0.0.1', port: 50000 },
+      socket: {
+        wire: 'native',
+        local: { address: '127.0.0.1', port: 40001 },
+        listen: () => undefined,
+        send: () => undefined,
+        close: async () => void events.push('socket closed'),
+      },
+      source: {
+        file: 'v',
+        size: 1000,
+        virtual: true,
+        filler: fill,
+        close: async () => {
+          events.push('source closed');
+          endRead(0); // as the stream filler sees the end of a closed stream
+        },
+      },
+      mode: 'octet',
+      negotiated: { blksize: 512, windowsize: 1, timeoutMs: undefined, tsize: undefined, oack: [] },
+      oack: undefined,
+      timeoutMs: 1000,
+      retries: 5,
+      onEnd: () => undefined,
+    });
+    running.start();
+    await settle();
+    await running.stop(new TftpError(TftpErrorCode.Closed, 'server closing'));
+    expect(events).toEqual(['socket closed', 'source closed']);
+  });
 });

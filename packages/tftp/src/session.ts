@@ -53,13 +53,14 @@ export function runTransfer(init: SessionInit): RunningTransfer {
   const store = new BlockStore(source.filler, source.size, neg.blksize, neg.windowsize, init.pool);
   let startedAt = 0;
   let released: Promise<void> | undefined;
-  // The source is closed only when no read is in flight: a file descriptor closed under a read could be
-  // reused by the next open() and that read would fill the chunk from another file. The store's buffers
-  // are pooled only once the socket is closed: node:dgram may still hold a send.
+  // A file is closed only when no read of it is in flight: its descriptor, closed under a read, could
+  // be reused by the next open() and that read would fill the chunk from another file. A stream is
+  // closed at once: that is what ends a read waiting on it. The store's buffers are pooled only once
+  // the socket is closed (node:dgram may still hold a send) and no read is writing into them.
+  const closeSource = () =>
+    source.filler.positional ? store.settled().then(() => source.close()) : source.close();
   const release = () =>
-    (released ??= Promise.all([socket.close(), store.settled().then(() => source.close())]).then(() =>
-      store.dispose(),
-    ));
+    (released ??= Promise.all([socket.close(), closeSource()]).then(() => store.dispose()));
 
   const transfer = new Transfer({
     wire: { send: (packet) => socket.send(packet) },
