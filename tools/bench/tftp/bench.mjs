@@ -2,7 +2,7 @@
 // TFTP throughput: @boottorrent/tftp vs tftpd-hpa (Debian's in.tftpd, unpacked by tools/setup.sh), same
 // 50 MiB file, same client, same machine, loopback, high ports. Not a test: run it by hand.
 //
-//   npx nx build @boottorrent/tftp && node tools/bench/tftp/bench.mjs [--runs 5] [--client fetch|atftp|curl]
+//   npx nx build @boottorrent/tftp && npx node tools/bench/tftp/bench.mjs [--runs 5] [--client fetch|atftp|curl]
 //       [--blocks 512,1468] [--no-window] [--window-buffer BYTES] [--c-senders] [--write]
 //
 // Client: `fetch` (default) is fetch.c beside this file, compiled with gcc: a minimal RFC 1350/2347/7440
@@ -18,8 +18,8 @@
 // net.core.rmem_max)), which grants the 16. --no-window skips both. Each cell is the median of --runs
 // downloads, the servers interleaved so load from elsewhere hits all alike: per row, first one untimed
 // lock-step download per server and twelve untimed windowed ones per windowed server (a fresh server of
-// ours is slower in its first ~10 windowed transfers while V8 compiles its hot paths: 2.3-3.3 GB/s in
-// the first three at 65464, ~4.2 after), then each run goes through the lock-step servers and then the
+// ours is slower in its first windowed transfers while V8 compiles its hot paths: 1.7-3.8 GB/s in the
+// first four at 65464 with 16 granted, 3.5-4.7 after, Node 24), then each run goes through the lock-step servers and then the
 // windowed ones in an order rotated by one per run (whichever runs first after the lock-step group starts
 // on idle vCPUs, and was measured up to 25 % slower for it). With perf on PATH, each
 // lock-step download also counts the server's CPU time (`perf stat -e task-clock -p PID`: all
@@ -41,6 +41,11 @@ for (const event of ['uncaughtException', 'unhandledRejection'])
     console.error(`tftp bench: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   });
+// Our servers run on this Node (process.execPath): the repository's, not an older one on PATH.
+if (Number(process.versions.node.split('.')[0]) < 22)
+  throw new Error(
+    `Node ${process.version} is older than the repository's (engines >=22); run the pinned one: npx node tools/bench/tftp/bench.mjs`,
+  );
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
 const args = process.argv.slice(2);
@@ -374,7 +379,7 @@ if (args.includes('--write')) {
   const notes = existsSync(join(here, 'NOTES.md'))
     ? `${readFileSync(join(here, 'NOTES.md'), 'utf8').trim()}\n\n`
     : '';
-  const section = `## tftp\n\nCommand: \`npx nx build @boottorrent/tftp && node tools/bench/tftp/bench.mjs --runs ${RUNS} --write\`\n\n${meta}.\n\n${table}\n\n${notes}`;
+  const section = `## tftp\n\nCommand: \`npx nx build @boottorrent/tftp && npx node tools/bench/tftp/bench.mjs --runs ${RUNS} --write\`\n\n${meta}.\n\n${table}\n\n${notes}`;
   const re = /^## tftp\n[\s\S]*?(?=^## |(?![\s\S]))/m;
   const next = re.test(text) ? text.replace(re, `${section}\n`) : `${text.trimEnd()}\n\n${section}`;
   writeFileSync(doc, next.replace(/\n{3,}/g, '\n\n'));
