@@ -36,6 +36,15 @@ function manualFiller(positional: boolean) {
     },
     /** Calls started and not completed. */
     inFlight: () => calls.filter((c) => !c.finished).map((c) => c.position),
+    /** Has `store` read its first chunk (this filler's first call) and send block 1 from it. */
+    async sendFromFirstChunk(store: BlockStore) {
+      const first = store.ready(1);
+      await settle();
+      await this.done(0);
+      await first;
+      store.packet(1);
+      await settle();
+    },
   };
 }
 
@@ -158,12 +167,7 @@ describe('BlockStore', () => {
     const size = 4 * 1024 * 512;
     const f = manualFiller(false);
     const store = new BlockStore(f.fill, size, 512, 1);
-    const first = store.ready(1);
-    await f.settle();
-    await f.done(0);
-    await first;
-    store.packet(1);
-    await f.settle();
+    await f.sendFromFirstChunk(store);
     for (let i = 0; i < 5; i++) void store.ready(1025);
     expect(store.readAhead).toBe(1);
     await f.done(1);
@@ -258,12 +262,7 @@ describe('ChunkPool', () => {
     const pool = new ChunkPool(8 << 20);
     const chunkBytes = 1024 * 516;
     const store = new BlockStore(f.fill, 4 * 1024 * 512, 512, 1, pool);
-    const first = store.ready(1);
-    await f.settle();
-    await f.done(0);
-    await first;
-    store.packet(1);
-    await f.settle();
+    await f.sendFromFirstChunk(store);
     void store.ready(1025); // the sender waits: two chunks ahead
     await f.done(1);
     store.packet(1025);
