@@ -178,8 +178,8 @@ export class BlockStore {
     this.disposed = true;
     const pool = this.pool;
     if (!pool) return;
-    // `chain` settles when every read started so far has: then none is writing into a buffer.
-    void this.chain.then(() => {
+    // No read starts after this, so once the started ones settle none is writing into a buffer.
+    void this.settled().then(() => {
       for (const buf of this.free) pool.give(buf);
       for (const chunk of this.chunks.values()) pool.give(chunk.buf);
       this.free.length = 0;
