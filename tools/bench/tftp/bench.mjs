@@ -19,8 +19,8 @@
 // downloads, the servers interleaved so load from elsewhere hits all alike: per row, first one untimed
 // lock-step download per server and twelve untimed windowed ones per windowed server (a fresh server of
 // ours is slower in its first windowed transfers while V8 compiles its hot paths: 1.7-3.8 GB/s in the
-// first four at 65464 with 16 granted, 3.5-4.7 after, Node 24), then each run goes through the lock-step servers and then the
-// windowed ones in an order rotated by one per run (whichever runs first after the lock-step group starts
+// first four at 65464 with 16 granted, 3.5-4.7 after, Node 24), then each run goes through the
+// lock-step servers and then the windowed ones in an order rotated by one per run (whichever runs first after the lock-step group starts
 // on idle vCPUs, and was measured up to 25 % slower for it). With perf on PATH, each
 // lock-step download also counts the server's CPU time (`perf stat -e task-clock -p PID`: all
 // threads, user + kernel, tftpd-hpa's per-transfer child included) and the table gives the median µs
@@ -41,13 +41,14 @@ for (const event of ['uncaughtException', 'unhandledRejection'])
     console.error(`tftp bench: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   });
-// Our servers run on this Node (process.execPath): the repository's, not an older one on PATH.
-if (Number(process.versions.node.split('.')[0]) < 22)
-  throw new Error(
-    `Node ${process.version} is older than the repository's (engines >=22); run the pinned one: npx node tools/bench/tftp/bench.mjs`,
-  );
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
+// Our servers run on this Node (process.execPath): the repository's, not an older one on PATH.
+const engines = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).engines?.node ?? '';
+if (Number(process.versions.node.split('.')[0]) < Number(/>=\s*(\d+)/.exec(engines)?.[1] ?? 0))
+  throw new Error(
+    `Node ${process.version} is older than the repository's (engines ${engines}); run the pinned one: npx node tools/bench/tftp/bench.mjs`,
+  );
 const args = process.argv.slice(2);
 const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
 const RUNS = Number(opt('--runs', '5'));
