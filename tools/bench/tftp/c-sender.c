@@ -97,7 +97,8 @@ static int send_block(enum mode mode, int s, int fd, const unsigned char *map, o
   size_t len = off + blksize <= size ? blksize : (size_t)(size - off);
   long c = (long)((k - 1) / CHUNK_BLOCKS);
   if (mode == THREAD && (c == chunk_cur || c == chunk_cur + 1)) {
-    unsigned char *p = (c == chunk_cur ? chunk_buf[c & 1] : next_chunk(c)) + ((k - 1) % CHUNK_BLOCKS) * (blksize + 4);
+    unsigned char *chunk = c == chunk_cur ? chunk_buf[c & 1] : next_chunk(c);
+    unsigned char *p = chunk + ((k - 1) % CHUNK_BLOCKS) * (blksize + 4);
     memcpy(p, h, 4);
     return send(s, p, len + 4, 0) < 0 ? -1 : 0;
   }

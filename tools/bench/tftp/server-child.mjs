@@ -5,12 +5,16 @@
 import { startTftpServer } from '../../../packages/tftp/dist/index.js';
 
 const [root, port, wire, windowBuffer] = process.argv.slice(2);
+// A failure to start (port in use, addon not built) is one line on stderr; the bench names the server.
 const server = await startTftpServer({
   root,
   host: '127.0.0.1',
   port: Number(port),
   ...(wire ? { wire } : {}),
   ...(windowBuffer ? { windowBufferBytes: Number(windowBuffer) } : {}),
+}).catch((err) => {
+  process.stderr.write(`tftp bench server: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
 });
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
