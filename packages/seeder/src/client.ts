@@ -71,9 +71,9 @@ export async function startClient(opts: ClientOptions): Promise<WebTorrent> {
   } catch (cause) {
     await destroyClient(client);
     throw new SeederError(
-      SeederErrorCode.Listen,
-      `cannot listen for peers on ${opts.host ?? '*'}:${opts.port}: ${String(cause)}; pick another port (0 = any)`,
-      { cause },
+      SeederErrorCode.Bind,
+      `cannot listen for peers on ${opts.host ?? '*'}:${opts.port}: ${String(cause)}`,
+      { cause, hint: 'pick another port (0 = any)' },
     );
   }
   return client;

@@ -12,29 +12,34 @@ export interface Logger {
 /** Stable error codes of {@link SeederError}; callers match on `code`, never on the message. */
 export const SeederErrorCode = {
   /** The folder to hash or seed is missing, not a folder, or holds no file bytes. */
-  BadFolder: 'BAD_FOLDER',
+  BadFolder: 'SEEDER_BAD_FOLDER',
   /** The .torrent bytes could not be parsed. */
-  BadTorrent: 'BAD_TORRENT',
-  /** The peer port could not be bound. */
-  Listen: 'LISTEN',
+  BadTorrent: 'SEEDER_BAD_TORRENT',
+  /** The peer port could not be bound (port in use, address not on this machine). */
+  Bind: 'SEEDER_BIND',
   /** The operation was aborted through its `signal`. */
-  Aborted: 'ABORTED',
+  Aborted: 'SEEDER_ABORTED',
   /** The swarm client failed (store write error, torrent error). */
-  Swarm: 'SWARM',
+  Swarm: 'SEEDER_SWARM',
   /** An option is out of range (e.g. `superSeedSlots: 0`). */
-  BadOption: 'BAD_OPTION',
+  BadOption: 'SEEDER_BAD_OPTION',
   /** The handle was already closed. */
-  Closed: 'CLOSED',
+  Closed: 'SEEDER_CLOSED',
 } as const;
 export type SeederErrorCode = (typeof SeederErrorCode)[keyof typeof SeederErrorCode];
 
-/** The one error class of @boottorrent/seeder. */
+/**
+ * The one error class of @boottorrent/seeder. `message` says what failed and where; `hint` says
+ * how to fix it ('' when there is nothing to suggest).
+ */
 export class SeederError extends Error {
-  override name = 'SeederError';
+  override readonly name = 'SeederError';
   readonly code: SeederErrorCode;
-  constructor(code: SeederErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly hint: string;
+  constructor(code: SeederErrorCode, message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.hint = options?.hint ?? '';
   }
 }
 

@@ -143,7 +143,7 @@ describe('startSeeder and download in one process', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(SeederError);
-    expect((err as SeederError).code).toBe('BAD_FOLDER');
+    expect((err as SeederError).code).toBe('SEEDER_BAD_FOLDER');
     await expect(
       startSeeder({ torrents: [{ torrent: new Uint8Array([1, 2, 3]), dir: osDir }] }),
     ).rejects.toMatchObject({ code: 'BAD_TORRENT' });
