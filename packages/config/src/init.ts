@@ -36,26 +36,22 @@ export async function initProject(
   const dir = resolve(dirArg);
   const hostIp = opts.hostIp ?? DEFAULT_INIT_HOST_IP;
   if (!isIpv4(hostIp)) {
-    throw new ConfigError(
-      ConfigErrorCode.Invalid,
-      `host IP "${hostIp}" is not an IPv4 address`,
-      'pass e.g. --host-ip 10.0.0.1',
-    );
+    throw new ConfigError(ConfigErrorCode.BadOption, `host IP "${hostIp}" is not an IPv4 address`, {
+      hint: 'pass e.g. --host-ip 10.0.0.1',
+    });
   }
   const existing = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return [];
-    throw new ConfigError(
-      ConfigErrorCode.Io,
-      `cannot read ${dir}: ${e.code}`,
-      'check the path and permissions',
-      { cause: e },
-    );
+    throw new ConfigError(ConfigErrorCode.Io, `cannot read ${dir}: ${e.code}`, {
+      cause: e,
+      hint: 'check the path and permissions',
+    });
   });
   if (existing.length > 0) {
     throw new ConfigError(
       ConfigErrorCode.NotEmpty,
       `${dirArg} is not empty (${existing.length} entries); nothing was written`,
-      'pick a new or empty directory',
+      { hint: 'pick a new or empty directory' },
     );
   }
   const base = hostIp.split('.').slice(0, 3).join('.');
@@ -82,12 +78,10 @@ export async function initProject(
     await chmod(join(dir, 'oss/hello/hello.sh'), 0o755);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new ConfigError(
-      ConfigErrorCode.Io,
-      `cannot write in ${dir}: ${err.code ?? err.message}`,
-      'check the permissions',
-      { cause: e },
-    );
+    throw new ConfigError(ConfigErrorCode.Io, `cannot write in ${dir}: ${err.code ?? err.message}`, {
+      cause: e,
+      hint: 'check the permissions',
+    });
   }
   return { dir, files: Object.keys(files) };
 }

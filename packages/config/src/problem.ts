@@ -23,30 +23,38 @@ export function formatProblem(p: Problem): string {
   return `${where}${key} ${p.message}${hint}`;
 }
 
-/** Stable codes for ConfigError; callers match on `code`. */
+/** Stable codes of {@link ConfigError}; callers match on `code`, never on the message. */
 export const ConfigErrorCode = {
   /** The directory already holds files (init). */
-  NotEmpty: 'E_NOT_EMPTY',
+  NotEmpty: 'CONFIG_NOT_EMPTY',
   /** The project directory or its config file is missing. */
-  NoProject: 'E_NO_PROJECT',
+  NoProject: 'CONFIG_NO_PROJECT',
   /** The project has errors; `problems` lists them. */
-  Invalid: 'E_INVALID',
+  Invalid: 'CONFIG_INVALID',
+  /** An option passed to a function is invalid (e.g. `initProject`'s `hostIp` is not IPv4). */
+  BadOption: 'CONFIG_BAD_OPTION',
   /** A file could not be read or written. */
-  Io: 'E_IO',
+  Io: 'CONFIG_IO',
 } as const;
 export type ConfigErrorCode = (typeof ConfigErrorCode)[keyof typeof ConfigErrorCode];
 
-/** The one error class of @boottorrent/config. */
+/**
+ * The one error class of @boottorrent/config. `message` says what failed and where; `hint` says how
+ * to fix it ('' when there is nothing to suggest); `problems` lists every problem of an invalid project.
+ */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  readonly code: ConfigErrorCode;
+  readonly hint: string;
+  readonly problems: Problem[];
   constructor(
-    readonly code: ConfigErrorCode,
+    code: ConfigErrorCode,
     message: string,
-    readonly hint = '',
-    options?: { cause?: unknown; problems?: Problem[] },
+    options?: { cause?: unknown; hint?: string; problems?: Problem[] },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options?.hint ?? '';
     this.problems = options?.problems ?? [];
   }
-  readonly problems: Problem[];
 }

@@ -44,7 +44,10 @@ describe('initProject', () => {
   it('refuses a non-empty directory and touches nothing', async () => {
     dir = await tempDir();
     await writeFile(join(dir, 'keep.txt'), 'mine');
-    await expect(initProject(dir)).rejects.toMatchObject({ code: 'E_NOT_EMPTY' });
+    await expect(initProject(dir)).rejects.toMatchObject({
+      code: 'CONFIG_NOT_EMPTY',
+      hint: 'pick a new or empty directory',
+    });
     await expect(initProject(dir)).rejects.toBeInstanceOf(ConfigError);
     expect(await readdir(dir)).toEqual(['keep.txt']);
   });
@@ -52,7 +55,8 @@ describe('initProject', () => {
   it('rejects a host IP that is not IPv4', async () => {
     dir = await tempDir();
     await expect(initProject(join(dir, 'x'), { hostIp: '10.0.0' })).rejects.toMatchObject({
-      code: 'E_INVALID',
+      code: 'CONFIG_BAD_OPTION',
+      hint: 'pass e.g. --host-ip 10.0.0.1',
     });
   });
 });
