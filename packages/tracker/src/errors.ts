@@ -9,23 +9,28 @@ export interface Logger {
   error?(msg: string, data?: object): void;
 }
 
-/** Stable error codes of {@link TrackerError}. */
+/** Stable error codes of {@link TrackerError}; callers match on `code`, never on the message. */
 export const TrackerErrorCode = {
   /** A socket could not be bound (port in use, address not on this machine). */
-  Listen: 'LISTEN',
-  /** Invalid options (no transport enabled, bad info hash). */
-  Options: 'OPTIONS',
+  Bind: 'TRACKER_BIND',
+  /** Invalid options (host not an IP address, no transport enabled, bad info hash). */
+  BadOption: 'TRACKER_BAD_OPTION',
   /** Aborted through `signal` before it was listening. */
-  Aborted: 'ABORTED',
+  Aborted: 'TRACKER_ABORTED',
 } as const;
 export type TrackerErrorCode = (typeof TrackerErrorCode)[keyof typeof TrackerErrorCode];
 
-/** The one error class of @boottorrent/tracker; match on `code`. */
+/**
+ * The one error class of @boottorrent/tracker; match on `code`. `message` says what failed and where;
+ * `hint` says how to fix it ('' when there is nothing to suggest).
+ */
 export class TrackerError extends Error {
-  override name = 'TrackerError';
+  override readonly name = 'TrackerError';
   readonly code: TrackerErrorCode;
-  constructor(code: TrackerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly hint: string;
+  constructor(code: TrackerErrorCode, message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.hint = options?.hint ?? '';
   }
 }

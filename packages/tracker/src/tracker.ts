@@ -87,9 +87,13 @@ export async function startTracker(opts: TrackerOptions = {}): Promise<Tracker> 
   const interval = opts.interval ?? DEFAULT_ANNOUNCE_INTERVAL;
   const family = isIP(host);
   if (family === 0)
-    throw new TrackerError(TrackerErrorCode.Options, `tracker host ${host} is not an IP address`);
+    throw new TrackerError(TrackerErrorCode.BadOption, `tracker host ${host} is not an IP address`, {
+      hint: 'use an IP address (0.0.0.0 for every interface)',
+    });
   if (!useHttp && !useUdp)
-    throw new TrackerError(TrackerErrorCode.Options, 'tracker: enable http, udp or both');
+    throw new TrackerError(TrackerErrorCode.BadOption, 'tracker: both http and udp are off', {
+      hint: 'enable http, udp or both',
+    });
   if (opts.signal?.aborted)
     throw new TrackerError(TrackerErrorCode.Aborted, 'startTracker aborted', { cause: opts.signal.reason });
 
@@ -174,9 +178,9 @@ export async function startTracker(opts: TrackerOptions = {}): Promise<Tracker> 
   } catch (cause) {
     await close();
     throw new TrackerError(
-      TrackerErrorCode.Listen,
-      `tracker cannot listen on ${host}:${port}: ${String(cause)}; pick another port (0 = any)`,
-      { cause },
+      TrackerErrorCode.Bind,
+      `tracker cannot listen on ${host}:${port}: ${String(cause)}`,
+      { cause, hint: 'pick another port (0 = any)' },
     );
   }
   opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -195,7 +199,7 @@ export async function startTracker(opts: TrackerOptions = {}): Promise<Tracker> 
       const h = infoHash.toLowerCase();
       if (!HEX40.test(h))
         throw new TrackerError(
-          TrackerErrorCode.Options,
+          TrackerErrorCode.BadOption,
           `allow(): ${infoHash} is not a 40-digit hex info hash`,
         );
       allowed.add(h);

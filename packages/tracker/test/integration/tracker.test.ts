@@ -223,20 +223,21 @@ describe('startTracker', () => {
     ).toEqual(['::1:7601', '::1:7602']);
   });
 
-  it('fails with LISTEN when the port is taken and closes what it had opened', async () => {
+  it('fails with TRACKER_BIND when the port is taken and closes what it had opened', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as { port: number }).port;
     try {
       const err = await startTracker({ host: '127.0.0.1', port }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TrackerError);
-      expect((err as TrackerError).code).toBe('LISTEN');
+      expect(err).toMatchObject({ code: 'TRACKER_BIND', hint: 'pick another port (0 = any)' });
+      expect((err as TrackerError).cause).toBeInstanceOf(Error);
     } finally {
       blocker.close();
     }
-    await expect(startTracker({ host: 'localhost' })).rejects.toMatchObject({ code: 'OPTIONS' });
+    await expect(startTracker({ host: 'localhost' })).rejects.toMatchObject({ code: 'TRACKER_BAD_OPTION' });
     await expect(startTracker({ host: '127.0.0.1', port: 0, http: false, udp: false })).rejects.toMatchObject(
-      { code: 'OPTIONS' },
+      { code: 'TRACKER_BAD_OPTION', hint: 'enable http, udp or both' },
     );
   });
 
