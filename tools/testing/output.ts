@@ -1,5 +1,11 @@
 // The captured stdout + stderr of a child process, and a wait for a pattern in it (or in a view of it).
 import type { ChildProcess } from 'node:child_process';
+import { stripVTControlCharacters } from 'node:util';
+
+/** `text` without terminal styling and cursor control (colours, erase-line, ...): what a reader sees. */
+export function unstyled(text: string): string {
+  return stripVTControlCharacters(text);
+}
 
 export interface OutputWatch {
   /** Everything the child printed so far. */

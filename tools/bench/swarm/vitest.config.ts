@@ -7,6 +7,8 @@ export default defineProject({
     name: 'bench-swarm',
     root: import.meta.dirname,
     include: ['*.test.ts'],
+    // No colour in this process and its children whatever the runner's FORCE_COLOR or TTY.
+    setupFiles: ['@boottorrent/testing/plain-env'],
     testTimeout: 90_000,
   },
 });
