@@ -276,7 +276,7 @@ describe('without the addon (a copy of the built package with no build/)', () =>
       const curl = spawn(${JSON.stringify(tool('curl'))}, ['-sS', '--fail', '-o', 'got', 'tftp://127.0.0.1:' + server.address.port + '/f']);
       const code = await new Promise((r) => curl.on('close', r));
       await server.close();
-      console.log(code, wires.join());`);
+      console.log(code + ' ' + wires.join()); // one string: a number alone is formatted, in colour if forced`);
     expect(auto.out.trim()).toBe('0 dgram');
     expect(readFileSync(join(pkg.dir, 'got'))).toEqual(readFileSync(join(pkg.dir, 'f')));
   });
