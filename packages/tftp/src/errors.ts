@@ -9,30 +9,37 @@ export interface Logger {
 /** Stable codes of {@link TftpError}; callers match on `code`, never on the message. */
 export const TftpErrorCode = {
   /** The server could not bind its socket (address in use, no such address, privileged port). */
-  Bind: 'ETFTP_BIND',
-  /** Options passed to startTftpServer are invalid (root missing, out-of-range numbers). */
-  Options: 'ETFTP_OPTIONS',
+  Bind: 'TFTP_BIND',
+  /** Options passed to startTftpServer are invalid (root missing, out-of-range numbers, native wire not built). */
+  BadOption: 'TFTP_BAD_OPTION',
+  /** startTftpServer was given an already aborted `signal`. */
+  Aborted: 'TFTP_ABORTED',
   /** A packet could not be decoded (truncated, unterminated string, unknown opcode). */
-  Malformed: 'ETFTP_MALFORMED',
+  Malformed: 'TFTP_MALFORMED',
   /** A request was refused (write, traversal, missing file, busy, bad option). */
-  Refused: 'ETFTP_REFUSED',
+  Refused: 'TFTP_REFUSED',
   /** The peer stopped answering; retransmissions were exhausted. */
-  Timeout: 'ETFTP_TIMEOUT',
+  Timeout: 'TFTP_TIMEOUT',
   /** The peer sent an ERROR packet or went away (ICMP port unreachable). */
-  PeerError: 'ETFTP_PEER',
+  PeerError: 'TFTP_PEER',
   /** Reading the file or the virtual stream failed, or it ended before its announced size. */
-  Source: 'ETFTP_SOURCE',
+  Source: 'TFTP_SOURCE',
   /** The server was closed while the transfer ran. */
-  Closed: 'ETFTP_CLOSED',
+  Closed: 'TFTP_CLOSED',
 } as const;
 export type TftpErrorCode = (typeof TftpErrorCode)[keyof typeof TftpErrorCode];
 
-/** The one error class of @boottorrent/tftp. */
+/**
+ * The one error class of @boottorrent/tftp. `message` says what failed and where; `hint` says how to
+ * fix it ('' when there is nothing to suggest).
+ */
 export class TftpError extends Error {
   override readonly name = 'TftpError';
   readonly code: TftpErrorCode;
-  constructor(code: TftpErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly hint: string;
+  constructor(code: TftpErrorCode, message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.hint = options?.hint ?? '';
   }
 }

@@ -34,9 +34,12 @@ export interface NativeWireAddon {
 /** Where the addon is built, relative to this module (src/ in tests, dist/ when published). */
 const ADDON_URL = new URL('../build/Release/tftp_wire.node', import.meta.url);
 
+/** How to get the addon when it is not there. */
+export const NATIVE_WIRE_HINT = `build it with "npm rebuild @boottorrent/tftp" (needs python3, make and a C compiler) or set wire: 'dgram'`;
+
 let loaded: { addon: NativeWireAddon } | { error: string } | undefined;
 
-/** The addon, or why it is not there (one line, with how to build it). Loaded once. */
+/** The addon, or why it is not there (one line; {@link NATIVE_WIRE_HINT} says how to build it). Loaded once. */
 export function loadNativeWire(): { addon: NativeWireAddon } | { error: string } {
   if (loaded) return loaded;
   const path = fileURLToPath(ADDON_URL);
@@ -51,9 +54,7 @@ export function loadNativeWire(): { addon: NativeWireAddon } | { error: string }
         : String((err as Error).message).split('\n')[0]
     ) as string;
     loaded = {
-      error:
-        `the native wire ${path} cannot be loaded (${why}); build it with "npm rebuild @boottorrent/tftp" ` +
-        `(needs python3, make and a C compiler) or set wire: 'dgram'`,
+      error: `the native wire ${path} cannot be loaded (${why})`,
     };
   }
   return loaded;

@@ -60,7 +60,7 @@ describe('packet codec', () => {
     ['RRQ with unterminated name', Buffer.from('\x00\x01file', 'latin1')],
     ['overlong option value', encodeRequest(Opcode.RRQ, 'f', 'octet', { blksize: '9'.repeat(100) })],
   ])('rejects a malformed packet: %s', (_name, bytes) => {
-    expect(() => decodePacket(bytes)).toThrow(expect.objectContaining({ code: 'ETFTP_MALFORMED' }));
+    expect(() => decodePacket(bytes)).toThrow(expect.objectContaining({ code: 'TFTP_MALFORMED' }));
   });
 
   it('sanitizes ERROR messages to printable ASCII and 200 bytes', () => {

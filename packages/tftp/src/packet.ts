@@ -72,7 +72,7 @@ function decodeOptions(strings: string[], from: number): Map<string, string> {
   return options;
 }
 
-/** Decodes one datagram. Throws a {@link TftpError} with code `ETFTP_MALFORMED` on anything invalid. */
+/** Decodes one datagram. Throws a {@link TftpError} with code `TFTP_MALFORMED` on anything invalid. */
 export function decodePacket(buf: Buffer): TftpPacket {
   if (buf.length < 4) throw malformed(`${buf.length} bytes is shorter than any packet`);
   const op = buf.readUInt16BE(0);

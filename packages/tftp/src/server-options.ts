@@ -64,7 +64,7 @@ export interface TftpServerOptions {
   /**
    * Datagram path of the transfer sockets. `'native'`: the addon in native/ (built at install when a C
    * compiler is there), which costs less CPU per datagram than node:dgram; startup fails with
-   * `ETFTP_OPTIONS` when it is not built. `'dgram'`: node:dgram. `'auto'`: native when it loads, else
+   * `TFTP_BAD_OPTION` when it is not built. `'dgram'`: node:dgram. `'auto'`: native when it loads, else
    * dgram. The request socket is always node:dgram. @default 'auto'
    */
   wire?: 'auto' | 'native' | 'dgram';
@@ -81,7 +81,7 @@ export type ResolvedOptions = Required<Omit<TftpServerOptions, 'files' | 'logger
 
 function intIn(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new TftpError(TftpErrorCode.Options, `tftp ${name}: ${value} is not an integer in ${min}–${max}`);
+    throw new TftpError(TftpErrorCode.BadOption, `tftp ${name}: ${value} is not an integer in ${min}–${max}`);
   }
   return value;
 }
@@ -89,7 +89,7 @@ function intIn(name: string, value: number, min: number, max: number): number {
 function wireIn(value: string): 'auto' | 'native' | 'dgram' {
   if (value === 'auto' || value === 'native' || value === 'dgram') return value;
   throw new TftpError(
-    TftpErrorCode.Options,
+    TftpErrorCode.BadOption,
     `tftp wire: ${JSON.stringify(value)} is not one of 'auto', 'native', 'dgram'`,
   );
 }
@@ -103,10 +103,9 @@ export function resolveOptions(opts: TftpServerOptions): ResolvedOptions {
     // reported below
   }
   if (!isDir) {
-    throw new TftpError(
-      TftpErrorCode.Options,
-      `tftp root: ${opts.root} is not a directory; create it or fix the path`,
-    );
+    throw new TftpError(TftpErrorCode.BadOption, `tftp root: ${opts.root} is not a directory`, {
+      hint: 'create it or fix the path',
+    });
   }
   return {
     root: opts.root,

@@ -11,7 +11,7 @@ import { CHUNK_POOL_BYTES, ErrorCode, ErrorCodeName, Opcode, OpcodeName } from '
 import { TftpError, TftpErrorCode } from './errors.js';
 import type { RefusedEvent, TftpClient, TftpServerEvents, TftpServerStats } from './events.js';
 import { blockSizeForMtu, interfaceMtu } from './mtu.js';
-import { loadNativeWire, type NativeWireAddon } from './native-wire.js';
+import { loadNativeWire, NATIVE_WIRE_HINT, type NativeWireAddon } from './native-wire.js';
 import { negotiate } from './options.js';
 import { decodePacket, encodeError, encodeOack, type RequestPacket } from './packet.js';
 import { openSource, type SourceContext } from './request.js';
@@ -227,29 +227,43 @@ export class TftpServer extends EventEmitter<TftpServerEvents> {
   }
 }
 
-/** Binds the request socket and starts serving `opts.root`. Rejects with `ETFTP_BIND` or `ETFTP_OPTIONS`. */
+/** How to fix a failed bind, from the errno. */
+function bindHint(err: NodeJS.ErrnoException): string {
+  if (err.code === 'EADDRINUSE')
+    return 'another server holds the port: stop it or pick another port (0 = any)';
+  if (err.code === 'EACCES')
+    return 'ports below 1024 need root or CAP_NET_BIND_SERVICE; or pick a port above 1023';
+  if (err.code === 'EADDRNOTAVAIL') return 'the host is not an address of this machine: pick one it has';
+  return '';
+}
+
+/** Binds the request socket and starts serving `opts.root`. Rejects with `TFTP_BIND`, `TFTP_BAD_OPTION` or `TFTP_ABORTED`. */
 export async function startTftpServer(opts: TftpServerOptions): Promise<TftpServer> {
   const resolved = resolveOptions(opts);
-  if (resolved.signal?.aborted) throw new TftpError(TftpErrorCode.Closed, 'tftp: signal already aborted');
+  if (resolved.signal?.aborted) {
+    throw new TftpError(TftpErrorCode.Aborted, 'tftp: signal already aborted', {
+      cause: resolved.signal.reason,
+    });
+  }
   let wire: WireKind = 'dgram';
   let addon: NativeWireAddon | undefined;
   if (resolved.wire !== 'dgram') {
     const native = loadNativeWire();
     if ('addon' in native) [wire, addon] = ['native', native.addon];
     else if (resolved.wire === 'native') {
-      throw new TftpError(TftpErrorCode.Options, `tftp wire 'native': ${native.error}`);
+      throw new TftpError(TftpErrorCode.BadOption, `tftp wire 'native': ${native.error}`, {
+        hint: NATIVE_WIRE_HINT,
+      });
     } else resolved.logger?.debug?.(`tftp: using node:dgram: ${native.error}`);
   }
   const socket = createSocket({ type: isIPv6(resolved.host) ? 'udp6' : 'udp4' });
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) =>
+    const onError = (err: NodeJS.ErrnoException) =>
       reject(
         new TftpError(
           TftpErrorCode.Bind,
           `tftp: cannot bind ${resolved.host}:${resolved.port}: ${err.message}`,
-          {
-            cause: err,
-          },
+          { cause: err, hint: bindHint(err) },
         ),
       );
     socket.once('error', onError);

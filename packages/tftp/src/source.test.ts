@@ -178,7 +178,7 @@ describe('BlockStore', () => {
 
   it('fails the read when a stream ends before its announced size', async () => {
     const store = new BlockStore(streamFiller(Readable.from([Buffer.alloc(100)])), 1000, 512, 1);
-    await expect(store.ready(1)).rejects.toMatchObject({ code: 'ETFTP_SOURCE' });
+    await expect(store.ready(1)).rejects.toMatchObject({ code: 'TFTP_SOURCE' });
   });
 
   it('reads a stream that arrives in odd pieces in order', async () => {
@@ -215,7 +215,7 @@ describe('ChunkPool', () => {
       await settle();
       expect(pool.bytes).toBeGreaterThan(0);
       expect(a.packet(1)).toBeUndefined();
-      await expect(a.ready(1)).rejects.toMatchObject({ code: 'ETFTP_SOURCE' });
+      await expect(a.ready(1)).rejects.toMatchObject({ code: 'TFTP_SOURCE' });
 
       const b = new BlockStore(fdFiller(fdB), size, 512, 16, pool);
       const seen = new Set<ArrayBufferLike>();

@@ -125,7 +125,7 @@ describe('Transfer (sender state machine)', () => {
     }
     await vi.advanceTimersByTimeAsync(8000);
     expect(s.take()).toEqual(['E0']);
-    expect(s.result()?.error?.code).toBe('ETFTP_TIMEOUT');
+    expect(s.result()?.error?.code).toBe('TFTP_TIMEOUT');
   });
 
   it('resets the backoff once the peer makes progress', async () => {
@@ -165,7 +165,7 @@ describe('Transfer (sender state machine)', () => {
     s.take();
     s.t.handle(Buffer.from('\x00\x05\x00\x08tsize too big\x00', 'latin1'));
     expect(s.take()).toEqual([]);
-    expect(s.result()?.error?.code).toBe('ETFTP_PEER');
+    expect(s.result()?.error?.code).toBe('TFTP_PEER');
   });
 
   it('reads only the first `length` bytes of a reused receive buffer (the native wire)', async () => {
@@ -182,7 +182,7 @@ describe('Transfer (sender state machine)', () => {
     Buffer.from('\x00\x05\x00\x01no such file', 'latin1').copy(rx); // no NUL within its 16 bytes
     s.t.handle(rx, 16);
     expect(s.result()?.error).toMatchObject({
-      code: 'ETFTP_PEER',
+      code: 'TFTP_PEER',
       message: 'peer sent ERROR 1: no such file',
     });
   });
@@ -253,7 +253,7 @@ describe('Transfer (sender state machine)', () => {
       await vi.advanceTimersByTimeAsync(3999);
       expect(s.result()).toBeUndefined();
       await vi.advanceTimersByTimeAsync(1);
-      expect(s.result()?.error?.code).toBe('ETFTP_TIMEOUT');
+      expect(s.result()?.error?.code).toBe('TFTP_TIMEOUT');
     });
 
     it('takes no sample from a window that was resent (Karn)', async () => {

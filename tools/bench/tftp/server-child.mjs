@@ -13,7 +13,8 @@ const server = await startTftpServer({
   ...(wire ? { wire } : {}),
   ...(windowBuffer ? { windowBufferBytes: Number(windowBuffer) } : {}),
 }).catch((err) => {
-  process.stderr.write(`tftp bench server: ${err instanceof Error ? err.message : String(err)}\n`);
+  const hint = err?.hint ? ` — ${err.hint}` : '';
+  process.stderr.write(`tftp bench server: ${err instanceof Error ? err.message : String(err)}${hint}\n`);
   process.exit(1);
 });
 process.stdout.write('ready\n');

@@ -100,7 +100,7 @@ describe.each(WIRES)('%s wire', (wire) => {
         expect([msg.readUInt16BE(0), msg.readUInt16BE(2)]).toEqual([Opcode.ERROR, 0]);
         p.close();
       }
-      expect(errors.map((e) => e.error.code)).toEqual(['ETFTP_CLOSED', 'ETFTP_CLOSED']);
+      expect(errors.map((e) => e.error.code)).toEqual(['TFTP_CLOSED', 'TFTP_CLOSED']);
       await server.close();
     });
 
@@ -124,23 +124,41 @@ describe.each(WIRES)('%s wire', (wire) => {
   });
 
   describe('setup errors', () => {
-    it('rejects a missing root and out-of-range options with ETFTP_OPTIONS', async () => {
+    it('rejects a missing root and out-of-range options with TFTP_BAD_OPTION', async () => {
       await expect(startTftpServer({ wire, root: join(root.dir, 'nope') })).rejects.toMatchObject({
-        code: 'ETFTP_OPTIONS',
+        code: 'TFTP_BAD_OPTION',
+        hint: 'create it or fix the path',
       });
       await expect(startTftpServer({ wire, root: root.dir, maxBlockSize: 4 })).rejects.toBeInstanceOf(
         TftpError,
       );
       await expect(startTftpServer({ wire, root: root.dir, port: 70000 })).rejects.toMatchObject({
-        code: 'ETFTP_OPTIONS',
+        code: 'TFTP_BAD_OPTION',
       });
     });
 
-    it('rejects a port in use with ETFTP_BIND', async () => {
+    it('rejects a port in use with TFTP_BIND', async () => {
       await using a = await startTftpServer({ wire, root: root.dir, host: '127.0.0.1', port: 0 });
       await expect(
         startTftpServer({ wire, root: root.dir, host: '127.0.0.1', port: a.address.port }),
-      ).rejects.toMatchObject({ code: 'ETFTP_BIND' });
+      ).rejects.toMatchObject({
+        code: 'TFTP_BIND',
+        hint: expect.stringContaining('pick another port'),
+        cause: expect.objectContaining({ code: 'EADDRINUSE' }),
+      });
+    });
+
+    it('rejects an already aborted signal with TFTP_ABORTED carrying the reason', async () => {
+      const reason = new Error('stop');
+      await expect(
+        startTftpServer({
+          wire,
+          root: root.dir,
+          host: '127.0.0.1',
+          port: 0,
+          signal: AbortSignal.abort(reason),
+        }),
+      ).rejects.toMatchObject({ code: 'TFTP_ABORTED', cause: reason });
     });
   });
 });

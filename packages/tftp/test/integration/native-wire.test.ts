@@ -180,9 +180,9 @@ describe('native wire', () => {
   });
 });
 
-it("rejects a wire that is not 'auto', 'native' or 'dgram' with ETFTP_OPTIONS", async () => {
+it("rejects a wire that is not 'auto', 'native' or 'dgram' with TFTP_BAD_OPTION", async () => {
   await expect(startTftpServer({ root: '.', wire: 'fast' as never })).rejects.toMatchObject({
-    code: 'ETFTP_OPTIONS',
+    code: 'TFTP_BAD_OPTION',
     message: `tftp wire: "fast" is not one of 'auto', 'native', 'dgram'`,
   });
 });
@@ -192,7 +192,7 @@ describe.each(WIRES)('server on the %s wire', (wire) => {
   const hash = root.file('f', 200_000);
   afterAll(() => root.cleanup());
 
-  it('fails the transfer with ETFTP_PEER when the client port is unreachable (ICMP)', async () => {
+  it('fails the transfer with TFTP_PEER when the client port is unreachable (ICMP)', async () => {
     await using server = await startTftpServer({ wire, root: root.dir, host: '127.0.0.1', port: 0 });
     const client = await rawPeer();
     const port = client.socket.address().port;
@@ -202,7 +202,7 @@ describe.each(WIRES)('server on the %s wire', (wire) => {
     client.close(); // the DATA retransmission (or nothing) now meets a closed port: ICMP unreachable
     const e = await failed;
     expect(first.msg.readUInt16BE(0)).toBe(Opcode.DATA);
-    expect(e).toMatchObject({ wire, client: { port }, error: { code: 'ETFTP_PEER' } });
+    expect(e).toMatchObject({ wire, client: { port }, error: { code: 'TFTP_PEER' } });
     expect(e.error.message).toMatch(/ECONNREFUSED/);
   });
 
@@ -262,10 +262,10 @@ describe('without the addon (a copy of the built package with no build/)', () =>
     const native = node(`
       import { startTftpServer } from './dist/index.js';
       try { await startTftpServer({ root: '.', host: '127.0.0.1', port: 0, wire: 'native' }); }
-      catch (e) { console.log(e.code + ' ' + e.message); }`);
+      catch (e) { console.log(e.code + ' ' + e.message + ' | ' + e.hint); }`);
     expect(native.out.trim().split('\n')).toHaveLength(1);
     expect(native.out).toMatch(
-      /^ETFTP_OPTIONS tftp wire 'native': .*not built.*npm rebuild @boottorrent\/tftp.*wire: 'dgram'/,
+      /^TFTP_BAD_OPTION tftp wire 'native': .*not built.* \| build it with "npm rebuild @boottorrent\/tftp".*wire: 'dgram'$/m,
     );
     const auto = node(`
       import { startTftpServer } from './dist/index.js';

@@ -134,7 +134,7 @@ describe.each(WIRES)('%s wire', (wire) => {
       const failed = new Promise<TransferErrorEvent>((resolve) => server.once('transfer-error', resolve));
       const r = await download({ port: server.address.port, file: 'short' });
       expect(r.error?.code).toBe(0);
-      expect((await failed).error.code).toBe('ETFTP_SOURCE');
+      expect((await failed).error.code).toBe('TFTP_SOURCE');
     });
   });
 
@@ -185,7 +185,7 @@ describe.each(WIRES)('%s wire', (wire) => {
       }
       client.close();
       expect(seen).toEqual([Opcode.DATA, Opcode.DATA, Opcode.DATA, Opcode.ERROR]); // first + 2 retries
-      expect((await failed).error.code).toBe('ETFTP_TIMEOUT');
+      expect((await failed).error.code).toBe('TFTP_TIMEOUT');
     });
   });
 });
