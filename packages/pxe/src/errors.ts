@@ -1,34 +1,49 @@
-/**
- * Stable error codes of this package. Callers match on `code`, never on the message.
- *
- * - `MALFORMED_PACKET`: bytes that are not a DHCP packet (only seen by direct codec callers; the
- *   server drops and counts them).
- * - `PACKET_TOO_LARGE`: options that do not fit even with option overload.
- * - `INVALID_OPTIONS`: a bad option value given to a factory or builder.
- * - `INTERFACE_NOT_FOUND`, `ADDRESS_NOT_ON_INTERFACE`, `BIND_FAILED`: setup failures of the server.
- * - `LEASE_FILE`: the lease file could not be read or written.
- */
-export type PxeErrorCode =
-  | 'MALFORMED_PACKET'
-  | 'PACKET_TOO_LARGE'
-  | 'INVALID_OPTIONS'
-  | 'INTERFACE_NOT_FOUND'
-  | 'ADDRESS_NOT_ON_INTERFACE'
-  | 'BIND_FAILED'
-  | 'LEASE_FILE';
+/** Stable error codes of {@link PxeError}; callers match on `code`, never on the message. */
+export const PxeErrorCode = {
+  /**
+   * Bytes that are not a DHCP packet (only seen by direct codec callers; the server drops and
+   * counts them). {@link PxeError.reason} holds the drop reason.
+   */
+  MalformedPacket: 'PXE_MALFORMED_PACKET',
+  /** Options that do not fit even with option overload (RFC 2131 §4.1, RFC 2132 §9.3). */
+  PacketTooLarge: 'PXE_PACKET_TOO_LARGE',
+  /** A bad option value given to a factory or builder. */
+  BadOption: 'PXE_BAD_OPTION',
+  /** The server's network interface does not exist. */
+  InterfaceNotFound: 'PXE_INTERFACE_NOT_FOUND',
+  /** The interface exists but does not hold `serverAddress`. */
+  AddressNotOnInterface: 'PXE_ADDRESS_NOT_ON_INTERFACE',
+  /** A UDP port (67, 4011) could not be bound (in use, needs root). */
+  Bind: 'PXE_BIND',
+  /** The lease file could not be read, parsed or written. */
+  LeaseFile: 'PXE_LEASE_FILE',
+  /** `startDhcpServer` was given an already aborted `signal`. */
+  Aborted: 'PXE_ABORTED',
+} as const;
+export type PxeErrorCode = (typeof PxeErrorCode)[keyof typeof PxeErrorCode];
 
-/** The one error class of @boottorrent/pxe; match on {@link PxeError.code}. */
+/**
+ * The one error class of @boottorrent/pxe; match on {@link PxeError.code}. `message` says what failed
+ * and where; `hint` says how to fix it ('' when there is nothing to suggest).
+ */
 export class PxeError extends Error {
+  override readonly name = 'PxeError';
   /** Stable machine-readable code. */
   readonly code: PxeErrorCode;
-  /** For `MALFORMED_PACKET`: the short reason used as the drop counter key (e.g. `bad-cookie`). */
+  /** How to fix it; '' when there is nothing to suggest. */
+  readonly hint: string;
+  /** For `PXE_MALFORMED_PACKET`: the short reason used as the drop counter key (e.g. `bad-cookie`). */
   readonly reason: string | undefined;
 
-  constructor(code: PxeErrorCode, message: string, opts: { cause?: unknown; reason?: string } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = 'PxeError';
+  constructor(
+    code: PxeErrorCode,
+    message: string,
+    options?: { cause?: unknown; hint?: string; reason?: string },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.reason = opts.reason;
+    this.hint = options?.hint ?? '';
+    this.reason = options?.reason;
   }
 }
 
@@ -44,7 +59,9 @@ export class MalformedPacket {
   ) {}
 
   toError(): PxeError {
-    return new PxeError('MALFORMED_PACKET', `malformed DHCP packet: ${this.detail}`, { reason: this.reason });
+    return new PxeError(PxeErrorCode.MalformedPacket, `malformed DHCP packet: ${this.detail}`, {
+      reason: this.reason,
+    });
   }
 }
 

@@ -20,8 +20,7 @@ export { staticPlan, DEFAULT_LOADERS, LEGACY_BIOS_LOADER } from './plan.js';
 export type { StaticPlanOptions, LoaderKind } from './plan.js';
 export { ipxeScript, pxelinuxConfig } from './scripts.js';
 export type { BootScriptOptions, PxelinuxConfigOptions } from './scripts.js';
-export { PxeError } from './errors.js';
-export type { PxeErrorCode } from './errors.js';
+export { PxeError, PxeErrorCode } from './errors.js';
 export { decodePacket, encodePacket, BROADCAST_FLAG } from './packet.js';
 export type { DhcpPacket, EncodeOptions } from './packet.js';
 export {

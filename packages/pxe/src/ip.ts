@@ -1,5 +1,5 @@
 /** IPv4 helpers: dotted quads ⇄ numbers and bytes, subnets. */
-import { PxeError } from './errors.js';
+import { PxeError, PxeErrorCode } from './errors.js';
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
@@ -9,11 +9,11 @@ export function isIpv4(s: string): boolean {
   return m !== null && m.slice(1).every((x) => Number(x) <= 255);
 }
 
-/** Dotted quad → unsigned 32-bit number; throws `INVALID_OPTIONS` on anything else. */
+/** Dotted quad → unsigned 32-bit number; throws `PXE_BAD_OPTION` on anything else. */
 export function ipToNumber(ip: string): number {
   const m = IPV4.exec(ip);
   if (!m || !m.slice(1).every((x) => Number(x) <= 255)) {
-    throw new PxeError('INVALID_OPTIONS', `"${ip}" is not an IPv4 address`);
+    throw new PxeError(PxeErrorCode.BadOption, `"${ip}" is not an IPv4 address`);
   }
   return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
 }
@@ -53,11 +53,11 @@ export function inSubnet(ip: number, s: Subnet): boolean {
   return (ip & s.mask) >>> 0 === s.network;
 }
 
-/** Normalizes a MAC to lowercase `aa:bb:cc:dd:ee:ff`; throws `INVALID_OPTIONS` otherwise. */
+/** Normalizes a MAC to lowercase `aa:bb:cc:dd:ee:ff`; throws `PXE_BAD_OPTION` otherwise. */
 export function normalizeMac(mac: string): string {
   const hex = mac.toLowerCase().replace(/[^0-9a-f]/g, '');
   if (hex.length !== 12 || !/^([0-9a-f]{2}[:-]?){5}[0-9a-f]{2}$/i.test(mac)) {
-    throw new PxeError('INVALID_OPTIONS', `"${mac}" is not a MAC address (want aa:bb:cc:dd:ee:ff)`);
+    throw new PxeError(PxeErrorCode.BadOption, `"${mac}" is not a MAC address (want aa:bb:cc:dd:ee:ff)`);
   }
   return hex.match(/../g)!.join(':');
 }

@@ -113,11 +113,11 @@ describe('LeaseStore', () => {
     expect(data.leases).toHaveLength(100);
   });
 
-  it('refuses a corrupt lease file with a LEASE_FILE error naming it', async () => {
+  it('refuses a corrupt lease file with a PXE_LEASE_FILE error naming it', async () => {
     const file = join(dir, 'leases.json');
     await writeFile(file, '{"version": 1, "leases": [');
     await expect(make({ file }).load()).rejects.toMatchObject({
-      code: 'LEASE_FILE',
+      code: 'PXE_LEASE_FILE',
       message: expect.stringContaining(file),
     });
   });

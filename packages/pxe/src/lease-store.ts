@@ -7,7 +7,7 @@
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DEFAULT_DECLINE_QUARANTINE_MS, DEFAULT_OFFER_HOLD_MS } from './constants.js';
-import { PxeError } from './errors.js';
+import { PxeError, PxeErrorCode } from './errors.js';
 import { ipToNumber, isIpv4, numberToIp } from './ip.js';
 
 /** A lease as reported by `leases()` and the `lease` event. */
@@ -178,9 +178,14 @@ export class LeaseStore {
       text = await readFile(this.o.file, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new PxeError('LEASE_FILE', `cannot read lease file ${this.o.file}: ${(e as Error).message}`, {
-        cause: e,
-      });
+      throw new PxeError(
+        PxeErrorCode.LeaseFile,
+        `cannot read lease file ${this.o.file}: ${(e as Error).message}`,
+        {
+          cause: e,
+          hint: 'check the path and its permissions',
+        },
+      );
     }
     let data: LeaseFile;
     try {
@@ -188,9 +193,9 @@ export class LeaseStore {
       if (data.version !== 1 || !Array.isArray(data.leases)) throw new Error('not a version 1 lease file');
     } catch (e) {
       throw new PxeError(
-        'LEASE_FILE',
-        `lease file ${this.o.file} is corrupt (${(e as Error).message}); move it away to start fresh`,
-        { cause: e },
+        PxeErrorCode.LeaseFile,
+        `lease file ${this.o.file} is corrupt (${(e as Error).message})`,
+        { cause: e, hint: 'move it away to start with no leases' },
       );
     }
     for (const l of data.leases) {
@@ -248,8 +253,9 @@ export class LeaseStore {
       }
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
-      throw new PxeError('LEASE_FILE', `cannot write lease file ${file}: ${(e as Error).message}`, {
+      throw new PxeError(PxeErrorCode.LeaseFile, `cannot write lease file ${file}: ${(e as Error).message}`, {
         cause: e,
+        hint: 'check that its folder exists and is writable',
       });
     }
   }

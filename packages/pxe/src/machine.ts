@@ -34,7 +34,7 @@ export interface BootPlan {
 /** The policy seam: null means "do not answer this machine". May be async. */
 export type PlanFor = (machine: Machine) => BootPlan | null | Promise<BootPlan | null>;
 
-/** Reads a {@link Machine} from a request. Throws `MALFORMED_PACKET` on bad 93/97/77 values. */
+/** Reads a {@link Machine} from a request. Throws `PXE_MALFORMED_PACKET` on bad 93/97/77 values. */
 export function machineOf(p: DhcpPacket, iface: string): Machine {
   const vendorClass = getVendorClass(p.options);
   const classes = getUserClasses(p.options);

@@ -1,6 +1,6 @@
 /**
  * Typed accessors for the options this package reads and writes. Raw bytes stay in
- * `packet.options`; these functions interpret them and throw `MALFORMED_PACKET` (reason
+ * `packet.options`; these functions interpret them and throw `PXE_MALFORMED_PACKET` (reason
  * `bad-option-<code>`) when a value has an impossible length.
  */
 import { DhcpOption } from './constants.js';

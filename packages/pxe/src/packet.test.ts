@@ -194,7 +194,7 @@ describe('encodePacket', () => {
       [45, new Uint8Array(255)],
     ]);
     expect(() => encodePacket(p, { maxSize: 576 })).toThrow(
-      expect.objectContaining({ code: 'PACKET_TOO_LARGE' }),
+      expect.objectContaining({ code: 'PXE_PACKET_TOO_LARGE' }),
     );
   });
 });

@@ -13,7 +13,7 @@ import {
   MAGIC_COOKIE,
   MAX_PACKET_SIZE,
 } from './constants.js';
-import { malformed, MalformedPacket, PxeError } from './errors.js';
+import { malformed, MalformedPacket, PxeError, PxeErrorCode } from './errors.js';
 import { ipToBytes, bytesToIp } from './ip.js';
 
 /** A decoded BOOTP/DHCP packet. Addresses are dotted quads; `chaddr` is the 16-byte field. */
@@ -106,7 +106,7 @@ function parseArea(
   // Tolerated: an area that ends without the End option (many ROMs pad only).
 }
 
-/** Decodes a DHCP packet; throws {@link PxeError} `MALFORMED_PACKET` with a short `reason`. */
+/** Decodes a DHCP packet; throws {@link PxeError} `PXE_MALFORMED_PACKET` with a short `reason`. */
 export function decodePacket(buf: Uint8Array): DhcpPacket {
   try {
     return decodeUnchecked(buf);
@@ -222,7 +222,7 @@ export function encodePacket(p: DhcpPacket, opts: EncodeOptions = {}): Buffer {
         overload |= 2;
       } else {
         throw new PxeError(
-          'PACKET_TOO_LARGE',
+          PxeErrorCode.PacketTooLarge,
           `DHCP options (${total} bytes) do not fit in ${maxSize} bytes`,
         );
       }
@@ -274,6 +274,6 @@ function writeField(
   }
   const bytes = Buffer.from(text, 'latin1');
   if (bytes.length >= size)
-    throw new PxeError('INVALID_OPTIONS', `${name} "${text}" is longer than ${size - 1} bytes`);
+    throw new PxeError(PxeErrorCode.BadOption, `${name} "${text}" is longer than ${size - 1} bytes`);
   buf.set(bytes, at);
 }

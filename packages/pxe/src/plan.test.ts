@@ -53,7 +53,7 @@ describe('staticPlan', () => {
 
   it('rejects a script URL that is not a URL', () => {
     expect(() => staticPlan({ scriptUrl: 'boot.ipxe' })).toThrow(
-      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+      expect.objectContaining({ code: 'PXE_BAD_OPTION' }),
     );
   });
 });

@@ -1,6 +1,6 @@
 /** The default policy: a static plan from the config, picking the loader by firmware. */
 import { ClientArch } from './constants.js';
-import { PxeError } from './errors.js';
+import { PxeError, PxeErrorCode } from './errors.js';
 import type { BootPlan, Machine, PlanFor } from './machine.js';
 
 /** Loader kinds, keyed by firmware family. */
@@ -63,7 +63,7 @@ export function staticPlan(opts: StaticPlanOptions): PlanFor {
   try {
     script = new URL(opts.scriptUrl);
   } catch (cause) {
-    throw new PxeError('INVALID_OPTIONS', `staticPlan: scriptUrl "${opts.scriptUrl}" is not a URL`, {
+    throw new PxeError(PxeErrorCode.BadOption, `staticPlan: scriptUrl "${opts.scriptUrl}" is not a URL`, {
       cause,
     });
   }

@@ -26,7 +26,7 @@ describe('ipxeScript', () => {
 
   it('refuses line breaks (script injection) and two initrds with the same name', () => {
     expect(() => ipxeScript({ kernel: 'http://x/k', initrds: [], cmdline: 'a\nshell' })).toThrow(
-      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+      expect.objectContaining({ code: 'PXE_BAD_OPTION' }),
     );
     expect(() =>
       ipxeScript({ kernel: 'http://x/k', initrds: ['http://x/a/i.gz', 'http://x/b/i.gz'], cmdline: '' }),

@@ -1,5 +1,5 @@
 /** Text builders for the boot scripts served to clients: an iPXE script and a pxelinux.cfg file. */
-import { PxeError } from './errors.js';
+import { PxeError, PxeErrorCode } from './errors.js';
 
 /** Options of {@link ipxeScript} and {@link pxelinuxConfig}. */
 export interface BootScriptOptions {
@@ -15,7 +15,7 @@ function check(what: string, value: string, allowSpaces: boolean): void {
   const bad = allowSpaces ? /[\r\n\0]/ : /[\s\0]/;
   if (value === '' || bad.test(value)) {
     throw new PxeError(
-      'INVALID_OPTIONS',
+      PxeErrorCode.BadOption,
       `${what} ${JSON.stringify(value)} is empty or contains ${allowSpaces ? 'a line break' : 'whitespace'}`,
     );
   }
@@ -26,7 +26,7 @@ function imageName(url: string): string {
   const path = url.replace(/[?#].*$/, '');
   const name = decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
   if (name === '' || /\s/.test(name))
-    throw new PxeError('INVALID_OPTIONS', `initrd URL "${url}" has no file name`);
+    throw new PxeError(PxeErrorCode.BadOption, `initrd URL "${url}" has no file name`);
   return name;
 }
 
@@ -44,7 +44,10 @@ export function ipxeScript(opts: BootScriptOptions): string {
   });
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined)
-    throw new PxeError('INVALID_OPTIONS', `two initrds share the file name "${dup}"; iPXE would replace one`);
+    throw new PxeError(
+      PxeErrorCode.BadOption,
+      `two initrds share the file name "${dup}"; iPXE would replace one`,
+    );
   const args = [...names.map((n) => `initrd=${n}`), opts.cmdline].filter((s) => s !== '').join(' ');
   return [
     '#!ipxe',
@@ -71,7 +74,10 @@ export function pxelinuxConfig(opts: PxelinuxConfigOptions): string {
   for (const i of opts.initrds) {
     check('initrd', i, false);
     if (i.includes(','))
-      throw new PxeError('INVALID_OPTIONS', `initrd "${i}" contains a comma, the pxelinux list separator`);
+      throw new PxeError(
+        PxeErrorCode.BadOption,
+        `initrd "${i}" contains a comma, the pxelinux list separator`,
+      );
   }
   return [
     ...(opts.serial ? ['SERIAL 0 115200'] : []),

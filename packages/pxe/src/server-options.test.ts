@@ -64,9 +64,9 @@ describe('resolveOptions', () => {
     ['a lease time of 0', { leaseTime: 0 }, /leaseTime/],
     ['a port out of range', { port: 70000 }, /not a port/],
     ['a bad broadcast mode', { broadcast: 'all' as 'subnet' }, /broadcast/],
-  ])('rejects %s with INVALID_OPTIONS', (_, patch, message) => {
+  ])('rejects %s with PXE_BAD_OPTION', (_, patch, message) => {
     expect(() => resolveOptions({ ...ok, ...patch }, iface)).toThrow(
-      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(message) }),
+      expect.objectContaining({ code: 'PXE_BAD_OPTION', message: expect.stringMatching(message) }),
     );
   });
 });

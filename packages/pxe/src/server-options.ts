@@ -5,7 +5,7 @@ import {
   DEFAULT_PROXY_PORT,
   DEFAULT_SERVER_PORT,
 } from './constants.js';
-import { PxeError } from './errors.js';
+import { PxeError, PxeErrorCode } from './errors.js';
 import type { Logger } from './events.js';
 import { inSubnet, ipToNumber, isIpv4, normalizeMac, subnetOf } from './ip.js';
 import type { PlanFor } from './machine.js';
@@ -76,7 +76,7 @@ export interface ResolvedOptions {
 }
 
 function invalid(msg: string): never {
-  throw new PxeError('INVALID_OPTIONS', msg);
+  throw new PxeError(PxeErrorCode.BadOption, msg);
 }
 
 function port(name: string, v: number | undefined, def: number): number {

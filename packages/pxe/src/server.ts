@@ -4,7 +4,7 @@
  */
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { PxeError } from './errors.js';
+import { PxeError, PxeErrorCode } from './errors.js';
 import type { DhcpServerEvents, DhcpStats } from './events.js';
 import { DhcpHandler, type Via } from './handler.js';
 import { ipToNumber } from './ip.js';
@@ -155,11 +155,15 @@ class Server extends EventEmitter<DhcpServerEvents> implements DhcpServer {
 }
 
 /**
- * Starts a DHCP server (full or proxy) on one interface. Fails with `INTERFACE_NOT_FOUND`,
- * `ADDRESS_NOT_ON_INTERFACE`, `INVALID_OPTIONS`, `LEASE_FILE` or `BIND_FAILED`.
+ * Starts a DHCP server (full or proxy) on one interface. Fails with `PXE_INTERFACE_NOT_FOUND`,
+ * `PXE_ADDRESS_NOT_ON_INTERFACE`, `PXE_BAD_OPTION`, `PXE_LEASE_FILE`, `PXE_BIND` or `PXE_ABORTED`.
  */
 export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServer> {
-  opts.signal?.throwIfAborted();
+  if (opts.signal?.aborted) {
+    throw new PxeError(PxeErrorCode.Aborted, `dhcp on ${opts.interface}: signal already aborted`, {
+      cause: opts.signal.reason,
+    });
+  }
   const iface = lookupInterface(opts.interface, opts.serverAddress);
   const o = resolveOptions(opts, iface);
   let store: LeaseStore | null = null;
@@ -178,7 +182,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
   try {
     await server.listen(opts.signal);
   } catch (e) {
-    throw e instanceof PxeError ? e : new PxeError('BIND_FAILED', (e as Error).message, { cause: e });
+    throw e instanceof PxeError ? e : new PxeError(PxeErrorCode.Bind, (e as Error).message, { cause: e });
   }
   if (opts.signal?.aborted) await server.close();
   return server;

@@ -11,7 +11,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { networkInterfaces } from 'node:os';
-import { PxeError } from './errors.js';
+import { PxeError, PxeErrorCode } from './errors.js';
 import { numberToIp, subnetOf } from './ip.js';
 
 /** `SOL_SOCKET` and `SO_BINDTOIFINDEX` from <asm-generic/socket.h> (Linux 5.0+). */
@@ -57,8 +57,8 @@ export interface InterfaceInfo {
 }
 
 /**
- * Looks up `name` and checks it holds `address`. Throws `INTERFACE_NOT_FOUND` or
- * `ADDRESS_NOT_ON_INTERFACE` with a hint.
+ * Looks up `name` and checks it holds `address`. Throws `PXE_INTERFACE_NOT_FOUND` or
+ * `PXE_ADDRESS_NOT_ON_INTERFACE` with a hint.
  */
 export function lookupInterface(name: string, address: string): InterfaceInfo {
   const all = networkInterfaces();
@@ -72,8 +72,9 @@ export function lookupInterface(name: string, address: string): InterfaceInfo {
   if (!/^[\w.:-]{1,15}$/.test(name) || !Number.isInteger(index)) {
     const known = Object.keys(all).join(', ') || 'none';
     throw new PxeError(
-      'INTERFACE_NOT_FOUND',
+      PxeErrorCode.InterfaceNotFound,
       `network interface "${name}" does not exist (interfaces here: ${known})`,
+      { hint: 'set the interface to one of those' },
     );
   }
   const v4 = (addrs ?? []).filter((a) => a.family === 'IPv4');
@@ -81,8 +82,9 @@ export function lookupInterface(name: string, address: string): InterfaceInfo {
   if (!mine) {
     const has = v4.map((a) => a.cidr).join(', ') || 'no IPv4 address';
     throw new PxeError(
-      'ADDRESS_NOT_ON_INTERFACE',
-      `interface ${name} does not hold ${address} (it has ${has}); add it with: ip addr add ${address}/24 brd + dev ${name}`,
+      PxeErrorCode.AddressNotOnInterface,
+      `interface ${name} does not hold ${address} (it has ${has})`,
+      { hint: `add it with: ip addr add ${address}/24 brd + dev ${name}` },
     );
   }
   const s = subnetOf(mine.address, mine.netmask);
@@ -97,9 +99,17 @@ export interface InterfaceSocketOptions {
   onError: (err: Error) => void;
 }
 
+/** How to fix a failed bind, from the errno. */
+function bindHint(err: NodeJS.ErrnoException, port: number): string {
+  if (err.code === 'EACCES') return 'ports below 1024 need root or CAP_NET_BIND_SERVICE';
+  if (err.code === 'EADDRINUSE')
+    return `another DHCP server holds UDP port ${port}: stop it (\`ss -ulpn\` names it) or use proxy mode beside it`;
+  return '';
+}
+
 /**
  * Binds a UDP socket on 0.0.0.0:`port` (broadcasts need the wildcard address) restricted to one
- * interface with SO_BINDTOIFINDEX. Throws `BIND_FAILED`.
+ * interface with SO_BINDTOIFINDEX. Throws `PXE_BIND`.
  */
 export async function openInterfaceSocket(o: InterfaceSocketOptions): Promise<Socket> {
   const sock = createSocket({ type: 'udp4', reuseAddr: false });
@@ -124,11 +134,11 @@ export async function openInterfaceSocket(o: InterfaceSocketOptions): Promise<So
     } catch {
       // already closed by the failed bind
     }
-    const msg = (e as Error).message;
-    const hint = /EACCES/.test(msg) ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : '';
-    throw new PxeError('BIND_FAILED', `cannot bind UDP port ${o.port} on ${o.iface.name}: ${msg}${hint}`, {
-      cause: e,
-    });
+    throw new PxeError(
+      PxeErrorCode.Bind,
+      `cannot bind UDP port ${o.port} on ${o.iface.name}: ${(e as Error).message}`,
+      { cause: e, hint: bindHint(e as NodeJS.ErrnoException, o.port) },
+    );
   }
   sock.on('message', o.onMessage);
   sock.on('error', o.onError);

@@ -182,7 +182,7 @@ rl.on('line', async (line) => {
   try {
     out({ id: req.id, ok: true, result: await ops[req.op](req) });
   } catch (e) {
-    out({ id: req.id, ok: false, error: { message: e.message, code: e.code } });
+    out({ id: req.id, ok: false, error: { message: e.message, code: e.code, hint: e.hint } });
   }
 });
 rl.on('close', () => process.exit(0));

@@ -31,7 +31,7 @@ describe('server lifecycle', () => {
   it('closes when its AbortSignal fires, freeing port 67', async () => {
     await server.call('startServer', { name: 'a', opts: { ...serverMode, abortable: true } });
     await expect(server.call('startServer', { name: 'b', opts: serverMode })).rejects.toMatchObject({
-      code: 'BIND_FAILED',
+      code: 'PXE_BIND',
     });
     await server.call('abortServer', { name: 'a' });
     await new Promise((r) => setTimeout(r, 100));

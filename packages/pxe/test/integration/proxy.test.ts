@@ -199,16 +199,19 @@ describe('interface binding and startup checks', () => {
     };
     await expect(
       server.call('startServer', { name: 'x', opts: { ...base, interface: 'nope0' } }),
-    ).rejects.toMatchObject({ code: 'INTERFACE_NOT_FOUND' });
+    ).rejects.toMatchObject({ code: 'PXE_INTERFACE_NOT_FOUND' });
     await expect(
       server.call('startServer', { name: 'x', opts: { ...base, interface: 'other0' } }),
-    ).rejects.toMatchObject({ code: 'ADDRESS_NOT_ON_INTERFACE' });
+    ).rejects.toMatchObject({
+      code: 'PXE_ADDRESS_NOT_ON_INTERFACE',
+      hint: 'add it with: ip addr add 10.77.0.1/24 brd + dev other0',
+    });
     await expect(
       server.call('startServer', {
         name: 'x',
         opts: { ...base, interface: 'br0', range: { start: '10.78.0.5', end: '10.78.0.9' } },
       }),
-    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    ).rejects.toMatchObject({ code: 'PXE_BAD_OPTION' });
   });
 
   it('releases port 67 when the proxy port cannot be bound', async () => {
@@ -220,7 +223,8 @@ describe('interface binding and startup checks', () => {
       plan: { static: { scriptUrl: SCRIPT } },
     };
     await expect(server.call('startServer', { name: 'y', opts })).rejects.toMatchObject({
-      code: 'BIND_FAILED',
+      code: 'PXE_BIND',
+      hint: expect.stringContaining('UDP port 4011'),
     });
     await server.call('udpClose', { name: 'squat' });
     await server.call('startServer', { name: 'y', opts });

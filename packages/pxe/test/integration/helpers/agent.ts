@@ -31,13 +31,16 @@ export class Agent {
         id?: number;
         ok?: boolean;
         result?: unknown;
-        error?: { message: string; code?: string };
+        error?: { message: string; code?: string; hint?: string };
       };
       if (msg.id !== undefined) {
         const w = this.waiting.get(msg.id);
         this.waiting.delete(msg.id);
         if (msg.ok) w?.resolve(msg.result);
-        else w?.reject(Object.assign(new Error(msg.error?.message), { code: msg.error?.code }));
+        else
+          w?.reject(
+            Object.assign(new Error(msg.error?.message), { code: msg.error?.code, hint: msg.error?.hint }),
+          );
         return;
       }
       this.events.push(msg);
