@@ -28,7 +28,10 @@ function xz(stream: Readable, level: number): Readable {
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.once('error', (cause) =>
     out.destroy(
-      new InitrdError(InitrdErrorCode.ToolFailed, 'cannot run xz (apt-get install xz-utils)', { cause }),
+      new InitrdError(InitrdErrorCode.ToolFailed, 'cannot run xz', {
+        cause,
+        hint: 'apt-get install xz-utils',
+      }),
     ),
   );
   child.once('exit', (code) => {

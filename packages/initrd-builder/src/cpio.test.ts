@@ -123,7 +123,9 @@ describe('writeCpio', () => {
   });
 
   it('rejects "..", duplicate paths and files without content', async () => {
-    await expect(archive([{ path: '../etc', type: 'dir' }])).rejects.toMatchObject({ code: 'E_BAD_ENTRY' });
+    await expect(archive([{ path: '../etc', type: 'dir' }])).rejects.toMatchObject({
+      code: 'INITRD_BAD_ENTRY',
+    });
     await expect(
       archive([
         { path: 'a', type: 'dir' },

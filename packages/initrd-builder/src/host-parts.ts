@@ -85,25 +85,31 @@ async function findKernel(
   return found[0];
 }
 
+/** Each host part: what it is (for the message) and how to get it (for the hint). */
 const FIX = {
-  kernel:
-    'a kernel with its modules: apt-get download linux-image-amd64 (then its linux-image-<ver> dependency) && dpkg -x <deb> <dir>, or apt-get install linux-image-amd64',
-  busybox:
-    'a static busybox: apt-get download busybox-static && dpkg -x busybox-static_*.deb <dir> (it conflicts with busybox)',
-  node: 'node: pass the path of a Node >= 22 linux binary',
-  kexec: 'kexec: apt-get install kexec-tools',
-  qemu: 'qemu-system-x86_64: apt-get install qemu-system-x86',
-} as const;
+  kernel: [
+    'a kernel with its modules',
+    'apt-get download linux-image-amd64 (then its linux-image-<ver> dependency) && dpkg -x <deb> <dir>, or apt-get install linux-image-amd64',
+  ],
+  busybox: [
+    'a static busybox',
+    'apt-get download busybox-static && dpkg -x busybox-static_*.deb <dir> (it conflicts with busybox)',
+  ],
+  node: ['node', 'pass the path of a Node >= 22 linux binary'],
+  kexec: ['kexec', 'apt-get install kexec-tools'],
+  qemu: ['qemu-system-x86_64', 'apt-get install qemu-system-x86'],
+} as const satisfies Record<string, readonly [what: string, how: string]>;
 
 /**
  * Finds the kernel, its modules, a static busybox, node, kexec (and qemu when asked) on this host.
- * Throws one InitrdError (code E_HOST_PARTS_MISSING) listing everything missing and how to get it.
+ * Throws one InitrdError (code INITRD_HOST_PARTS_MISSING): the message lists everything missing, the
+ * hint how to get each.
  */
 export async function findHostParts(
   opts: FindHostPartsOptions & { requireQemu?: boolean } = {},
 ): Promise<HostParts> {
   const roots = (opts.searchRoots ?? (await defaultSearchRoots())).map((r) => resolve(r));
-  const missing: string[] = [];
+  const missing: (readonly [what: string, how: string])[] = [];
   let kernel = opts.kernel;
   let version = kernel ? basename(kernel).replace(/^vmlinuz-/, '') : undefined;
   let modulesDir = opts.modulesDir;
@@ -150,8 +156,8 @@ export async function findHostParts(
   if (missing.length > 0 || !kernel || !modulesDir || !busybox || !node || !kexec) {
     throw new InitrdError(
       InitrdErrorCode.HostPartsMissing,
-      `phase-1 needs host parts that were not found (searched ${roots.join(', ')}):\n` +
-        missing.map((m) => `  - ${m}`).join('\n'),
+      `phase-1 needs host parts that were not found under ${roots.join(', ')}: ${missing.map(([what]) => what).join(', ')}`,
+      { hint: missing.map(([what, how]) => `${what}: ${how}`).join('; ') },
     );
   }
   return {

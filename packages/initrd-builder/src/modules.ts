@@ -116,8 +116,8 @@ export async function loadModulesDep(modulesDir: string): Promise<string> {
     await run('depmod', ['-b', base, version]).catch((cause: unknown) => {
       throw new InitrdError(
         InitrdErrorCode.ToolFailed,
-        `${modulesDir} has no modules.dep and depmod failed (apt-get install kmod)`,
-        { cause },
+        `${modulesDir} has no modules.dep and depmod failed`,
+        { cause, hint: 'apt-get install kmod' },
       );
     });
     return await readFile(join(dir, 'modules.dep'), 'utf8');
@@ -142,13 +142,10 @@ export async function moduleBytes(path: string): Promise<Uint8Array> {
     await access(path);
     const { stdout } = await run('xz', ['-dc', path], { encoding: 'buffer', maxBuffer: 1 << 30 }).catch(
       (cause: unknown) => {
-        throw new InitrdError(
-          InitrdErrorCode.ToolFailed,
-          `xz -dc ${path} failed (apt-get install xz-utils)`,
-          {
-            cause,
-          },
-        );
+        throw new InitrdError(InitrdErrorCode.ToolFailed, `xz -dc ${path} failed`, {
+          cause,
+          hint: 'apt-get install xz-utils',
+        });
       },
     );
     return stdout;

@@ -66,7 +66,9 @@ export const DEFAULT_PHASE1_COMPRESSION = 'xz';
 export const QEMU_DATA_DIRS = ['/usr/share/qemu', '/usr/share/seabios', '/usr/lib/ipxe/qemu'] as const;
 
 function abortCheck(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) throw new InitrdError(InitrdErrorCode.Aborted, `building ${what} was aborted`);
+  if (signal?.aborted) {
+    throw new InitrdError(InitrdErrorCode.Aborted, `building ${what} was aborted`, { cause: signal.reason });
+  }
 }
 
 const x = (path: string, source: string | Uint8Array): CpioEntry => ({
@@ -115,7 +117,8 @@ export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Resul
   if (opts.qemu && !parts.qemu) {
     throw new InitrdError(
       InitrdErrorCode.HostPartsMissing,
-      'an OS uses the qemu method but qemu-system-x86_64 was not found: apt-get install qemu-system-x86',
+      'an OS uses the qemu method but qemu-system-x86_64 was not found',
+      { hint: 'apt-get install qemu-system-x86' },
     );
   }
   await mkdir(join(outDir, '.work'), { recursive: true });

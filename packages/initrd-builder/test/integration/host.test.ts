@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildPhase1,
   findHostParts,
-  InitrdErrorCode,
+  type InitrdError,
   resolveLibraries,
   stripElf,
   type HostParts,
@@ -50,13 +50,17 @@ describe('host parts', () => {
       node: join(empty, 'no-node'),
       requireQemu: true,
     }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: InitrdErrorCode.HostPartsMissing });
-    const msg = (err as Error).message;
-    expect(msg).toMatch(/apt-get download linux-image-amd64/);
-    expect(msg).toMatch(/apt-get download busybox-static && dpkg -x/);
-    expect(msg).toMatch(/apt-get install kexec-tools/);
-    expect(msg).toMatch(/node: pass the path/);
-    expect(msg).toMatch(/apt-get install qemu-system-x86/);
+    expect(err).toMatchObject({ code: 'INITRD_HOST_PARTS_MISSING' });
+    const { message, hint } = err as InitrdError;
+    expect(message).not.toContain('\n');
+    expect(message).toContain(
+      `not found under ${empty}: a kernel with its modules, a static busybox, node, kexec, qemu-system-x86_64`,
+    );
+    expect(hint).toMatch(/apt-get download linux-image-amd64/);
+    expect(hint).toMatch(/a static busybox: apt-get download busybox-static && dpkg -x/);
+    expect(hint).toMatch(/kexec: apt-get install kexec-tools/);
+    expect(hint).toMatch(/node: pass the path/);
+    expect(hint).toMatch(/qemu-system-x86_64: apt-get install qemu-system-x86/);
     const { qemu: _q, ...noQemu } = parts;
     await expect(
       buildPhase1({ outDir: join(empty, 'out'), parts: noQemu, agentBundle: parts.busybox, qemu: true }),

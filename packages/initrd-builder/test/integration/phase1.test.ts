@@ -182,12 +182,12 @@ describe('buildPhase1', () => {
     expect([...recs.keys()].some((p) => /libglib-2\.0\.so/.test(p))).toBe(true);
   });
 
-  it('stops with E_ABORTED when its signal fires', async () => {
+  it('stops with INITRD_ABORTED, carrying the abort reason, when its signal fires', async () => {
     const ac = new AbortController();
     ac.abort();
     await expect(
       buildPhase1({ outDir: join(dir, 'c'), parts, agentBundle: agent, level: 1, signal: ac.signal }),
-    ).rejects.toMatchObject({ code: InitrdErrorCode.Aborted });
+    ).rejects.toMatchObject({ code: 'INITRD_ABORTED', cause: ac.signal.reason });
   });
 });
 
