@@ -128,12 +128,14 @@ describe('createTorrent', () => {
     expect(seen.every((v, i) => i === 0 || v >= seen[i - 1]!)).toBe(true);
   });
 
-  it('fails with BAD_FOLDER for a missing or empty folder and ABORTED when aborted', async () => {
-    await expect(createTorrent(join(root, 'nope'))).rejects.toMatchObject({ code: 'BAD_FOLDER' });
+  it('fails with SEEDER_BAD_FOLDER for a missing or empty folder and SEEDER_ABORTED when aborted', async () => {
+    await expect(createTorrent(join(root, 'nope'))).rejects.toMatchObject({ code: 'SEEDER_BAD_FOLDER' });
     await mkdir(join(root, 'empty'));
     await expect(createTorrent(join(root, 'empty'))).rejects.toBeInstanceOf(SeederError);
-    await expect(createTorrent(osDir, { signal: AbortSignal.abort() })).rejects.toMatchObject({
-      code: 'ABORTED',
+    const reason = new Error('stop');
+    await expect(createTorrent(osDir, { signal: AbortSignal.abort(reason) })).rejects.toMatchObject({
+      code: 'SEEDER_ABORTED',
+      cause: reason,
     });
   });
 });

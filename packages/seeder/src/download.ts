@@ -177,10 +177,9 @@ export async function download(opts: DownloadOptions): Promise<Download> {
     ['trackerFallbackMs', opts.trackerFallbackMs],
   ] as const) {
     if (value !== undefined && !(Number.isFinite(value) && value >= 0))
-      throw new SeederError(
-        SeederErrorCode.BadOption,
-        `${key}: ${value} is not a delay in ms; use a number >= 0`,
-      );
+      throw new SeederError(SeederErrorCode.BadOption, `${key}: ${value} is not a delay in ms`, {
+        hint: 'use a number >= 0',
+      });
   }
   const parsed = await parse(opts.torrent);
   const webSeeds = opts.webSeeds ?? parsed.urlList;

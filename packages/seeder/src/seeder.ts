@@ -163,7 +163,8 @@ async function checkSizes(dir: string, parsed: ParsedTorrent): Promise<void> {
     if (!st?.isFile() || st.size !== f.length) {
       throw new SeederError(
         SeederErrorCode.BadFolder,
-        `${join(dir, f.path)}: ${st ? `${st.size} bytes, the torrent says ${f.length}` : 'missing'}; rebuild the torrent for ${dir}`,
+        `${join(dir, f.path)}: ${st ? `${st.size} bytes, the torrent says ${f.length}` : 'missing'}`,
+        { hint: `rebuild the torrent for ${dir}` },
       );
     }
   }
@@ -187,10 +188,9 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
   if (opts.signal?.aborted) throw abortError(opts.signal, 'startSeeder');
   const slots = opts.superSeedSlots ?? DEFAULT_SUPER_SEED_SLOTS;
   if (!Number.isInteger(slots) || slots < 1) {
-    throw new SeederError(
-      SeederErrorCode.BadOption,
-      `superSeedSlots: ${slots} is not a positive integer; use e.g. ${DEFAULT_SUPER_SEED_SLOTS}`,
-    );
+    throw new SeederError(SeederErrorCode.BadOption, `superSeedSlots: ${slots} is not a positive integer`, {
+      hint: `use e.g. ${DEFAULT_SUPER_SEED_SLOTS}`,
+    });
   }
   const parsed = await Promise.all(opts.torrents.map((t) => parse(t.torrent)));
   const maxConns = opts.maxConns ?? DEFAULT_SEEDER_MAX_CONNS;

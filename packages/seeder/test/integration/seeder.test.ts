@@ -132,7 +132,7 @@ describe('startSeeder and download in one process', () => {
     const ac = new AbortController();
     const aborted = first.seedFor(60, { signal: ac.signal });
     ac.abort();
-    await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(aborted).rejects.toMatchObject({ code: 'SEEDER_ABORTED' });
   });
 
   it('refuses a folder that does not match the torrent', async () => {
@@ -146,13 +146,17 @@ describe('startSeeder and download in one process', () => {
     expect((err as SeederError).code).toBe('SEEDER_BAD_FOLDER');
     await expect(
       startSeeder({ torrents: [{ torrent: new Uint8Array([1, 2, 3]), dir: osDir }] }),
-    ).rejects.toMatchObject({ code: 'BAD_TORRENT' });
+    ).rejects.toMatchObject({ code: 'SEEDER_BAD_TORRENT' });
     // a half-copied folder is refused even when verification is skipped
     const partial = join(root, 'partial');
     await makeOsFolder(partial, { kernel: 700_000 });
     await expect(
       startSeeder({ torrents: [{ torrent: created.torrent, dir: partial }], port: 0, skipVerify: true }),
-    ).rejects.toThrow(/sub\/initrd: missing/);
+    ).rejects.toMatchObject({
+      code: 'SEEDER_BAD_FOLDER',
+      message: expect.stringMatching(/sub\/initrd: missing$/),
+      hint: `rebuild the torrent for ${partial}`,
+    });
   });
 
   it('closes the seeder when its signal aborts, freeing the port', async () => {
@@ -184,6 +188,6 @@ describe('startSeeder and download in one process', () => {
       webSeedAfterMs: 60_000,
     });
     setTimeout(() => ac.abort(), 200);
-    await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(p).rejects.toMatchObject({ code: 'SEEDER_ABORTED' });
   });
 });

@@ -64,8 +64,9 @@ describe('download(): tracker choice', { timeout: 60_000 }, () => {
       );
       expect(err).toBeInstanceOf(SeederError);
       expect(err).toMatchObject({
-        code: 'BAD_OPTION',
-        message: `${key}: ${value} is not a delay in ms; use a number >= 0`,
+        code: 'SEEDER_BAD_OPTION',
+        message: `${key}: ${value} is not a delay in ms`,
+        hint: 'use a number >= 0',
       });
     }
   });
