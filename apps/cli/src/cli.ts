@@ -1,27 +1,10 @@
-import { ConfigError, formatProblem } from '@boottorrent/config';
-import { InitrdError } from '@boottorrent/initrd-builder';
-import { PxeError } from '@boottorrent/pxe';
-import { SeederError } from '@boottorrent/seeder';
-import { TftpError } from '@boottorrent/tftp';
-import { TrackerError } from '@boottorrent/tracker';
-import { CliError, commandHelp, parseCommandArgs, type Command } from './command.js';
-import { buildCommand } from './commands/build.js';
-import { checkCommand } from './commands/check.js';
-import { initCommand } from './commands/init.js';
-import { labCommand } from './commands/lab.js';
-import { startCommand } from './commands/start.js';
-import { versionCommand } from './commands/version.js';
-import { err, out } from './output.js';
+// The entry point. It loads only command metadata (commands/index.ts); a command's module, and with
+// it the server, webtorrent or the lab, is imported when that command runs, so --help stays fast.
+import { CliError, CliErrorCode, parseCommandArgs } from './command.js';
+import { commandHelp } from './help.js';
+import { COMMANDS } from './commands/index.js';
+import { out, reportError } from './output.js';
 import { VERSION } from './version.js';
-
-const COMMANDS: Command[] = [
-  initCommand,
-  checkCommand,
-  buildCommand,
-  startCommand,
-  labCommand,
-  versionCommand,
-];
 
 function programHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
@@ -54,42 +37,24 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
     throw new CliError(
+      CliErrorCode.Usage,
       `unknown ${name.startsWith('-') ? 'option' : 'command'} "${name}"`,
-      `commands: ${COMMANDS.map((c) => c.name).join(', ')} (see boottorrent --help)`,
-      2,
+      {
+        hint: `commands: ${COMMANDS.map((c) => c.name).join(', ')} (see boottorrent --help)`,
+      },
     );
   }
-  if (rest.includes('-h') || rest.includes('--help')) {
+  const args = parseCommandArgs(cmd, rest);
+  if (args.help) {
     process.stdout.write(commandHelp(cmd));
     return 0;
   }
-  return cmd.run(parseCommandArgs(cmd, rest));
+  const { run } = await cmd.load();
+  return run(args);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
+main(process.argv.slice(2))
+  .catch(reportError)
+  .then((code) => {
     process.exitCode = code;
-  },
-  (e: unknown) => {
-    if (e instanceof CliError || e instanceof ConfigError) {
-      err(`boottorrent: ${e.message}`);
-      for (const p of e instanceof ConfigError ? e.problems : []) err(`  ${formatProblem(p)}`);
-      if (e.hint) err(`hint: ${e.hint}`);
-      process.exitCode = e instanceof CliError ? e.exitCode : 1;
-    } else if (
-      e instanceof InitrdError ||
-      e instanceof PxeError ||
-      e instanceof TftpError ||
-      e instanceof SeederError ||
-      e instanceof TrackerError
-    ) {
-      // A package's known error: its message already says what and how to fix it.
-      err(`boottorrent: ${e.message}`);
-      process.exitCode = 1;
-    } else {
-      err('boottorrent: internal error (this is a bug; please report it with the text below)');
-      err(e instanceof Error ? (e.stack ?? e.message) : String(e));
-      process.exitCode = 70;
-    }
-  },
-);
+  });

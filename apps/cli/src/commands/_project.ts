@@ -1,5 +1,5 @@
 import { formatProblem, loadProject, type Project } from '@boottorrent/config';
-import { CliError } from '../command.js';
+import { CliError, CliErrorCode } from '../command.js';
 import { err } from '../output.js';
 
 /** Loads the project or fails with every problem listed (one line each). */
@@ -9,8 +9,9 @@ export async function requireProject(dir: string): Promise<Project> {
   if (!r.project) {
     for (const e of r.errors) err(`error: ${formatProblem(e)}`);
     throw new CliError(
+      CliErrorCode.Project,
       `${r.errors.length} problem${r.errors.length === 1 ? '' : 's'} in the project`,
-      `fix them, then run: boottorrent check ${dir}`,
+      { hint: `fix them, then run: boottorrent check ${dir}` },
     );
   }
   return r.project;

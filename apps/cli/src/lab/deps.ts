@@ -2,7 +2,7 @@ import { access, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findHostParts } from '@boottorrent/initrd-builder';
-import { CliError } from '../command.js';
+import { CliError, CliErrorCode } from '../command.js';
 import { cacheHome, hostSearchRoots } from '../server/paths.js';
 import { run } from './exec.js';
 import { OVMF_CODE } from './vm.js';
@@ -63,10 +63,9 @@ export async function ensureLabDeps(o: {
   const missing: Requirement[] = [];
   for (const r of requirements(o.uefi)) if (!(await r.present())) missing.push(r);
   if (missing.length && !o.install) {
-    throw new CliError(
-      `the lab needs ${missing.map((m) => m.what).join(', ')}`,
-      `apt-get install ${[...new Set(missing.map((m) => m.pkg))].join(' ')}   (or: boottorrent lab --install-deps)`,
-    );
+    throw new CliError(CliErrorCode.MissingDeps, `the lab needs ${missing.map((m) => m.what).join(', ')}`, {
+      hint: `apt-get install ${[...new Set(missing.map((m) => m.pkg))].join(' ')}   (or: boottorrent lab --install-deps)`,
+    });
   }
   if (missing.length) {
     const pkgs = [...new Set(missing.map((m) => m.pkg))];
@@ -81,10 +80,10 @@ export async function ensureLabDeps(o: {
   );
   if (!(parts instanceof Error)) return;
   if (!o.install) {
-    throw new CliError(
-      `phase-1 parts missing: ${parts.message.split('\n')[0]}`,
-      'boottorrent lab --install-deps unpacks a Debian kernel and busybox-static under ~/.cache/boottorrent/deb',
-    );
+    throw new CliError(CliErrorCode.MissingDeps, `phase-1 parts missing: ${parts.message.split('\n')[0]}`, {
+      cause: parts,
+      hint: 'boottorrent lab --install-deps unpacks a Debian kernel and busybox-static under ~/.cache/boottorrent/deb',
+    });
   }
   for (const [name, pkg] of Object.entries(UNPACKED)) await unpackDeb(name, pkg, o.log);
 }
@@ -101,10 +100,9 @@ async function unpackDeb(name: string, pkg: string, log: (s: string) => void) {
       const depends = await run('dpkg-deb', ['-f', join(tmp, meta), 'Depends']);
       const real = /linux-image-[0-9][^ ,]*/.exec(depends)?.[0];
       if (!real)
-        throw new CliError(
-          `cannot tell which kernel ${pkg} depends on`,
-          'pass --host-root with an unpacked kernel',
-        );
+        throw new CliError(CliErrorCode.MissingDeps, `cannot tell which kernel ${pkg} depends on`, {
+          hint: 'pass --host-root with an unpacked kernel',
+        });
       await rm(join(tmp, meta));
       await run('apt-get', ['download', '-qq', real], { cwd: tmp });
     }

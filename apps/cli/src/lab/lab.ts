@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { formatProblem, loadProject, prefixLength } from '@boottorrent/config';
-import { CliError } from '../command.js';
+import { CliError, CliErrorCode } from '../command.js';
 import { buildOut } from '../server/build.js';
 import { cacheHome } from '../server/paths.js';
 import { TARGET_MARKER, writeDemoProject } from './demo.js';
@@ -67,8 +67,9 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
   const loaded = await loadProject(projectDir);
   if (!loaded.project) {
     throw new CliError(
+      CliErrorCode.Project,
       `the lab's project has problems:\n  ${loaded.errors.map(formatProblem).join('\n  ')}`,
-      'fix the project',
+      { hint: 'fix the project' },
     );
   }
   const project = loaded.project;
@@ -150,8 +151,9 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
     server.on('exit', (code) =>
       reject(
         new CliError(
+          CliErrorCode.Failed,
           `the server exited (${code}) before it was ready:\n  ${serverLog.slice(-8).join('\n  ')}`,
-          'see the lines above',
+          { hint: 'see the lines above' },
         ),
       ),
     );
@@ -204,7 +206,12 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
     });
   });
   const interrupted = new Promise<never>((_, reject) => {
-    const fail = () => reject(new CliError('interrupted', 'everything the lab created was removed'));
+    const fail = () =>
+      reject(
+        new CliError(CliErrorCode.Interrupted, 'interrupted', {
+          hint: 'everything the lab created was removed',
+        }),
+      );
     if (o.signal?.aborted) fail();
     o.signal?.addEventListener('abort', fail, { once: true });
   });
@@ -305,7 +312,11 @@ async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promi
     return await Promise.race([
       p,
       new Promise<never>(
-        (_, rej) => (timer = setTimeout(() => rej(new CliError(message, 'see the server log above')), ms)),
+        (_, rej) =>
+          (timer = setTimeout(
+            () => rej(new CliError(CliErrorCode.Failed, message, { hint: 'see the server log above' })),
+            ms,
+          )),
       ),
     ]);
   } finally {

@@ -40,19 +40,48 @@ describe('boottorrent usage', () => {
     expect(r.stderr).toContain('see boottorrent --help');
   });
 
-  it('an unknown option gets the command usage and exit 2', () => {
+  it('an unknown option gets one line, the command usage and exit 2', () => {
     const r = run(['check', '--frob']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("Unknown option '--frob'");
-    expect(r.stderr).toContain('hint: usage: boottorrent check [dir] [--json]');
+    expect(r.stderr).toBe(
+      'boottorrent: unknown option --frob\nhint: usage: boottorrent check [dir] [--json]\n',
+    );
   });
 
   it('a missing argument gets the usage and exit 2', () => {
     const r = run(['init']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      'boottorrent: missing argument\nhint: usage: boottorrent init <dir> [--host-ip <ip>] [--interface <name>]\n',
+      'boottorrent: missing argument <dir>\nhint: usage: boottorrent init <dir> [--host-ip <ip>] [--interface <name>]\n',
     );
+  });
+
+  it('an option without its value says which value is missing', () => {
+    const r = run(['build', '--out']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('boottorrent: --out needs a value\nhint: write --out <dir>\n');
+  });
+
+  it('start --help lists every option in its usage line, --phase1-dir and --no-seeder included', () => {
+    const r = run(['start', '--help']);
+    const usage = r.stdout.slice(
+      r.stdout.indexOf('Usage:'),
+      r.stdout.indexOf('\n\n', r.stdout.indexOf('Usage:')),
+    );
+    for (const flag of [
+      '--dir',
+      '--json',
+      '--out',
+      '--host-root',
+      '--phase1-dir',
+      '--cmdline',
+      '--no-seeder',
+    ])
+      expect(usage).toContain(`[${flag}`);
+  });
+
+  it('help <command> is the same as <command> --help', () => {
+    expect(run(['help', 'lab']).stdout).toBe(run(['lab', '--help']).stdout);
   });
 
   it('no arguments prints the help and exits 2', () => {
@@ -63,15 +92,21 @@ describe('boottorrent usage', () => {
 });
 
 describe('boottorrent lab argument checks', () => {
-  it('rejects a bad --mode and a --kill-vm outside the room before touching the network', () => {
+  it('rejects a bad --mode, --vms or --kill-vm in one line before touching the network', () => {
     const mode = run(['lab', '--mode', 'relay']);
     expect(mode.code).toBe(2);
-    expect(mode.stderr).toContain('boottorrent: --mode must be server or proxy, got "relay"');
+    expect(mode.stderr).toBe(
+      'boottorrent: --mode must be server or proxy, got "relay"\nhint: see boottorrent lab --help\n',
+    );
     const kill = run(['lab', '--vms', '2', '--kill-vm', '2']);
     expect(kill.code).toBe(2);
-    expect(kill.stderr).toContain('boottorrent: --kill-vm 2 is not one of the 2 VMs (0-based)');
+    expect(kill.stderr).toBe(
+      'boottorrent: --kill-vm 2 is not one of the 2 VMs (0-based)\nhint: pick a VM from 0 to 1\n',
+    );
     const vms = run(['lab', '--vms', 'many']);
     expect(vms.code).toBe(2);
-    expect(vms.stderr).toContain('--vms must be a whole number ≥ 1, got "many"');
+    expect(vms.stderr).toBe(
+      'boottorrent: --vms must be a whole number ≥ 1, got "many"\nhint: see boottorrent lab --help\n',
+    );
   });
 });
