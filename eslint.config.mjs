@@ -34,9 +34,18 @@ export default tseslint.config(
           depConstraints: [
             { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: ['type:testing'] },
             { sourceTag: 'type:config', onlyDependOnLibsWithTags: ['type:testing'] },
+            // @boottorrent/lab (namespaces, QEMU) is a leaf the CLI's lab and the test helpers build on.
+            { sourceTag: 'type:lab', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lab'] },
             {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:protocol', 'type:config', 'type:bundle', 'type:testing'],
+              onlyDependOnLibsWithTags: [
+                'type:protocol',
+                'type:config',
+                'type:bundle',
+                'type:lab',
+                'type:testing',
+              ],
             },
           ],
         },

@@ -1,8 +1,7 @@
 // DHCP lease benchmark: @boottorrent/pxe (server mode) vs Debian's dnsmasq-base, same namespaces,
 // same client. 1,000 distinct MACs each do DISCOVER→OFFER→REQUEST→ACK, 32 in flight. Prints
 // leases/s, p50/p99 answer latency and the ratios. Root only (network namespaces):
-//   npx nx build @boottorrent/pxe && node tools/bench/dhcp/bench.mjs [--macs 1000] [--rounds 3]
-import { execFileSync, spawn } from 'node:child_process';
+//   npx nx build @boottorrent/pxe @boottorrent/lab && node tools/bench/dhcp/bench.mjs [--macs 1000] [--rounds 3]
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { createNetns } from '@boottorrent/lab';
 
 const self = fileURLToPath(import.meta.url);
 const DIST = fileURLToPath(new URL('../../../packages/pxe/dist/index.js', import.meta.url));
@@ -144,44 +144,25 @@ async function client() {
   return { leasesPerSecond: MACS / seconds, p50: pct(50), p99: pct(99), retries, naks };
 }
 
-function sh(...args) {
-  return execFileSync(args[0], args.slice(1), { encoding: 'utf8' });
-}
-
 async function main() {
-  const id = randomBytes(3).toString('hex');
-  const sns = `btpxe-bench-${id}-s`;
-  const cns = `btpxe-bench-${id}-c`;
   const dir = mkdtempSync(join(tmpdir(), 'btpxe-bench-'));
   const results = Object.fromEntries(SETTINGS.map((n) => [n, { ours: [], dnsmasq: [] }]));
+  // The server's namespace holds br0 (10.77.0.1/16); the client's cli0 is plugged into it.
+  const sns = await createNetns({ prefix: 'btpxe-bench', bridge: { addresses: ['10.77.0.1/16'] } });
   try {
-    for (const ns of [sns, cns]) {
-      sh('ip', 'netns', 'add', ns);
-      sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
-    }
-    sh('ip', '-n', sns, 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0');
-    sh('ip', '-n', sns, 'addr', 'add', '10.77.0.1/16', 'brd', '+', 'dev', 'br0');
-    sh('ip', '-n', sns, 'link', 'set', 'br0', 'up');
-    sh('ip', '-n', sns, 'link', 'add', 'port0', 'type', 'veth', 'peer', 'name', 'cli0', 'netns', cns);
-    sh('ip', '-n', sns, 'link', 'set', 'port0', 'master', 'br0');
-    sh('ip', '-n', sns, 'link', 'set', 'port0', 'up');
-    sh('ip', '-n', cns, 'link', 'set', 'cli0', 'up');
+    const cns = await sns.addHost({ suffix: 'c', iface: 'cli0', port: 'port0' });
     for (let round = 0; round < ROUNDS; round++) {
       for (const who of ['ours', 'dnsmasq']) {
         for (const inflight of SETTINGS) {
           const leaseFile = join(dir, `${who}-${round}-${inflight}.leases`);
           const server =
             who === 'ours'
-              ? spawn('ip', ['netns', 'exec', sns, process.execPath, self, '--ours', leaseFile], {
+              ? sns.spawn(process.execPath, [self, '--ours', leaseFile], {
                   stdio: ['ignore', 'pipe', 'inherit'],
                 })
-              : spawn(
-                  'ip',
+              : sns.spawn(
+                  'dnsmasq',
                   [
-                    'netns',
-                    'exec',
-                    sns,
-                    'dnsmasq',
                     '--no-daemon',
                     '--conf-file=/dev/null',
                     '--pid-file=',
@@ -201,19 +182,14 @@ async function main() {
           if (who === 'ours') await new Promise((r) => server.stdout.once('data', r));
           else await new Promise((r) => setTimeout(r, 500));
           try {
-            const out = sh(
-              'ip',
-              'netns',
-              'exec',
-              cns,
-              process.execPath,
+            const out = await cns.run(process.execPath, [
               self,
               '--client',
               '--macs',
               String(MACS),
               '--inflight',
               String(inflight),
-            );
+            ]);
             results[inflight][who].push(JSON.parse(out));
           } finally {
             server.kill('SIGTERM');
@@ -223,13 +199,7 @@ async function main() {
       }
     }
   } finally {
-    for (const ns of [sns, cns]) {
-      try {
-        sh('ip', 'netns', 'del', ns);
-      } catch {
-        // already gone
-      }
-    }
+    await sns.close();
     rmSync(dir, { recursive: true, force: true });
   }
   const median = (xs, k) => xs.map((x) => x[k]).sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -1,11 +1,12 @@
 // Measures the npm `dhcp` package (0.2.20) against what @boottorrent/pxe needs; the results are
 // recorded in packages/pxe/README.md. Codec checks run in-process; the server checks run inside a
 // throwaway network namespace (the server answers broadcasts), as root:
-//   node tools/bench/dhcp/npm-dhcp-probe.mjs
-import { execFileSync, spawnSync } from 'node:child_process';
+//   npx nx build @boottorrent/lab && node tools/bench/dhcp/npm-dhcp-probe.mjs
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { createNetns } from '@boottorrent/lab';
 
 const require = createRequire(new URL('../../../packages/pxe/package.json', import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -98,12 +99,10 @@ if (process.argv[2] === '--server') {
     'server REQUEST handler looks at option 54',
     /options\[54\]/.test(handleRequest) ? 'yes' : 'no: ACKs every REQUEST',
   ]);
-  const ns = `btpxe-probe-${randomBytes(3).toString('hex')}`;
-  execFileSync('ip', ['netns', 'add', ns]);
+  const ns = await createNetns({ prefix: 'btpxe-probe' });
   try {
-    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     for (const which of ['pxe', 'short']) {
-      const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, self, '--server', which], {
+      const r = spawnSync(...ns.command(process.execPath, [self, '--server', which]), {
         encoding: 'utf8',
         timeout: 20_000,
       });
@@ -114,7 +113,7 @@ if (process.argv[2] === '--server') {
       ]);
     }
   } finally {
-    execFileSync('ip', ['netns', 'del', ns]);
+    await ns.close();
   }
   for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
 }

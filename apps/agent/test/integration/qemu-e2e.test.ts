@@ -16,7 +16,7 @@ import {
 } from '@boottorrent/initrd-builder';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AGENT_BUNDLE } from './pty.js';
-import { bootVm, type Vm } from '@boottorrent/testing/qemu';
+import { startVm, type Vm } from '@boottorrent/testing/lab';
 import { makeWorld, type World } from './world.js';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -116,7 +116,13 @@ describe('agent in phase-1 under QEMU (TCG, user-mode network, host = 10.0.2.2)'
     await new Promise<void>((r) => ws.end(r));
     await copyFile(p1.kernel, join(dir, 'vmlinuz'));
 
-    vm = bootVm({ kernel: join(dir, 'vmlinuz'), initrd, append: 'console=ttyS0 quiet panic=-1 bt.os=hello' });
+    vm = await startVm({
+      kernel: join(dir, 'vmlinuz'),
+      initrd,
+      append: 'console=ttyS0 quiet panic=-1 bt.os=hello',
+      memoryMb: 1024,
+      nic: {},
+    });
     await vm.waitFor(/BIN-MARKER from agent in \/run\/boottorrent\/oss\/hello/, 300_000);
     await vm.waitFor(/Hello Binary exited with code 0[^]*Up\/Down to choose/, 60_000);
 

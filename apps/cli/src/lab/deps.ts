@@ -2,10 +2,9 @@ import { access, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findHostParts } from '@boottorrent/initrd-builder';
+import { OVMF_CODE, runCommand as run } from '@boottorrent/lab';
 import { CliError, CliErrorCode } from '../command.js';
 import { cacheHome, hostSearchRoots } from '../server/paths.js';
-import { run } from './exec.js';
-import { OVMF_CODE } from './vm.js';
 
 interface Requirement {
   what: string;

@@ -4,15 +4,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { formatProblem, loadProject, prefixLength } from '@boottorrent/config';
+import { createNetns, startVm, stopProcess, type Vm } from '@boottorrent/lab';
 import { CliError, CliErrorCode } from '../command.js';
 import { buildOut } from '../server/build.js';
 import { cacheHome } from '../server/paths.js';
 import { TARGET_MARKER, writeDemoProject } from './demo.js';
 import { ensureLabDeps } from './deps.js';
-import { stopChild } from './exec.js';
-import { addSiteHost, createLabNetwork } from './netns.js';
 import { PHASE_MILESTONE, summarize, type LabSummary, type VmTimeline } from './timeline.js';
-import { startVm, type Vm } from './vm.js';
 
 export interface LabOptions {
   vms: number;
@@ -89,23 +87,32 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
   });
 
   await using cleanup = new AsyncDisposableStack();
-  const net = await createLabNetwork({ address: c.general.host_ip, prefix, vms: o.vms });
-  cleanup.defer(() => net.destroy());
-  o.log(`network: namespace ${net.ns}, bridge ${net.bridge} ${c.general.host_ip}/${prefix}, ${o.vms} taps`);
+  const net = await createNetns({
+    prefix: 'bt-lab',
+    // The IPv6 prefix: iPXE waits ~16 s for a router advertisement without one (lab-facts).
+    bridge: { addresses: [`${c.general.host_ip}/${prefix}`, 'fd77::1/64'], carrier: true },
+    taps: o.vms,
+  });
+  cleanup.defer(() => net.close());
+  o.log(`network: namespace ${net.name}, bridge ${net.bridge} ${c.general.host_ip}/${prefix}, ${o.vms} taps`);
 
   const children: ChildProcess[] = [];
   cleanup.defer(async () => {
-    await Promise.all(children.map((ch) => stopChild(ch)));
+    await Promise.all(children.map((ch) => stopProcess(ch, 5000)));
   });
   // IPv6 router advertisements only: iPXE otherwise waits ~16 s for one (lab-facts).
-  children.push(spawnQuiet(...net.exec('dnsmasq', dnsmasqArgs(net.bridge, o.workDir, 'ra'))));
+  children.push(spawnQuiet(...net.command('dnsmasq', dnsmasqArgs(net.bridge!, o.workDir, 'ra'))));
   if (o.siteDhcp) {
-    const site = await addSiteHost(net, hostInSubnet(c.general.host_ip, 2), prefix);
-    cleanup.defer(() => site.destroy());
+    const site = await net.addHost({
+      suffix: 'site',
+      port: 'site0',
+      addresses: [`${hostInSubnet(c.general.host_ip, 2)}/${prefix}`],
+    });
+    cleanup.defer(() => site.close());
     const base = c.general.host_ip.split('.').slice(0, 3).join('.');
     children.push(
       spawnQuiet(
-        ...site.exec('dnsmasq', [
+        ...site.command('dnsmasq', [
           ...dnsmasqArgs(site.iface, o.workDir, 'site'),
           `--dhcp-range=${base}.50,${base}.99,${c.dhcp.netmask},1h`,
           '--dhcp-authoritative',
@@ -113,7 +120,7 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
         ]),
       ),
     );
-    o.log(`site DHCP server: dnsmasq on ${site.ns} (${base}.50–${base}.99)`);
+    o.log(`site DHCP server: dnsmasq on ${site.name} (${base}.50–${base}.99)`);
   }
 
   const vms: Vm[] = [];
@@ -142,7 +149,7 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
   const serverArgs = [CLI, 'start', projectDir, '--json', '--out', outDir, '--phase1-dir', phase1Dir];
   if (o.noSeeder) serverArgs.push('--no-seeder');
   for (const r of o.hostRoots ?? []) serverArgs.push('--host-root', r);
-  const [cmd, args] = net.exec(process.execPath, serverArgs);
+  const [cmd, args] = net.command(process.execPath, serverArgs);
   const server = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.unshift(server);
   const serverLog: string[] = [];
@@ -218,22 +225,22 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
   interrupted.catch(() => {});
   await withTimeout(Promise.race([ready, interrupted]), 600_000, 'the server did not become ready in 600 s');
   o.log(
-    `server ready in ${net.ns}; powering on ${o.vms} VM${o.vms === 1 ? '' : 's'} (${o.uefi ? 'UEFI/OVMF' : 'BIOS/SeaBIOS'} + iPXE, ${o.accel})`,
+    `server ready in ${net.name}; powering on ${o.vms} VM${o.vms === 1 ? '' : 's'} (${o.uefi ? 'UEFI/OVMF' : 'BIOS/SeaBIOS'} + iPXE, ${o.accel})`,
   );
 
   for (let i = 0; i < o.vms; i++) {
     if (i > 0 && o.stagger > 0) await sleep(o.stagger * 1000);
     const vm = await startVm({
-      index: i,
-      net,
-      mac: macs[i]!,
+      name: `vm${i}`,
+      netns: net,
+      nic: { tap: net.taps[i], mac: macs[i], model: o.nic },
       workDir: o.workDir,
+      consoleFile: join(o.workDir, `vm${i}.serial.log`),
       memoryMb: o.memoryMb,
-      uefi: o.uefi,
+      firmware: o.uefi ? 'uefi' : 'bios',
       accel: o.accel,
-      nic: o.nic,
     });
-    started.set(vm.mac, Date.now());
+    started.set(macs[i]!, Date.now());
     vms.push(vm);
     cleanup.defer(() => vm.stop());
   }
@@ -243,13 +250,13 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
     if (o.signal?.aborted) break;
     let pending = 0;
     for (const vm of vms) {
-      const t = timelines.get(vm.mac)!;
+      const t = timelines.get(vm.mac!)!;
       if (t.ok || t.killed) continue;
-      const text = await vm.console();
+      const text = vm.output();
       if (text.includes(TARGET_MARKER)) {
-        mark(vm.mac, 'booted');
+        mark(vm.mac!, 'booted');
         t.ok = true;
-        o.log(`vm${vm.index} booted its OS at ${t.marks.booted!.toFixed(1)} s`);
+        o.log(`${vm.name} booted its OS at ${t.marks.booted!.toFixed(1)} s`);
         continue;
       }
       if (vm.child.exitCode !== null) {
@@ -262,7 +269,7 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
     await sleep(500);
   }
   for (const vm of vms) {
-    const t = timelines.get(vm.mac)!;
+    const t = timelines.get(vm.mac!)!;
     if (!t.ok && !t.killed && !t.error)
       t.error = o.signal?.aborted ? 'interrupted' : `no OS within ${o.timeoutS} s`;
   }

@@ -12,7 +12,7 @@ import {
   PHASE1_TCP_NOTSENT_LOWAT,
 } from '../../src/index.js';
 import { hostParts } from './helpers.js';
-import { bootVm, type Vm } from '@boottorrent/testing/qemu';
+import { startVm, type Vm } from '@boottorrent/testing/lab';
 
 let dir: string | undefined;
 let vm: Vm | undefined;
@@ -58,7 +58,13 @@ describe('phase-1 in QEMU (TCG, direct boot, user-mode network)', () => {
     // xz phase-1 archives followed by the gzip payload: the kernel takes mixed compressors.
     const initrd = join(dir, 'initrd.img');
     await concat([...p1.initrds, payload.path], initrd);
-    vm = bootVm({ kernel: p1.kernel, initrd, append: 'console=ttyS0 quiet panic=-1 bt.server=10.0.2.99' });
+    vm = await startVm({
+      kernel: p1.kernel,
+      initrd,
+      append: 'console=ttyS0 quiet panic=-1 bt.server=10.0.2.99',
+      memoryMb: 1024,
+      nic: {},
+    });
     await vm.waitFor(/boottorrent phase-1: eth0 has 10\.0\.2\.15, server 10\.0\.2\.99/, 240_000);
     const m = await vm.waitFor(/AGENT-OK ([^\r\n]*)\r?\n/, 120_000);
     expect(m[1]).toContain(`node=${process.version}`);
@@ -103,7 +109,13 @@ describe('phase-1 in QEMU (TCG, direct boot, user-mode network)', () => {
       });
       const initrd = join(work, 'initrd.img');
       await concat([...p1.initrds, payload.path], initrd);
-      e1000 = bootVm({ kernel: p1.kernel, initrd, append: 'console=ttyS0 quiet panic=-1', nic: 'e1000' });
+      e1000 = await startVm({
+        kernel: p1.kernel,
+        initrd,
+        append: 'console=ttyS0 quiet panic=-1',
+        memoryMb: 1024,
+        nic: { model: 'e1000' },
+      });
       const m = await e1000.waitFor(/AGENT-OK ([^\r\n]*)\r?\n/, 240_000);
       expect(m[1]).toMatch(/manifest=E1000 lease: interface=eth0 .*ip=10\.0\.2\.15 .*server=10\.0\.2\.2/);
     } finally {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DhcpMessageType, DhcpOption } from '../../src/constants.js';
 import { Agent } from './helpers/agent.js';
 import { RawClient } from './helpers/exchange.js';
-import { createLab, randomMac, type Lab } from './helpers/netns.js';
+import { addClient, createLab, randomMac, type Lab, type Netns } from './helpers/netns.js';
 import { craft, pxeClass } from './helpers/packets.js';
 
 const SCRIPT = 'http://10.77.0.1:8080/boot.ipxe';
@@ -104,25 +104,28 @@ describe('interface binding and startup checks', () => {
   let server: Agent;
   let onBridge: Agent;
   let elsewhere: Agent;
-  let nsOther: Awaited<ReturnType<typeof import('./helpers/netns.js').Netns.create>>;
+  let nsOther: Netns;
 
   beforeAll(async () => {
-    const { Netns, vethPair } = await import('./helpers/netns.js');
     lab = await createLab();
     const c = lab.clients[0]!;
     await c.ns.ip('addr', 'add', '10.77.0.250/24', 'brd', '+', 'dev', c.iface);
     // A second server interface, other0 (10.78.0.1/24), wired to its own client namespace.
-    nsOther = await Netns.create('o');
-    await vethPair(lab.server, 'other0', nsOther, 'cli0', randomMac());
+    nsOther = await lab.server.addHost({
+      suffix: 'o',
+      iface: 'cli0',
+      port: 'other0',
+      bridge: false,
+      addresses: ['10.78.0.250/24'],
+    });
     await lab.server.ip('addr', 'add', '10.78.0.1/24', 'brd', '+', 'dev', 'other0');
-    await nsOther.ip('addr', 'add', '10.78.0.250/24', 'brd', '+', 'dev', 'cli0');
     server = await Agent.start(lab.server);
     onBridge = await Agent.start(c.ns);
     elsewhere = await Agent.start(nsOther);
   });
   afterAll(async () => {
     await Promise.all([elsewhere?.dispose(), onBridge?.dispose(), server?.dispose()]);
-    await nsOther?.dispose();
+    await nsOther?.close();
     await lab?.dispose();
   });
 
@@ -160,7 +163,6 @@ describe('interface binding and startup checks', () => {
     'with broadcast "%s", a client that has no address yet hears the OFFER: %s',
     async (broadcast, heard) => {
       // A fresh client namespace without any IPv4 address, as firmware is before its first lease.
-      const { addClient } = await import('./helpers/netns.js');
       const c = await addClient(lab);
       const a = await Agent.start(c.ns);
       try {

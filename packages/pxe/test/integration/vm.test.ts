@@ -7,12 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from './helpers/agent.js';
-import { Netns, addTap, createLab, randomMac, vethPair, type Lab } from './helpers/netns.js';
+import { createLab, randomMac, type Lab } from './helpers/netns.js';
 import { pxelinuxConfig } from '../../src/scripts.js';
-import { startDnsmasq, startVm } from './helpers/vm.js';
+import { startDnsmasq } from './helpers/dnsmasq.js';
+import { startVm, type VmOptions } from '@boottorrent/testing/lab';
 
 const HTTP_PORT = 8080;
 const SCRIPT_URL = `http://10.77.0.1:${HTTP_PORT}/boot.ipxe`;
+
+/** A VM on `tap` of the lab's bridge, PXE-booting (SeaBIOS + iPXE ROM unless told otherwise). */
+const vmOn = (lab: Lab, tap: string, mac: string, more: Partial<VmOptions> = {}) =>
+  startVm({ netns: lab.server, nic: { tap, mac }, memoryMb: 128, ...more });
 
 describe('QEMU PXE boots from our DHCP', () => {
   let lab: Lab;
@@ -92,14 +97,14 @@ describe('QEMU PXE boots from our DHCP', () => {
     { timeout: 180_000 },
     async () => {
       await server('bios');
-      await addTap(lab, 'tap0');
+      await lab.server.addTap('tap0');
       const mac = randomMac();
-      const vm = await startVm({ ns: lab.server, tap: 'tap0', mac });
+      const vm = await vmOn(lab, 'tap0', mac);
       try {
-        await vm.waitSerial(new RegExp(marker), 150_000);
+        await vm.waitFor(new RegExp(marker), 150_000);
       } finally {
-        await vm.kill();
-        if (process.env.BTPXE_DEBUG) console.log(vm.serial());
+        await vm.stop();
+        if (process.env.BTPXE_DEBUG) console.log(vm.output());
         await agent.call('stopServer', { name: 'bios' });
       }
       const boots = agent.serverEvents('bios', 'boot').filter((b) => b.mac === mac);
@@ -109,7 +114,7 @@ describe('QEMU PXE boots from our DHCP', () => {
         expect.objectContaining({ type: 'acked', mac }),
       );
       // 175.176 = 1 was in the answer, so iPXE did not sit 3 s waiting for a ProxyDHCP offer.
-      expect(vm.serial()).not.toMatch(/ProxyDHCP/i);
+      expect(vm.output()).not.toMatch(/ProxyDHCP/i);
     },
   );
 
@@ -118,18 +123,18 @@ describe('QEMU PXE boots from our DHCP', () => {
     { timeout: 180_000 },
     async () => {
       await server('legacy', { plan: { static: { scriptUrl: SCRIPT_URL, legacyPxelinux: true } } });
-      await addTap(lab, 'tap3');
+      await lab.server.addTap('tap3');
       const mac = randomMac();
-      const vm = await startVm({ ns: lab.server, tap: 'tap3', mac });
+      const vm = await vmOn(lab, 'tap3', mac);
       try {
         // pxelinux prints the kernel it tries to load; the file does not exist, its name is the marker.
-        await vm.waitSerial(new RegExp(`vmlinuz-${marker}`), 150_000);
+        await vm.waitFor(new RegExp(`vmlinuz-${marker}`), 150_000);
       } finally {
-        await vm.kill();
-        if (process.env.BTPXE_DEBUG) console.log(vm.serial());
+        await vm.stop();
+        if (process.env.BTPXE_DEBUG) console.log(vm.output());
         await agent.call('stopServer', { name: 'legacy' });
       }
-      expect(vm.serial()).toMatch(/PXELINUX/);
+      expect(vm.output()).toMatch(/PXELINUX/);
       expect(
         agent
           .serverEvents('legacy', 'boot')
@@ -144,14 +149,21 @@ describe('QEMU PXE boots from our DHCP', () => {
     { timeout: 300_000 },
     async () => {
       await server('uefi');
-      await addTap(lab, 'tap1');
+      await lab.server.addTap('tap1');
       const mac = randomMac();
-      const vm = await startVm({ ns: lab.server, tap: 'tap1', mac, uefi: { firmwarePxe: true, dir } });
+      // romfile= empties the NIC's iPXE ROM, so OVMF's own PXE client boots.
+      const vm = await startVm({
+        netns: lab.server,
+        nic: { tap: 'tap1', mac, romfile: '' },
+        firmware: 'uefi',
+        memoryMb: 256,
+        workDir: dir,
+      });
       try {
-        await vm.waitSerial(new RegExp(marker), 280_000);
+        await vm.waitFor(new RegExp(marker), 280_000);
       } finally {
-        await vm.kill();
-        if (process.env.BTPXE_DEBUG) console.log(vm.serial());
+        await vm.stop();
+        if (process.env.BTPXE_DEBUG) console.log(vm.output());
         await agent.call('stopServer', { name: 'uefi' });
       }
       const loaders = agent
@@ -168,12 +180,14 @@ describe('QEMU PXE boots from our DHCP', () => {
     { timeout: 180_000 },
     async () => {
       // The site's DHCP server lives in its own namespace (another host) on the same bridge.
-      const site = await Netns.create('d');
+      const site = await lab.server.addHost({
+        suffix: 'd',
+        iface: 'site0',
+        port: 'siteport',
+        addresses: ['10.77.0.2/24'],
+      });
       const dhcp = { stop: async () => undefined } as { stop(): Promise<void>; output?(): string };
       try {
-        await vethPair(lab.server, 'siteport', site, 'site0');
-        await lab.server.ip('link', 'set', 'siteport', 'master', 'br0');
-        await site.ip('addr', 'add', '10.77.0.2/24', 'brd', '+', 'dev', 'site0');
         Object.assign(
           dhcp,
           startDnsmasq(site, [
@@ -193,14 +207,14 @@ describe('QEMU PXE boots from our DHCP', () => {
             plan: { static: { scriptUrl: SCRIPT_URL } },
           },
         });
-        await addTap(lab, 'tap2');
+        await lab.server.addTap('tap2');
         const mac = randomMac();
-        const vm = await startVm({ ns: lab.server, tap: 'tap2', mac });
+        const vm = await vmOn(lab, 'tap2', mac);
         try {
-          await vm.waitSerial(new RegExp(marker), 150_000);
+          await vm.waitFor(new RegExp(marker), 150_000);
         } finally {
-          await vm.kill();
-          if (process.env.BTPXE_DEBUG) console.log(vm.serial(), dhcp.output?.());
+          await vm.stop();
+          if (process.env.BTPXE_DEBUG) console.log(vm.output(), dhcp.output?.());
           await agent.call('stopServer', { name: 'proxy' });
         }
         const boots = agent.serverEvents('proxy', 'boot').filter((b) => b.mac === mac);
@@ -213,7 +227,7 @@ describe('QEMU PXE boots from our DHCP', () => {
         expect(dhcp.output?.()).toMatch(new RegExp(`DHCPACK\\(site0\\) 10\\.77\\.0\\.15\\d ${mac}`));
       } finally {
         await dhcp.stop();
-        await site.dispose();
+        await site.close();
       }
     },
   );

@@ -1,8 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNetns, type Netns } from '@boottorrent/testing/lab';
 import { createTorrent, type CreatedTorrent } from '../../src/index.js';
 import {
   cleanup,
@@ -12,27 +11,21 @@ import {
   makeOsFolder,
   requireBuilt,
   tempDir,
-  tool,
 } from './_helpers.js';
 
 // BEP 14 local service discovery multicasts on the LAN, so it runs only inside a network namespace made
 // here: loopback with multicast on and a 224.0.0.0/4 route, nothing else. No tracker, no server address.
 describe('local service discovery (BEP 14) in a private network namespace', () => {
-  const ns = `bt5lsd-${randomBytes(3).toString('hex')}`;
-  let ip: string;
+  let ns: Netns | undefined;
   let root: string;
   let osDir: string;
   let created: CreatedTorrent;
   let torrentPath: string;
   const procs: JsonProcess[] = [];
 
-  const sh = (...args: string[]): void => {
-    const r = spawnSync(ip, args, { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
-  };
   const inNs = (script: string, arg: object): JsonProcess => {
     const p = new JsonProcess(
-      spawn(ip, ['netns', 'exec', ns, process.execPath, join(FIXTURES, script), JSON.stringify(arg)], {
+      ns!.spawn(process.execPath, [join(FIXTURES, script), JSON.stringify(arg)], {
         stdio: ['ignore', 'pipe', 'pipe'],
       }),
     );
@@ -41,12 +34,8 @@ describe('local service discovery (BEP 14) in a private network namespace', () =
   };
 
   beforeAll(async () => {
-    ip = tool('ip');
     requireBuilt();
-    sh('netns', 'add', ns);
-    sh('-n', ns, 'link', 'set', 'lo', 'multicast', 'on');
-    sh('-n', ns, 'link', 'set', 'lo', 'up');
-    sh('-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'lo');
+    ns = await createNetns({ prefix: 'bt5lsd', loopbackMulticast: true });
     root = await tempDir('lsd');
     osDir = join(root, 'srv', 'memtest');
     await makeOsFolder(osDir, { 'memtest86+.bin': 3_000_000 });
@@ -57,7 +46,7 @@ describe('local service discovery (BEP 14) in a private network namespace', () =
 
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.kill('SIGKILL')));
-    spawnSync(ip, ['netns', 'del', ns]);
+    await ns?.close();
     await cleanup(root);
   });
 

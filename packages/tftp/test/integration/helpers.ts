@@ -238,28 +238,6 @@ export function download(o: DownloadOptions): Promise<DownloadResult> {
  */
 export const WIRES = ['native', 'dgram'] as const;
 
-/** A network namespace of its own with loopback up; `del()` removes it (also when already gone). */
-export function netns(prefix: string) {
-  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  const ip = tool('ip');
-  execFileSync(ip, ['netns', 'add', name]);
-  execFileSync(ip, ['-n', name, 'link', 'set', 'lo', 'up']);
-  return {
-    name,
-    /** Runs a command inside the namespace, synchronously. */
-    exec(cmd: string, args: string[]): void {
-      execFileSync(ip, ['netns', 'exec', name, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    },
-    del(): void {
-      try {
-        execFileSync(ip, ['netns', 'del', name]);
-      } catch {
-        // already gone
-      }
-    },
-  };
-}
-
 /**
  * The built server (test/fixtures/netns-server.mjs) running inside namespace `ns`, with a reader of
  * the JSON lines it prints. `kill()` ends it.

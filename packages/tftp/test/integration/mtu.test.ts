@@ -6,22 +6,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { netns, run, serverInNetns, sha256, tempRoot, tool, WIRES } from './helpers.js';
+import { createNetns, type Netns } from '@boottorrent/testing/lab';
+import { run, serverInNetns, sha256, tempRoot, tool, WIRES } from './helpers.js';
 
 describe.each(WIRES)('%s wire', (wire) => {
   const root = tempRoot('bt-tftp-mtu-');
-  let ns: ReturnType<typeof netns> | undefined;
+  let ns: Netns | undefined;
   let server: ReturnType<typeof serverInNetns> | undefined;
   let hash: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     hash = root.file('f', 300_000);
-    ns = netns('bttftp');
-    ns.exec(tool('ip'), ['link', 'set', 'lo', 'mtu', '1500']);
+    ns = await createNetns({ prefix: 'bttftp' });
+    await ns.ip('link', 'set', 'lo', 'mtu', '1500');
   });
-  afterAll(() => {
+  afterAll(async () => {
     server?.kill();
-    ns?.del();
+    await ns?.close();
     root.cleanup();
   });
 

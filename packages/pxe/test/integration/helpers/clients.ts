@@ -1,5 +1,5 @@
 // Real DHCP clients (busybox udhcpc, ISC dhclient) run inside the client namespace.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { requireTool, type Netns } from './netns.js';
@@ -56,7 +56,7 @@ export async function startUdhcpc(
   dir: string,
   extra: string[] = [],
 ): Promise<DhcpClient> {
-  const busybox = requireTool('busybox', ['/usr/bin/busybox', '/bin/busybox']);
+  const busybox = requireTool('busybox', { paths: ['/usr/bin/busybox', '/bin/busybox'] });
   const log = join(dir, `udhcpc-${ns.name}.log`);
   const script = join(dir, `udhcpc-${ns.name}.sh`);
   await writeFile(
@@ -71,30 +71,10 @@ exit 0
 `,
   );
   await chmod(script, 0o755);
-  const proc = spawn(
-    'ip',
-    ns
-      .exec(
-        busybox,
-        'udhcpc',
-        '-f',
-        '-R',
-        '-i',
-        iface,
-        '-s',
-        script,
-        '-t',
-        '10',
-        '-T',
-        '1',
-        '-A',
-        '1',
-        ...extra,
-      )
-      .slice(1),
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+  const proc = ns.spawn(
+    busybox,
+    ['udhcpc', '-f', '-R', '-i', iface, '-s', script, '-t', '10', '-T', '1', '-A', '1', ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return client(proc, log);
 }
@@ -105,7 +85,7 @@ export async function startDhclient(
   iface: string,
   dir: string,
 ): Promise<DhcpClient & { release(): Promise<void> }> {
-  const dhclient = requireTool('dhclient', ['/usr/sbin/dhclient', '/sbin/dhclient']);
+  const dhclient = requireTool('dhclient', { paths: ['/usr/sbin/dhclient', '/sbin/dhclient'] });
   const log = join(dir, `dhclient-${ns.name}.log`);
   const script = join(dir, `dhclient-${ns.name}.sh`);
   const leases = join(dir, `dhclient-${ns.name}.leases`);
@@ -125,17 +105,13 @@ exit 0
   );
   await chmod(script, 0o755);
   const args = ['-d', '-v', '-cf', conf, '-lf', leases, '-pf', pid, '-sf', script, iface];
-  const proc = spawn('ip', ns.exec(dhclient, ...args).slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = ns.spawn(dhclient, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const c = client(proc, log);
   return {
     ...c,
     async release() {
       await c.stop();
-      const r = spawn(
-        'ip',
-        ns.exec(dhclient, '-r', '-v', '-cf', conf, '-lf', leases, '-pf', pid, '-sf', script, iface).slice(1),
-        { stdio: 'ignore' },
-      );
+      const r = ns.spawn(dhclient, ['-r', ...args.slice(1)], { stdio: 'ignore' });
       await new Promise((res) => r.once('exit', res));
     },
   };

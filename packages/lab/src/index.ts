@@ -1,0 +1,16 @@
+export { LabError, LabErrorCode } from './errors.js';
+export type { Logger } from './errors.js';
+export { findTool, runCommand, stopProcess } from './exec.js';
+export type { RunOptions } from './exec.js';
+export { randomMac } from './names.js';
+export { createNetns, DEFAULT_BRIDGE, DEFAULT_HOST_IFACE, DEFAULT_NETNS_PREFIX } from './netns.js';
+export type { BridgeOptions, HostOptions, Netns, NetnsHost, NetnsOptions } from './netns.js';
+export {
+  DEFAULT_MEMORY_MB,
+  DEFAULT_NIC_MODEL,
+  DEFAULT_STOP_GRACE_MS,
+  OVMF_CODE,
+  OVMF_VARS,
+  startVm,
+} from './vm.js';
+export type { NicOptions, Vm, VmOptions } from './vm.js';
