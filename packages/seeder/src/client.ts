@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import WebTorrent from 'webtorrent';
 import { SeederError, SeederErrorCode, type Logger } from './errors.js';
+import { enableFastWire } from './fast-wire.js';
 
 /** Peer-ID prefixes (Azureus style, BEP 20): S = the server's seeder, A = an agent downloading. */
 export const PEER_ID_PREFIX = { server: '-BS0100-', agent: '-BA0100-' } as const;
@@ -13,6 +14,8 @@ export interface ClientOptions {
   pex: boolean;
   maxConns: number;
   uploadLimit?: number | undefined;
+  /** Connect TCP sockets and wires directly (fast-wire.ts) instead of through webtorrent's stream pipeline. @default true */
+  fastWire?: boolean | undefined;
   logger?: Logger | undefined;
 }
 
@@ -48,6 +51,8 @@ export async function startClient(opts: ClientOptions): Promise<WebTorrent> {
     secure: 0,
   });
   client.on('error', (err: unknown) => opts.logger?.error?.('swarm client error', { err: String(err) }));
+  if ((opts.fastWire ?? true) && !process.env.BT_NO_FASTWIRE)
+    enableFastWire(client as unknown as { throttleGroups: object });
   try {
     await new Promise<void>((resolve, reject) => {
       if (client.listening) return resolve();

@@ -7,6 +7,7 @@ import type { Torrent, Wire } from 'webtorrent';
 import { destroyClient, startClient } from './client.js';
 import { SeederError, SeederErrorCode, abortError, type Logger } from './errors.js';
 import { DEFAULT_SUPER_SEED_SLOTS, SuperSeeder } from './super-seed.js';
+import { fastPieces, readPiecesDirectly } from './piece-store.js';
 import { socketOf } from './socket.js';
 import { UploadQueue } from './upload-queue.js';
 import { WireTracker, type PeerBytes } from './wires.js';
@@ -139,6 +140,12 @@ export async function addTorrent(
     t.on('wire', (wire: Wire) => {
       if (wire.type !== 'tcpIncoming' && wire.type !== 'tcpOutgoing') return;
       socketOf(t, wire)?.setNoDelay(true);
+    });
+    // the store and the pieces exist now, and nothing has been read or received yet
+    t.once('metadata', () => {
+      if (process.env.BT_NO_FASTSTORE) return;
+      readPiecesDirectly(t);
+      fastPieces(t);
     });
     opts.onAdd?.(t);
     const onError = (err: unknown): void =>

@@ -125,3 +125,9 @@ declare module 'bittorrent-tracker' {
     destroy(cb?: (err?: Error | null) => void): void;
   }
 }
+
+declare module 'webtorrent/lib/peer.js' {
+  /** webtorrent's Peer: the fast path patches its `setThrottlePipes` (see fast-wire.ts). */
+  const Peer: { prototype: object };
+  export default Peer;
+}

@@ -193,6 +193,8 @@ export async function runBootTorrent(
   const { server } = ctx.lab;
   const torrentPath = join(ctx.work, `${method}-${ctx.n}.torrent`);
   const seeder = ctx.procs.spawn('bt-server', server.ns, process.execPath, [
+    // BTSW_PROF=<dir>: a V8 CPU profile of the server process too
+    ...(process.env.BTSW_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BTSW_PROF] : []),
     SERVER_JS,
     'bt',
     '--dir',

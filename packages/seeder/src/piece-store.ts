@@ -1,0 +1,248 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Torrent } from 'webtorrent';
+
+/** BitTorrent's request unit (BEP 3 practice; torrent-piece's BLOCK_LENGTH). */
+const BLOCK_LENGTH = 16 * 1024;
+
+/**
+ * Bytes of whole pieces the reader keeps for answering block requests: a peer asks for a piece in 16
+ * KiB blocks, so one positioned read per piece serves them all. 32 MiB is 16 pieces of the largest
+ * `'auto'` length (4 MiB), small next to the downloader's RSS goal (150 MiB for a 512 MiB image).
+ * @default 32 MiB
+ */
+export const PIECE_CACHE_BYTES = 32 * 1024 * 1024;
+
+/** The parts of a torrent-piece `Piece` that {@link fastPieces} replaces (field names are that library's). */
+interface PieceInternals {
+  length: number;
+  missing: number;
+  sources: unknown[] | null;
+  _chunks: number;
+  _buffered: number;
+  _buffer: unknown[] | null;
+  _cancellations: number[] | null;
+  _flushed: boolean;
+  /** ours: the piece's bytes, written block by block */
+  _data?: Buffer | undefined;
+  init(): boolean;
+}
+
+const patched = new WeakSet<object>();
+
+/**
+ * Makes torrent-piece assemble a piece in one buffer as its blocks arrive, instead of keeping every
+ * block (a view of a socket read, which holds that whole read in memory) and joining them in
+ * `flush()`: one copy per block instead of two, and the socket's buffers are free at once.
+ * Patches the class of the torrent's pieces once per process (every torrent shares it).
+ */
+export function fastPieces(torrent: Torrent): void {
+  const pieces = (torrent as unknown as { pieces: (object | null)[] }).pieces;
+  const some = pieces.find((p) => p !== null);
+  if (!some) return;
+  const proto = Object.getPrototypeOf(some) as {
+    set(this: PieceInternals, i: number, data: Uint8Array, source: unknown): boolean;
+    flush(this: PieceInternals): Buffer | null;
+  };
+  if (patched.has(proto)) return;
+  patched.add(proto);
+  proto.set = function set(i, data, source) {
+    if (!this.init()) return false;
+    const buffer = this._buffer!;
+    this._data ??= Buffer.allocUnsafe(this.length);
+    const blocks = Math.ceil(data.length / BLOCK_LENGTH);
+    for (let j = 0; j < blocks; j++) {
+      if (buffer[i + j]) continue;
+      const start = j * BLOCK_LENGTH;
+      const end = Math.min(data.length, start + BLOCK_LENGTH);
+      this._data.set(data.subarray(start, end), (i + j) * BLOCK_LENGTH);
+      buffer[i + j] = true;
+      this._buffered++;
+      this.missing -= end - start;
+      if (!this.sources!.includes(source)) this.sources!.push(source);
+    }
+    return this._buffered === this._chunks;
+  };
+  proto.flush = function flush() {
+    if (!this._buffer || this._chunks !== this._buffered || !this._data) return null;
+    const data = this._data;
+    this._data = undefined;
+    this._buffer = null;
+    this._cancellations = null;
+    this.sources = null;
+    this._flushed = true;
+    return data;
+  };
+}
+
+type GetCallback = (err: Error | null, buf?: Uint8Array) => void;
+interface ChunkStore {
+  get(index: number, opts: { offset?: number; length?: number } | null | GetCallback, cb?: GetCallback): void;
+  put(index: number, buf: Uint8Array, cb?: (err: Error | null) => void): void;
+  close(cb?: (err?: Error | null) => void): void;
+  destroy(cb?: (err?: Error | null) => void): void;
+}
+
+/**
+ * Answers webtorrent's reads of verified pieces (peers' block requests, and the start-up check) with
+ * one positioned read per piece straight into the buffer it returns, and keeps the last pieces read
+ * (up to {@link PIECE_CACHE_BYTES}) to cut their blocks from. Replaces, below webtorrent's
+ * ImmediateChunkStore (which still answers for pieces not yet written), its CacheChunkStore and
+ * fs-chunk-store reads: those read each file's part of a piece into a buffer of its own and then join
+ * them (two allocations and a copy per piece), and hand each block out as a copy-free view.
+ * Writes still go to fs-chunk-store.
+ */
+export class PieceReader implements ChunkStore {
+  readonly chunkLength: number;
+  private readonly files: { path: string; offset: number; length: number }[];
+  private readonly handles = new Map<string, Promise<FileHandle>>();
+  private readonly cache = new Map<number, Promise<Buffer>>();
+  private cached = 0;
+  private closed = false;
+
+  constructor(
+    private readonly torrent: {
+      path: string;
+      pieceLength: number;
+      lastPieceLength: number;
+      pieces: unknown[];
+      files: { path: string; offset: number; length: number }[];
+    },
+    private readonly inner: ChunkStore,
+    private readonly maxBytes = PIECE_CACHE_BYTES,
+  ) {
+    this.chunkLength = torrent.pieceLength;
+    this.files = torrent.files.map((f) => ({
+      path: resolve(join(torrent.path, f.path)),
+      offset: f.offset,
+      length: f.length,
+    }));
+  }
+
+  private pieceLength(index: number): number {
+    return index === this.torrent.pieces.length - 1 ? this.torrent.lastPieceLength : this.torrent.pieceLength;
+  }
+
+  private handle(path: string): Promise<FileHandle> {
+    let h = this.handles.get(path);
+    if (!h) {
+      h = open(path, 'r');
+      this.handles.set(path, h);
+      h.catch(() => this.handles.delete(path));
+    }
+    return h;
+  }
+
+  /** The whole piece, read from every file it spans. */
+  private async read(index: number): Promise<Buffer> {
+    const length = this.pieceLength(index);
+    const start = index * this.torrent.pieceLength;
+    const buf = Buffer.allocUnsafe(length);
+    const reads: Promise<unknown>[] = [];
+    for (const f of this.files) {
+      const from = Math.max(start, f.offset);
+      const to = Math.min(start + length, f.offset + f.length);
+      if (from >= to) continue;
+      reads.push(
+        this.handle(f.path).then(async (h) => {
+          let done = 0;
+          while (done < to - from) {
+            const { bytesRead } = await h.read(
+              buf,
+              from - start + done,
+              to - from - done,
+              from - f.offset + done,
+            );
+            if (bytesRead === 0) throw new Error(`${f.path}: ends before byte ${from - f.offset + done}`);
+            done += bytesRead;
+          }
+        }),
+      );
+    }
+    await Promise.all(reads);
+    return buf;
+  }
+
+  private cachedRead(index: number): Promise<Buffer> {
+    let p = this.cache.get(index);
+    if (p) {
+      this.cache.delete(index); // most recently used last
+      this.cache.set(index, p);
+      return p;
+    }
+    p = this.read(index);
+    this.cache.set(index, p);
+    this.cached += this.pieceLength(index);
+    p.catch(() => this.drop(index));
+    for (const old of this.cache.keys()) {
+      if (this.cached <= this.maxBytes || old === index) break;
+      this.drop(old);
+    }
+    return p;
+  }
+
+  private drop(index: number): void {
+    if (this.cache.delete(index)) this.cached -= this.pieceLength(index);
+  }
+
+  get(
+    index: number,
+    opts: { offset?: number; length?: number } | null | GetCallback,
+    cb: GetCallback = () => {},
+  ): void {
+    if (typeof opts === 'function') return this.get(index, null, opts);
+    if (this.closed) return queueMicrotask(() => cb(new Error('store closed')));
+    const length = this.pieceLength(index);
+    const offset = opts?.offset ?? 0;
+    const len = opts?.length ?? length - offset;
+    // a whole piece (the start-up check, a file stream) is read once and not kept
+    const p = offset === 0 && len === length ? this.read(index) : this.cachedRead(index);
+    p.then(
+      (buf) => cb(null, offset === 0 && len === buf.length ? buf : buf.subarray(offset, offset + len)),
+      (err: Error) => cb(err),
+    );
+  }
+
+  put(index: number, buf: Uint8Array, cb?: (err: Error | null) => void): void {
+    this.drop(index);
+    this.inner.put(index, buf, cb);
+  }
+
+  private async closeHandles(): Promise<void> {
+    this.closed = true;
+    this.cache.clear();
+    this.cached = 0;
+    const handles = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(handles.map((h) => h.then((fh) => fh.close()).catch(() => {})));
+  }
+
+  close(cb: (err?: Error | null) => void = () => {}): void {
+    void this.closeHandles().then(() => this.inner.close(cb));
+  }
+
+  destroy(cb: (err?: Error | null) => void = () => {}): void {
+    void this.closeHandles().then(() => this.inner.destroy(cb));
+  }
+}
+
+/**
+ * Puts a {@link PieceReader} under the torrent's ImmediateChunkStore (call on 'metadata', when the
+ * store exists and nothing has been read yet). A store webtorrent did not build on files (a memory
+ * store) is left alone.
+ */
+export function readPiecesDirectly(torrent: Torrent): void {
+  const t = torrent as unknown as {
+    store?: { store?: ChunkStore };
+    path?: string;
+    pieceLength: number;
+    lastPieceLength: number;
+    pieces: unknown[];
+    files: { path: string; offset: number; length: number }[];
+  };
+  const immediate = t.store;
+  if (!immediate?.store || typeof t.path !== 'string') return;
+  const name = (immediate.store as { constructor: { name: string } }).constructor.name;
+  if (name === 'MemoryChunkStore') return;
+  immediate.store = new PieceReader(t as typeof t & { path: string }, immediate.store);
+}
