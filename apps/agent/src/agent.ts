@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { clientManifestSchema, type ClientManifest, type ManifestOs } from '@boottorrent/config';
 import { parseCmdline, parseLease, pickServer } from './cmdline.js';
 import { Console, type Terminal } from './console.js';
-import { AgentError, checkRam, DEFAULT_STALL_SECONDS, fetchOs } from './fetch-os.js';
+import { AgentError, AgentErrorCode, describeError } from './errors.js';
+import { checkRam, DEFAULT_STALL_SECONDS, fetchOs } from './fetch-os.js';
 import { oneLine } from './format.js';
 import { loadOs, runOnConsole, type LoaderTools } from './loader.js';
 import { initialMenu, onKey, onTick, renderMenu, type MenuOutcome } from './menu.js';
@@ -48,20 +49,25 @@ async function chooseOs(
 async function readManifest(paths: AgentPaths): Promise<ClientManifest> {
   const file = join(paths.payload, 'manifest.json');
   const text = await readFile(file, 'utf8').catch(() => {
-    throw new AgentError(`no payload: ${file} is missing (was the payload initrd loaded?)`);
+    throw new AgentError(AgentErrorCode.BadPayload, `no payload: ${file} is missing`, {
+      hint: 'the boot script must load the payload initrd; boot through the server',
+    });
   });
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new AgentError(`${file} is not JSON`);
+    throw new AgentError(AgentErrorCode.BadPayload, `${file} is not JSON`);
   }
   const parsed = clientManifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new AgentError(`${file}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`);
+    throw new AgentError(
+      AgentErrorCode.BadPayload,
+      `${file}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`,
+    );
   }
-  if (parsed.data.oss.length === 0) throw new AgentError(`${file} lists no OS`);
+  if (parsed.data.oss.length === 0) throw new AgentError(AgentErrorCode.BadPayload, `${file} lists no OS`);
   return parsed.data;
 }
 
@@ -79,7 +85,7 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
   try {
     manifest = await readManifest(opts.paths);
   } catch (err) {
-    con.line(`boottorrent: ${err instanceof Error ? err.message : String(err)}`);
+    con.line(`boottorrent: ${describeError(err)}`);
     return 1;
   }
   const server = pickServer(args, manifest.server.address, lease);
@@ -119,7 +125,7 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
     }
     notice = await boot(os).catch((err: unknown) => {
       // One line, never a stack: the menu comes back below it with the same words as its notice.
-      const message = oneLine(err instanceof Error ? err.message : String(err));
+      const message = oneLine(describeError(err));
       void reporter.report({ phase: 'error', os: os.name, message });
       con.line(`boottorrent: could not boot ${os.dispname}: ${message}`);
       return `Could not boot ${os.dispname}: ${message}`;

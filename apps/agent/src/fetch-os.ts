@@ -3,17 +3,13 @@ import { join } from 'node:path';
 import type { ClientManifest, ManifestOs } from '@boottorrent/config';
 import { download, type Download, type DownloadProgress } from '@boottorrent/seeder';
 import type { Console } from './console.js';
+import { AgentError, AgentErrorCode } from './errors.js';
 import { formatBytes, memAvailable, progressLine, ramNeeded } from './format.js';
 import type { AgentPaths } from './paths.js';
 import type { StatusReporter } from './status.js';
 
 /** Seconds without verified progress before a download is given up. @default 60 */
 export const DEFAULT_STALL_SECONDS = 60;
-
-/** A problem the menu shows as one line (no stack trace). */
-export class AgentError extends Error {
-  override readonly name = 'AgentError';
-}
 
 /** Throws AgentError when the OS (plus what loading it takes) does not fit in the available RAM. */
 export async function checkRam(os: ManifestOs, meminfoPath: string): Promise<void> {
@@ -22,7 +18,9 @@ export async function checkRam(os: ManifestOs, meminfoPath: string): Promise<voi
   const need = ramNeeded(os.size, os.method);
   if (available < need) {
     throw new AgentError(
+      AgentErrorCode.NoRam,
       `not enough RAM for ${os.dispname}: it needs ${formatBytes(need)}, this machine has ${formatBytes(available)} available`,
+      { hint: 'pick a smaller OS or give this machine more RAM' },
     );
   }
 }
@@ -64,7 +62,13 @@ export async function fetchOs(ctx: {
 }): Promise<Download> {
   const { os, manifest, con, reporter } = ctx;
   const torrent = await readFile(join(ctx.paths.payload, 'torrents', os.torrent)).catch(() => {
-    throw new AgentError(`the payload has no torrents/${os.torrent} for ${os.dispname}`);
+    throw new AgentError(
+      AgentErrorCode.BadPayload,
+      `the payload has no torrents/${os.torrent} for ${os.dispname}`,
+      {
+        hint: 'rebuild with boottorrent build and boot again',
+      },
+    );
   });
   con.line(`Downloading ${os.dispname} (${formatBytes(os.size)})`);
   const stall = new AbortController();
@@ -112,7 +116,9 @@ export async function fetchOs(ctx: {
       const trackers = await Promise.all(manifest.trackers.map(probeTracker));
       const web = os.webSeed ? `web seed ${os.webSeed} sent nothing` : 'no web seed';
       throw new AgentError(
+        AgentErrorCode.Stalled,
         `no progress for ${ctx.stallSeconds} s downloading ${os.dispname}: ${trackers.join(', ') || 'no tracker'}; ${web}`,
+        { cause: err, hint: 'check that the server is running and this machine reaches it' },
       );
     }
     throw err;

@@ -5,18 +5,14 @@ import { constants } from 'node:os';
 import { basename, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ManifestOs } from '@boottorrent/config';
+import { AgentError, AgentErrorCode } from './errors.js';
 import { oneLine } from './format.js';
-
-/** A loading failure the menu shows as one line. */
-export class LoadError extends Error {
-  override readonly name = 'LoadError';
-}
 
 /** A path from the manifest, kept inside the OS folder (a manifest never points outside it). */
 export function inside(osDir: string, rel: string): string {
   const p = resolve(osDir, rel);
   if (p !== resolve(osDir) && !p.startsWith(resolve(osDir) + sep)) {
-    throw new LoadError(`${rel} points outside the OS folder`);
+    throw new AgentError(AgentErrorCode.BadOs, `${rel} points outside the OS folder`);
   }
   return p;
 }
@@ -25,7 +21,11 @@ export function inside(osDir: string, rel: string): string {
 export function runOnConsole(cmd: string, args: string[], cwd: string): Promise<number> {
   return new Promise((resolveP, reject) => {
     const child = spawn(cmd, args, { cwd, stdio: 'inherit' });
-    child.once('error', (err) => reject(new LoadError(`cannot start ${cmd}: ${err.message}`)));
+    child.once('error', (err) =>
+      reject(
+        new AgentError(AgentErrorCode.LoadFailed, `cannot start ${cmd}: ${err.message}`, { cause: err }),
+      ),
+    );
     // Killed by a signal: the shell convention, 128 + its number (Ctrl+C gives 130).
     child.once('exit', (code, signal) =>
       resolveP(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)),
@@ -38,12 +38,15 @@ function run(cmd: string, args: string[]): Promise<void> {
     const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('error', (e) => reject(new LoadError(`cannot run ${cmd}: ${e.message}`)));
+    child.once('error', (e) =>
+      reject(new AgentError(AgentErrorCode.LoadFailed, `cannot run ${cmd}: ${e.message}`, { cause: e })),
+    );
     child.once('exit', (code, signal) =>
       code === 0
         ? resolveP()
         : reject(
-            new LoadError(
+            new AgentError(
+              AgentErrorCode.LoadFailed,
               `${basename(cmd)} ${args[0] ?? ''} failed: ${oneLine(err) || (signal ? `killed by ${signal}` : `exit ${code}`)}`,
             ),
           ),
@@ -74,7 +77,7 @@ export interface LoaderTools {
  * Starts the chosen OS. kexec: `kexec -l` (kernel, joined initrds, cmdline) then `kexec -e`, which
  * does not return. bin: the file made executable and run with its args in the OS folder. qemu:
  * qemu-system-x86_64 with the OS's args in its folder, on the console. Resolves with the exit code of
- * bin/qemu; rejects with LoadError.
+ * bin/qemu; rejects with AgentError.
  */
 export async function loadOs(
   os: ManifestOs,
@@ -84,7 +87,8 @@ export async function loadOs(
   beforeStart: () => Promise<void> = async () => {},
 ): Promise<number> {
   if (os.method === 'kexec') {
-    if (!os.kexec) throw new LoadError(`${os.name}: method kexec without a kexec section`);
+    if (!os.kexec)
+      throw new AgentError(AgentErrorCode.BadOs, `${os.name}: method kexec without a kexec section`);
     const kernel = inside(osDir, os.kexec.kernel);
     const initrd = await joinInitrds(osDir, os.kexec.initrds);
     const kexec = tools.kexec ?? 'kexec';
@@ -97,20 +101,20 @@ export async function loadOs(
       ]);
       await beforeStart();
       await run(kexec, ['-e']);
-      throw new LoadError('kexec -e returned');
+      throw new AgentError(AgentErrorCode.LoadFailed, 'kexec -e returned');
     } finally {
       // Only reached when loading failed: the joined copy would otherwise hold RAM in the tmpfs.
       if (initrd && os.kexec.initrds.length > 1) await rm(initrd, { force: true });
     }
   }
   if (os.method === 'bin') {
-    if (!os.bin) throw new LoadError(`${os.name}: method bin without a bin section`);
+    if (!os.bin) throw new AgentError(AgentErrorCode.BadOs, `${os.name}: method bin without a bin section`);
     const bin = inside(osDir, os.bin.bin);
     await chmod(bin, 0o755);
     await beforeStart();
     return runOnConsole(bin, os.bin.args, osDir);
   }
-  if (!os.qemu) throw new LoadError(`${os.name}: method qemu without a qemu section`);
+  if (!os.qemu) throw new AgentError(AgentErrorCode.BadOs, `${os.name}: method qemu without a qemu section`);
   await beforeStart();
   return runOnConsole(tools.qemu ?? 'qemu-system-x86_64', os.qemu.args, osDir);
 }

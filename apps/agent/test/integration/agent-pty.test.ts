@@ -180,7 +180,7 @@ describe('agent under a pseudo-terminal', () => {
       { meminfo: 'MemTotal: 1000000 kB\nMemFree: 900000 kB\nMemAvailable: 800000 kB\n' },
     );
     await agent.waitFor(
-      /not enough RAM for Big OS: it needs 2\.1 GiB, this machine has 781\.3 MiB available/,
+      /not enough RAM for Big OS: it needs 2\.1 GiB, this machine has 781\.3 MiB available — pick a smaller OS or give this machine more RAM\r?\n/,
     );
     await agent.waitFor(/Could not boot Big OS[^]*Up\/Down/);
     expect(agent.text()).not.toMatch(/Downloading|BIG-RAN|at .*\.js:\d+/);
