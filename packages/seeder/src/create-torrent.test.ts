@@ -128,8 +128,12 @@ describe('createTorrent', () => {
     expect(seen.every((v, i) => i === 0 || v >= seen[i - 1]!)).toBe(true);
   });
 
-  it('fails with SEEDER_BAD_FOLDER for a missing or empty folder and SEEDER_ABORTED when aborted', async () => {
+  it('fails with SEEDER_BAD_FOLDER for a missing or empty folder, SEEDER_BAD_OPTION for a bad pieceLength, SEEDER_ABORTED when aborted', async () => {
     await expect(createTorrent(join(root, 'nope'))).rejects.toMatchObject({ code: 'SEEDER_BAD_FOLDER' });
+    await expect(createTorrent(osDir, { pieceLength: 20000 })).rejects.toMatchObject({
+      code: 'SEEDER_BAD_OPTION',
+      hint: "use e.g. 262144, or 'auto'",
+    });
     await mkdir(join(root, 'empty'));
     await expect(createTorrent(join(root, 'empty'))).rejects.toBeInstanceOf(SeederError);
     const reason = new Error('stop');

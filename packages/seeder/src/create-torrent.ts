@@ -99,7 +99,9 @@ export async function createTorrent(dir: string, opts: CreateTorrentOptions = {}
   const root = resolve(dir);
   const asked = opts.pieceLength ?? 'auto';
   if (asked !== 'auto' && (!Number.isInteger(Math.log2(asked)) || asked < 16384)) {
-    throw new RangeError(`pieceLength ${asked} must be a power of two >= 16384 or 'auto'`);
+    throw new SeederError(SeederErrorCode.BadOption, `pieceLength ${asked} is not a power of two >= 16384`, {
+      hint: "use e.g. 262144, or 'auto'",
+    });
   }
   const st = await stat(root).catch((cause: unknown) => {
     throw new SeederError(SeederErrorCode.BadFolder, `${root}: cannot read the OS folder`, { cause });
