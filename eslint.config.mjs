@@ -36,10 +36,16 @@ export default tseslint.config(
             { sourceTag: 'type:config', onlyDependOnLibsWithTags: ['type:testing'] },
             // @boottorrent/lab (namespaces, QEMU) is a leaf the CLI's lab and the test helpers build on.
             { sourceTag: 'type:lab', onlyDependOnLibsWithTags: [] },
+            {
+              // The boot server composes the protocol packages and config; it ships the agent bundle.
+              sourceTag: 'type:server',
+              onlyDependOnLibsWithTags: ['type:protocol', 'type:config', 'type:bundle', 'type:testing'],
+            },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lab'] },
             {
               sourceTag: 'type:app',
               onlyDependOnLibsWithTags: [
+                'type:server',
                 'type:protocol',
                 'type:config',
                 'type:bundle',

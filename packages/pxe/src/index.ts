@@ -18,6 +18,8 @@ export type { Lease } from './lease-store.js';
 export type { Machine, BootPlan, PlanFor } from './machine.js';
 export { staticPlan, DEFAULT_LOADERS, LEGACY_BIOS_LOADER } from './plan.js';
 export type { StaticPlanOptions, LoaderKind } from './plan.js';
+export { HOST_LOADERS, requiredLoaders, findLoader } from './loaders.js';
+export type { LoaderSource } from './loaders.js';
 export { ipxeScript, pxelinuxConfig } from './scripts.js';
 export type { BootScriptOptions, PxelinuxConfigOptions } from './scripts.js';
 export { PxeError, PxeErrorCode } from './errors.js';

@@ -1,5 +1,5 @@
-import { buildOut } from '../server/build.js';
-import { bytes } from '../server/view.js';
+import { buildOut } from '@boottorrent/server';
+import { bytes } from '../view.js';
 import type { ArgsOf } from '../command.js';
 import { out } from '../output.js';
 import { requireProject } from './_project.js';

@@ -3,7 +3,7 @@ import { CliError, CliErrorCode, type ArgsOf } from '../command.js';
 import { formatSummary } from '../lab/timeline.js';
 import { runLab } from '../lab/lab.js';
 import { err, out } from '../output.js';
-import { cacheHome } from '../server/paths.js';
+import { cacheHome } from '@boottorrent/server';
 import type { lab } from './index.js';
 
 export async function run({ values }: ArgsOf<typeof lab>): Promise<number> {

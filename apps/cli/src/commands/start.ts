@@ -1,7 +1,5 @@
-import { buildOut } from '../server/build.js';
-import { checkPrivileges } from '../server/preflight.js';
-import { startServer } from '../server/services.js';
-import { createView, type ViewMode } from '../server/view.js';
+import { checkPrivileges, ServerErrorCode, startBootServer } from '@boottorrent/server';
+import { createView, type ViewMode } from '../view.js';
 import type { ArgsOf } from '../command.js';
 import { err } from '../output.js';
 import { requireProject } from './_project.js';
@@ -30,24 +28,24 @@ export async function run({ values, positionals }: ArgsOf<typeof start>): Promis
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const built = await buildOut({
+  const server = await startBootServer({
     project,
     outDir: values.out,
     hostRoots: values['host-root'],
     phase1Dir: values['phase1-dir'],
-    signal: stop.signal,
-    onProgress: (e) => {
-      if (e.step === 'done') err(`build ${e.what}: ${e.cached ? 'up to date' : `${e.ms} ms`}`);
-    },
-  });
-  if (stop.signal.aborted) return 0;
-  const server = await startServer({
-    project,
-    out: built,
     extraCmdline: values.cmdline,
     seeder: !values['no-seeder'],
+    signal: stop.signal,
+    onBuild: (e) => {
+      if (e.step === 'done') err(`build ${e.what}: ${e.cached ? 'up to date' : `${e.ms} ms`}`);
+    },
     onEvent: (e) => view.event(e),
+  }).catch((e: unknown) => {
+    // Ctrl+C during the build or the start: a clean stop, not a failure.
+    if (stop.signal.aborted && (e as { code?: unknown }).code === ServerErrorCode.Aborted) return null;
+    throw e;
   });
+  if (!server) return 0;
   view.attach(server);
   if (mode === 'json')
     process.stdout.write(JSON.stringify({ time: new Date().toISOString(), type: 'ready' }) + '\n');

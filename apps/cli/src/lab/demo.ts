@@ -4,7 +4,7 @@ import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { compress, findHostParts, writeCpio, type CpioEntry } from '@boottorrent/initrd-builder';
-import { hostSearchRoots } from '../server/paths.js';
+import { hostSearchRoots } from '@boottorrent/server';
 
 /** What the demo OS prints on its serial console once it runs; the lab waits for it. */
 export const TARGET_MARKER = 'BOOTTORRENT-TARGET-OK';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { findHostParts } from '@boottorrent/initrd-builder';
 import { OVMF_CODE, runCommand as run } from '@boottorrent/lab';
 import { CliError, CliErrorCode } from '../command.js';
-import { cacheHome, hostSearchRoots } from '../server/paths.js';
+import { cacheHome, hostSearchRoots } from '@boottorrent/server';
 
 interface Requirement {
   what: string;

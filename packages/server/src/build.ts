@@ -2,11 +2,12 @@ import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClientManifest, ManifestOs, OsEntry, Project } from '@boottorrent/config';
 import { buildPayload, buildPhase1, findHostParts, type Phase1Progress } from '@boottorrent/initrd-builder';
+import { findLoader, HOST_LOADERS, requiredLoaders } from '@boottorrent/pxe';
 import { createTorrent, type CreatedTorrent } from '@boottorrent/seeder';
-import { CliError } from '../command.js';
-import { findLoader, LOADERS, requiredLoaders } from './loaders.js';
+import { ServerError, ServerErrorCode } from './errors.js';
 import { agentBundlePath, hostSearchRoots } from './paths.js';
 
+/** Options of {@link buildOut}. */
 export interface BuildOptions {
   project: Project;
   /** @default <project>/out */
@@ -19,15 +20,18 @@ export interface BuildOptions {
   signal?: AbortSignal;
 }
 
+/** Progress of {@link buildOut}: hashing per OS, phase-1 steps, and each part done (or up to date). */
 export type BuildEvent =
   | { step: 'torrent'; os: string; hashedBytes: number; totalBytes: number }
   | { step: 'phase1'; detail: Phase1Progress }
   | { step: 'done'; what: string; ms: number; cached?: boolean };
 
+/** A torrent built for one OS folder. */
 export interface TorrentInfo extends CreatedTorrent {
   os: OsEntry;
 }
 
+/** What {@link buildOut} produced: everything the services serve. */
 export interface BuiltOut {
   outDir: string;
   tftpRoot: string;
@@ -156,7 +160,7 @@ function manifestOs(t: TorrentInfo, webSeed: string | undefined): ManifestOs {
 async function copyLoaders(tftpRoot: string, required: string[]): Promise<string[]> {
   const present: string[] = [];
   const missing: { name: string; pkg: string }[] = [];
-  for (const l of LOADERS) {
+  for (const l of HOST_LOADERS) {
     const src = await findLoader(l);
     if (!src) {
       if (required.includes(l.name)) missing.push({ name: l.name, pkg: l.pkg });
@@ -169,9 +173,10 @@ async function copyLoaders(tftpRoot: string, required: string[]): Promise<string
   }
   if (missing.length) {
     const pkgs = [...new Set(missing.map((m) => m.pkg))];
-    throw new CliError(
+    throw new ServerError(
+      ServerErrorCode.LoaderMissing,
       `boot loader${missing.length > 1 ? 's' : ''} not found: ${missing.map((m) => m.name).join(', ')}`,
-      `install them: apt-get install ${pkgs.join(' ')}`,
+      { hint: `install them: apt-get install ${pkgs.join(' ')}` },
     );
   }
   return present;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
-import { CliError } from '../command.js';
+import { ServerError, ServerErrorCode } from './errors.js';
 
 const CAP_NET_BIND_SERVICE = 10;
 const CAP_NET_RAW = 13;
@@ -18,9 +18,12 @@ export async function checkPrivileges(needed: { lowPorts: boolean; dhcp: boolean
     needed.dhcp ? (has(CAP_NET_RAW) ? null : 'CAP_NET_RAW') : null,
   ].filter((x): x is string => x !== null);
   if (missing.length) {
-    throw new CliError(
+    throw new ServerError(
+      ServerErrorCode.Privileges,
       `not root and missing ${missing.join(' and ')} (DHCP and ports below 1024 need them)`,
-      `run with sudo, or: sudo setcap cap_net_bind_service,cap_net_raw+ep "$(readlink -f "$(command -v node)")"`,
+      {
+        hint: `run with sudo, or: sudo setcap cap_net_bind_service,cap_net_raw+ep "$(readlink -f "$(command -v node)")"`,
+      },
     );
   }
 }
@@ -33,29 +36,36 @@ export function checkInterface(iface: string | null, address: string): void {
     const operstate = sysNet(iface, 'operstate');
     if (!addrs && operstate !== undefined) {
       // Node (libuv) lists only running interfaces: this one exists but is down or has no carrier.
-      throw new CliError(
+      throw new ServerError(
+        ServerErrorCode.Interface,
         `interface "${iface}" is ${operstate === 'down' ? 'down' : 'without link (no carrier)'}`,
-        `connect it and bring it up: ip link set ${iface} up; then check it holds ${address} (ip addr show ${iface})`,
+        {
+          hint: `connect it and bring it up: ip link set ${iface} up; then check it holds ${address} (ip addr show ${iface})`,
+        },
       );
     }
     if (!addrs) {
-      throw new CliError(
-        `interface "${iface}" does not exist`,
-        `set dhcp.interface in config.yaml to one of: ${Object.keys(all).join(', ')}`,
-      );
+      throw new ServerError(ServerErrorCode.Interface, `interface "${iface}" does not exist`, {
+        hint: `set dhcp.interface in config.yaml to one of: ${Object.keys(all).join(', ')}`,
+      });
     }
     if (!addrs.some((a) => a.family === 'IPv4' && a.address === address)) {
       const has = addrs.filter((a) => a.family === 'IPv4').map((a) => a.address);
-      throw new CliError(
+      throw new ServerError(
+        ServerErrorCode.Interface,
         `interface "${iface}" does not hold ${address} (it has ${has.join(', ') || 'no IPv4 address'})`,
-        `add it (ip addr add ${address}/24 dev ${iface}) or set general.host_ip to the interface's address`,
+        {
+          hint: `add it (ip addr add ${address}/24 dev ${iface}) or set general.host_ip to the interface's address`,
+        },
       );
     }
     return;
   }
   const holder = Object.entries(all).find(([, a]) => a?.some((x) => x.address === address));
   if (!holder)
-    throw new CliError(`no interface holds ${address}`, 'set general.host_ip to an address of this machine');
+    throw new ServerError(ServerErrorCode.Interface, `no interface holds ${address}`, {
+      hint: 'set general.host_ip to an address of this machine',
+    });
 }
 
 function sysNet(iface: string, file: string): string | undefined {

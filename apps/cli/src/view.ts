@@ -1,6 +1,4 @@
-import type { ClientInfo } from './clients.js';
-import { totals } from './clients.js';
-import type { RunningServer, ServerEvent } from './services.js';
+import { totals, type BootServer, type ClientInfo, type ServerEvent } from '@boottorrent/server';
 
 export type ViewMode = 'tty' | 'lines' | 'json';
 
@@ -35,6 +33,8 @@ export function eventLine(e: ServerEvent): string | null {
         e.phase === 'downloading' && e.progress !== undefined ? ` ${Math.round(e.progress * 100)}%` : '';
       return `client ${e.mac} ${e.ip ?? ''} ${e.phase}${pct}${e.os ? ` ${e.os}` : ''} (${e.why})`;
     }
+    case 'refused':
+      return `${e.service} refused ${e.client}${e.file ? ` ${e.file}` : ''}: ${e.reason}`;
     case 'warning':
       return `warning: ${e.service}: ${e.message}`;
   }
@@ -46,7 +46,7 @@ export function eventLine(e: ServerEvent): string | null {
  */
 export function createView(mode: ViewMode, write: (s: string) => void) {
   const recent: string[] = [];
-  let server: RunningServer | undefined;
+  let server: BootServer | undefined;
   let lastUpload = { at: Date.now(), total: 0 };
   let rate = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -78,7 +78,7 @@ export function createView(mode: ViewMode, write: (s: string) => void) {
   };
 
   return {
-    attach(s: RunningServer) {
+    attach(s: BootServer) {
       server = s;
       if (mode === 'tty') timer = setInterval(render, 500);
     },

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { ClientTable, totals } from './clients.js';
+
+const MAC = '52:54:00:77:00:10';
+
+function table() {
+  let now = 1000;
+  const t = new ClientTable(() => now);
+  const why: string[] = [];
+  t.on('change', (_c, w) => why.push(w));
+  return { t, why, tick: (ms: number) => (now += ms) };
+}
+
+describe('ClientTable', () => {
+  it('follows a machine through the boot phases and stamps each phase once', () => {
+    const { t, why, tick } = table();
+    t.observe(MAC, { phase: 'dhcp', ip: '10.77.0.100', firmware: 'bios' }, 'dhcp ack');
+    tick(10);
+    t.observe(MAC, { phase: 'loader' }, 'boot.ipxe');
+    tick(10);
+    t.report(MAC, { phase: 'menu' });
+    tick(10);
+    t.report(MAC, { phase: 'downloading', os: 'debian', progress: 0.5, bytesFromPeers: 7 });
+    tick(10);
+    t.report(MAC, { phase: 'downloading', progress: 0.9 });
+    const c = t.get(MAC)!;
+    expect(c).toMatchObject({ phase: 'downloading', ip: '10.77.0.100', firmware: 'bios', os: 'debian' });
+    expect(c.progress).toBe(0.9);
+    expect(c.bytesFromPeers).toBe(7);
+    expect(c.timeline).toEqual({ dhcp: 1000, loader: 1010, menu: 1020, downloading: 1030 });
+    expect(why).toEqual(['dhcp ack', 'boot.ipxe', 'status', 'status', 'status']);
+    expect(t.macOf('10.77.0.100')).toBe(MAC);
+  });
+
+  it('never moves a phase backwards on a late fact', () => {
+    const { t } = table();
+    t.report(MAC, { phase: 'seeding' });
+    t.observe(MAC, { phase: 'loader' }, 'tftp phase1/vmlinuz');
+    expect(t.get(MAC)!.phase).toBe('seeding');
+  });
+
+  it('enters error from any phase and leaves it when the agent is back at the menu', () => {
+    const { t } = table();
+    t.report(MAC, { phase: 'downloading' });
+    t.report(MAC, { phase: 'error', message: 'no peer has piece 3' });
+    expect(t.get(MAC)).toMatchObject({ phase: 'error', message: 'no peer has piece 3' });
+    t.report(MAC, { phase: 'menu' });
+    expect(t.get(MAC)!.phase).toBe('menu');
+  });
+
+  it('starts over when a booted machine asks for DHCP again (a reboot)', () => {
+    const { t } = table();
+    t.report(MAC, { phase: 'booted' });
+    t.observe(MAC, { phase: 'dhcp' }, 'dhcp ack');
+    expect(t.get(MAC)!.phase).toBe('dhcp');
+  });
+
+  it('lists machines by MAC and sums the swarm split', () => {
+    const { t } = table();
+    t.report('52:54:00:00:00:02', { phase: 'booted', bytesFromServer: 30, bytesFromPeers: 50 });
+    t.report('52:54:00:00:00:01', { phase: 'booted', bytesFromWebSeed: 20 });
+    expect(t.list().map((c) => c.mac)).toEqual(['52:54:00:00:00:01', '52:54:00:00:00:02']);
+    expect(totals(t.list())).toEqual({ fromServer: 30, fromPeers: 50, fromWebSeed: 20, serverShare: 0.5 });
+  });
+});

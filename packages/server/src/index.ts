@@ -1,0 +1,22 @@
+/**
+ * @boottorrent/server — the BootTorrent boot server as a library: builds out/ from a project
+ * (torrents, payload initrd, phase-1, boot loaders) and runs DHCP, TFTP, HTTP (boot scripts,
+ * phase-1 with Range, web seed, status API), tracker and seeder, with typed events.
+ */
+export { startBootServer, phase1Cmdline } from './server.js';
+export type { BootServer, BootServerOptions } from './server.js';
+export { buildOut, serverUrls } from './build.js';
+export type { BuildOptions, BuildEvent, BuiltOut, TorrentInfo } from './build.js';
+export type { ServerEvent, ServerEventMap, ServiceName } from './events.js';
+export { ClientTable, totals } from './clients.js';
+export type { ClientInfo } from './clients.js';
+export { startHttpServer, MAX_STATUS_BODY } from './http.js';
+export type { HttpServer, HttpServerOptions, HttpRequestEvent } from './http.js';
+export { parseRange } from './range.js';
+export type { ByteRange } from './range.js';
+export { checkPrivileges, checkInterface } from './preflight.js';
+export { agentBundlePath, cacheHome, hostSearchRoots } from './paths.js';
+export { wireDhcp, wireHttp, wireSeeder, wireTftp, wireTracker } from './services.js';
+export type { WireContext } from './services.js';
+export { ServerError, ServerErrorCode } from './errors.js';
+export type { Logger } from './errors.js';

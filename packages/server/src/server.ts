@@ -1,0 +1,223 @@
+import { EventEmitter } from 'node:events';
+import type { Project } from '@boottorrent/config';
+import { buildOut, serverUrls, type BuildEvent, type BuiltOut } from './build.js';
+import { ClientTable } from './clients.js';
+import { ServerError, ServerErrorCode, type Logger } from './errors.js';
+import type { ServerEvent, ServerEventMap, ServiceName } from './events.js';
+import { checkInterface, whoUses } from './preflight.js';
+import { wireDhcp, wireHttp, wireSeeder, wireTftp, wireTracker, type WireContext } from './services.js';
+
+/** Options of {@link startBootServer}. Ports, addresses and services come from the project's config. */
+export interface BootServerOptions {
+  /** A loaded, validated project (`loadProject` from @boottorrent/config). */
+  project: Project;
+  /** Where out/ is built. @default <project>/out */
+  outDir?: string;
+  /** Where phase-1 is built and cached; one can serve several projects. @default <outDir>/phase1 */
+  phase1Dir?: string;
+  /** Extra roots searched for the kernel, its modules, busybox and kexec. */
+  hostRoots?: string[];
+  /** An out/ built before (by {@link buildOut}); skips the build. */
+  out?: BuiltOut;
+  /** Appended to phase-1's kernel command line (e.g. `bt.os=<name>` to skip the menu). */
+  extraCmdline?: string;
+  /** Run the BitTorrent seeder; without it clients use peers and the web seed. @default true */
+  seeder?: boolean;
+  /** Every event, from the first `listening` on (the returned server emits them too). */
+  onEvent?: (e: ServerEvent) => void;
+  /** Build progress (hashing, phase-1 steps). */
+  onBuild?: (e: BuildEvent) => void;
+  /** Aborts the build or the start; the services already bound are closed. */
+  signal?: AbortSignal;
+  logger?: Logger;
+}
+
+/** A running boot server. Emits every {@link ServerEvent} as `event` and under its own type. */
+export interface BootServer extends EventEmitter<ServerEventMap> {
+  /** What was built and is being served. */
+  readonly out: BuiltOut;
+  /** The URLs clients use (boot script, web seed, trackers). */
+  readonly urls: ReturnType<typeof serverUrls>;
+  /** Every machine seen, keyed by MAC. */
+  readonly clients: ClientTable;
+  /** Bound ports by service (HTTP's is the real one when the config says 0). */
+  readonly ports: Partial<Record<ServiceName, number>>;
+  /** Bytes the server's seeder and web seed sent. */
+  uploaded(): { seeder: number; webSeed: number };
+  /** Stops every service and waits for their sockets. Idempotent; no event fires after it. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** The kernel command line phase-1 boots with: both consoles, the server address, then extras. */
+export function phase1Cmdline(project: Project, extra = ''): string {
+  const parts = [
+    'console=tty0',
+    'console=ttyS0,115200n8',
+    'quiet',
+    `bt.server=${project.config.general.host_ip}`,
+  ];
+  return [...parts, extra.trim()].filter(Boolean).join(' ');
+}
+
+/**
+ * Builds out/ (unless given) and starts DHCP, TFTP, HTTP, tracker and seeder for `project`, each
+ * bound to the configured interface and address, under one disposable stack: when the fourth
+ * service fails to bind, the first three close before the error reaches the caller.
+ */
+export async function startBootServer(o: BootServerOptions): Promise<BootServer> {
+  const { project } = o;
+  const c = project.config;
+  const host = c.general.host_ip;
+  const aborted = () =>
+    new ServerError(ServerErrorCode.Aborted, 'boot server start aborted', { cause: o.signal?.reason });
+  if (o.signal?.aborted) throw aborted();
+  if (/[\n\r]/.test(o.extraCmdline ?? ''))
+    throw new ServerError(ServerErrorCode.BadOption, 'extraCmdline holds a line break', {
+      hint: 'give the kernel command line on one line',
+    });
+  checkInterface(c.dhcp.enable ? c.dhcp.interface : null, host);
+
+  const out =
+    o.out ??
+    (await buildOut({
+      project,
+      outDir: o.outDir,
+      phase1Dir: o.phase1Dir,
+      hostRoots: o.hostRoots,
+      signal: o.signal,
+      onProgress: o.onBuild,
+    }).catch((e: unknown) => {
+      throw o.signal?.aborted ? aborted() : e;
+    }));
+  if (o.signal?.aborted) throw aborted();
+
+  const emitter = new EventEmitter<ServerEventMap>();
+  let closed = false;
+  const emit = (e: ServerEvent) => {
+    if (closed) return;
+    o.onEvent?.(e);
+    o.logger?.debug?.(e.type, e);
+    emitter.emit('event', e);
+    (emitter.emit as (t: string, e: ServerEvent) => boolean)(e.type, e);
+  };
+  const clients = new ClientTable();
+  clients.on('change', (info, why) =>
+    emit({
+      type: 'client',
+      mac: info.mac,
+      why,
+      phase: info.phase,
+      ip: info.ip,
+      os: info.os,
+      progress: info.progress,
+      bytesFromServer: info.bytesFromServer,
+      bytesFromPeers: info.bytesFromPeers,
+      bytesFromWebSeed: info.bytesFromWebSeed,
+    }),
+  );
+  const ctx: WireContext = { project, out, clients, cmdline: phase1Cmdline(project, o.extraCmdline), emit };
+  const ports: Partial<Record<ServiceName, number>> = {};
+
+  await using stack = new AsyncDisposableStack();
+  const bind = async <T extends AsyncDisposable>(
+    service: ServiceName,
+    port: number,
+    proto: 'tcp' | 'udp',
+    start: (ctx: WireContext) => Promise<T>,
+  ): Promise<T> => {
+    if (o.signal?.aborted) throw aborted();
+    let handle: T;
+    try {
+      handle = stack.use(await start(ctx));
+    } catch (e) {
+      throw await bindError(e, service, host, port, proto);
+    }
+    const bound = (handle as { port?: number }).port ?? port;
+    ports[service] = bound;
+    emit({ type: 'listening', service, address: host, port: bound });
+    return handle;
+  };
+
+  if (c.tftp.enable) await bind('tftp', c.tftp.port, 'udp', wireTftp);
+  if (c.dhcp.enable) await bind('dhcp', 67, 'udp', wireDhcp);
+  const http = await bind('http', c.http.port, 'tcp', wireHttp);
+  if (c.tracker.enable) await bind('tracker', c.tracker.port, 'tcp', wireTracker);
+  const seeder = o.seeder === false ? undefined : await bind('seeder', c.torrent.port, 'tcp', wireSeeder);
+
+  const services = stack.move();
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      closed = true;
+      o.signal?.removeEventListener('abort', onAbort);
+      await services.disposeAsync();
+      emitter.removeAllListeners();
+    })());
+  const onAbort = () => void close();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+
+  return Object.assign(emitter, {
+    out,
+    urls: serverUrls(project),
+    clients,
+    ports,
+    uploaded: () => ({
+      seeder: seeder?.stats().reduce((a, t) => a + t.uploaded, 0) ?? 0,
+      webSeed: http.webSeedBytes(),
+    }),
+    close,
+    [Symbol.asyncDispose]: close,
+  });
+}
+
+/** A service that did not start, as one line: which service, which port, and who holds it. */
+async function bindError(
+  e: unknown,
+  service: ServiceName,
+  host: string,
+  port: number,
+  proto: 'tcp' | 'udp',
+): Promise<ServerError> {
+  if (e instanceof ServerError) return e;
+  if (hasCode(e, 'EADDRINUSE')) {
+    const who = await whoUses(port, proto);
+    return new ServerError(
+      ServerErrorCode.Bind,
+      `${service}: ${proto.toUpperCase()} port ${port} on ${host} is already in use${who ? ` by ${who}` : ''}`,
+      { cause: e, hint: 'stop that program, or change the port in config.yaml' },
+    );
+  }
+  if (hasCode(e, 'EACCES'))
+    return new ServerError(
+      ServerErrorCode.Bind,
+      `${service}: no permission to bind port ${port} on ${host}`,
+      {
+        cause: e,
+        hint: 'run as root, or grant CAP_NET_BIND_SERVICE (ports below 1024)',
+      },
+    );
+  if (hasCode(e, 'EADDRNOTAVAIL'))
+    return new ServerError(ServerErrorCode.Bind, `${service}: ${host} is not an address of this machine`, {
+      cause: e,
+      hint: 'set general.host_ip to an address of this machine',
+    });
+  const err = e as { message?: string; hint?: string; code?: string };
+  const bindFailed = typeof err.code === 'string' && err.code.endsWith('_BIND');
+  return new ServerError(
+    bindFailed ? ServerErrorCode.Bind : ServerErrorCode.Start,
+    `${service} failed to start: ${err.message ?? String(e)}`,
+    { cause: e, hint: typeof err.hint === 'string' ? err.hint : '' },
+  );
+}
+
+/** Whether `e` or any error in its cause chain carries the errno `code`. */
+function hasCode(e: unknown, code: string): boolean {
+  for (
+    let x = e, depth = 0;
+    x && typeof x === 'object' && depth < 8;
+    x = (x as { cause?: unknown }).cause, depth++
+  )
+    if ((x as { code?: unknown }).code === code) return true;
+  return false;
+}

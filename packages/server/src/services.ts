@@ -1,0 +1,165 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Project } from '@boottorrent/config';
+import {
+  ClientArchName,
+  pxelinuxConfig,
+  startDhcpServer,
+  staticPlan,
+  type DhcpServer,
+} from '@boottorrent/pxe';
+import { startSeeder, type Seeder } from '@boottorrent/seeder';
+import { startTftpServer, type TftpServer } from '@boottorrent/tftp';
+import { startTracker, type Tracker } from '@boottorrent/tracker';
+import { serverUrls, type BuiltOut } from './build.js';
+import type { ClientTable } from './clients.js';
+import type { ServerEvent } from './events.js';
+import { startHttpServer, type HttpServer } from './http.js';
+
+/** What every wiring function gets: the project, what was built, the client table and the event sink. */
+export interface WireContext {
+  project: Project;
+  out: BuiltOut;
+  clients: ClientTable;
+  /** Phase-1's kernel command line. */
+  cmdline: string;
+  emit(e: ServerEvent): void;
+}
+
+/** TFTP: the boot loaders from out/tftp, phase-1 by name, and pxelinux.cfg generated on the fly. */
+export async function wireTftp({ project, out, clients, cmdline, emit }: WireContext): Promise<TftpServer> {
+  const c = project.config;
+  const phase1Files = new Map(
+    [out.phase1.kernel, ...out.phase1.initrds].map((p) => [`phase1/${basename(p)}`, p]),
+  );
+  const cfg = Buffer.from(
+    pxelinuxConfig({
+      kernel: `phase1/${basename(out.phase1.kernel)}`,
+      initrds: out.phase1.initrds.map((p) => `phase1/${basename(p)}`),
+      cmdline,
+      serial: true,
+    }),
+  );
+  const tftp = await startTftpServer({
+    root: out.tftpRoot,
+    host: c.general.host_ip,
+    port: c.tftp.port,
+    files: async (path) => {
+      if (path === 'pxelinux.cfg/default' || path.startsWith('pxelinux.cfg/01-'))
+        return { size: cfg.length, stream: () => Readable.from([cfg]) };
+      const file = phase1Files.get(path);
+      if (!file) return null;
+      const size = (await stat(file)).size;
+      return { size, stream: () => createReadStream(file, { highWaterMark: 1 << 20 }) };
+    },
+  });
+  tftp.on('transfer-start', (t) => {
+    const mac = clients.macOf(t.client.address);
+    if (mac) clients.observe(mac, { phase: 'loader' }, `tftp ${t.file}`);
+    emit({ type: 'tftp', kind: 'start', client: t.client.address, file: t.file });
+  });
+  tftp.on('transfer-end', (t) =>
+    emit({
+      type: 'tftp',
+      kind: 'end',
+      client: t.client.address,
+      file: t.file,
+      bytes: t.bytes,
+      ms: t.durationMs,
+    }),
+  );
+  tftp.on('transfer-error', (t) =>
+    emit({ type: 'tftp', kind: 'error', client: t.client.address, file: t.file, error: t.error?.message }),
+  );
+  tftp.on('refused', (r) =>
+    emit({ type: 'refused', service: 'tftp', client: r.client.address, reason: r.reason, file: r.file }),
+  );
+  return tftp;
+}
+
+/** DHCP (server or proxy mode) on the configured interface; leases and boot answers feed the table. */
+export async function wireDhcp({ project, out, clients, emit }: WireContext): Promise<DhcpServer> {
+  const c = project.config;
+  const dhcp = await startDhcpServer({
+    interface: c.dhcp.interface,
+    serverAddress: c.general.host_ip,
+    mode: c.dhcp.mode,
+    // Proxy mode hands out no addresses: the pool, reservations and lease file are server mode's.
+    ...(c.dhcp.mode === 'server'
+      ? {
+          range: c.dhcp.range,
+          subnetMask: c.dhcp.netmask,
+          router: c.dhcp.router,
+          dns: c.dhcp.dns,
+          leaseTime: c.dhcp.lease_time,
+          reservations: c.dhcp.reservations,
+          leaseFile: join(out.outDir, 'leases.json'),
+        }
+      : {}),
+    planFor: staticPlan({ scriptUrl: serverUrls(project).script, legacyPxelinux: c.dhcp.legacy_pxelinux }),
+  });
+  dhcp.on('lease', (l) => {
+    if (l.type === 'acked') clients.observe(l.mac, { phase: 'dhcp', ip: l.ip }, 'dhcp ack');
+    emit({ type: 'lease', kind: l.type, mac: l.mac, ip: l.ip });
+  });
+  dhcp.on('boot', (b) => {
+    const firmware = b.isIpxe
+      ? 'ipxe'
+      : b.arch === null
+        ? 'bios'
+        : (ClientArchName[b.arch] ?? `arch ${b.arch}`);
+    clients.observe(b.mac, { phase: 'dhcp', firmware: b.isIpxe ? undefined : firmware }, `dhcp ${b.message}`);
+    emit({ type: 'boot', mac: b.mac, firmware, loader: b.loader, message: b.message });
+  });
+  dhcp.on('ignored', (i) => emit({ type: 'refused', service: 'dhcp', client: i.mac, reason: i.reason }));
+  dhcp.on('dropped', (d) => emit({ type: 'refused', service: 'dhcp', client: d.from, reason: d.reason }));
+  return dhcp;
+}
+
+/** HTTP: boot scripts, phase-1 (kernel, initrds, payload), the web seed and the status API. */
+export async function wireHttp({ project, out, clients, cmdline, emit }: WireContext): Promise<HttpServer> {
+  const c = project.config;
+  const webSeedFiles = new Map<string, string>();
+  for (const t of out.torrents)
+    for (const f of t.files) webSeedFiles.set(`${t.os.name}/${f.path}`, join(t.os.dir, f.path));
+  return startHttpServer({
+    host: c.general.host_ip,
+    port: c.http.port,
+    baseUrl: serverUrls(project).http,
+    phase1: { kernel: out.phase1.kernel, initrds: [...out.phase1.initrds, out.payload] },
+    cmdline,
+    webSeedFiles,
+    clients,
+    onRequest: (r) => emit({ type: 'http', ...r }),
+  });
+}
+
+/** The tracker (HTTP + UDP), announcing only the project's torrents. */
+export async function wireTracker({ project, out, emit }: WireContext): Promise<Tracker> {
+  const c = project.config;
+  const tracker = await startTracker({
+    host: c.general.host_ip,
+    port: c.tracker.port,
+    interval: c.tracker.interval,
+    whitelist: out.torrents.map((t) => t.infoHash),
+  });
+  tracker.on('warning', (e: Error) => emit({ type: 'warning', service: 'tracker', message: e.message }));
+  return tracker;
+}
+
+/** The seeder: every OS folder seeded in place (hashes were checked by the build). */
+export async function wireSeeder({ project, out, emit }: WireContext): Promise<Seeder> {
+  const c = project.config;
+  const seeder = await startSeeder({
+    torrents: out.torrents.map((t) => ({ torrent: t.torrent, dir: t.os.dir })),
+    host: c.general.host_ip,
+    port: c.torrent.port,
+    lsd: c.torrent.lsd,
+    pex: c.torrent.pex,
+    skipVerify: true,
+  });
+  seeder.on('error', (e: Error) => emit({ type: 'warning', service: 'seeder', message: e.message }));
+  return seeder;
+}
