@@ -1,5 +1,6 @@
 import { Socket } from 'node:net';
 import Peer from 'webtorrent/lib/peer.js';
+import { writeDone } from './buffer-pool.js';
 
 /**
  * The parts of a bittorrent-protocol 5 wire the fast path replaces or reads. Field names are that
@@ -125,7 +126,8 @@ function connect(peer: FastPeer, conn: Socket, wire: FastWire): void {
       process.nextTick(uncork);
     }
     peer.emit('upload', data.length);
-    return conn.write(data);
+    const done = writeDone(data);
+    return done ? conn.write(data, done) : conn.write(data);
   };
   conn.on('data', (chunk: Buffer) => {
     if (peer.destroyed || wire.destroyed) return;

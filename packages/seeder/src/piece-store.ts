@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Torrent } from 'webtorrent';
+import { lendView, releaseBuffer, takeBuffer } from './buffer-pool.js';
 
 /** BitTorrent's request unit (BEP 3 practice; torrent-piece's BLOCK_LENGTH). */
 const BLOCK_LENGTH = 16 * 1024;
@@ -49,7 +50,7 @@ export function fastPieces(torrent: Torrent): void {
   proto.set = function set(i, data, source) {
     if (!this.init()) return false;
     const buffer = this._buffer!;
-    this._data ??= Buffer.allocUnsafe(this.length);
+    this._data ??= takeBuffer(this.length);
     const blocks = Math.ceil(data.length / BLOCK_LENGTH);
     for (let j = 0; j < blocks; j++) {
       if (buffer[i + j]) continue;
@@ -134,10 +135,10 @@ export class PieceReader implements ChunkStore {
   }
 
   /** The whole piece, read from every file it spans. */
-  private async read(index: number): Promise<Buffer> {
+  private async read(index: number, pooled: boolean): Promise<Buffer> {
     const length = this.pieceLength(index);
     const start = index * this.torrent.pieceLength;
-    const buf = Buffer.allocUnsafe(length);
+    const buf = pooled ? takeBuffer(length) : Buffer.allocUnsafe(length);
     const reads: Promise<unknown>[] = [];
     for (const f of this.files) {
       const from = Math.max(start, f.offset);
@@ -170,7 +171,7 @@ export class PieceReader implements ChunkStore {
       this.cache.set(index, p);
       return p;
     }
-    p = this.read(index);
+    p = this.read(index, true);
     this.cache.set(index, p);
     this.cached += this.pieceLength(index);
     p.catch(() => this.drop(index));
@@ -182,7 +183,11 @@ export class PieceReader implements ChunkStore {
   }
 
   private drop(index: number): void {
-    if (this.cache.delete(index)) this.cached -= this.pieceLength(index);
+    const p = this.cache.get(index);
+    if (!p) return;
+    this.cache.delete(index);
+    this.cached -= this.pieceLength(index);
+    p.then(releaseBuffer, () => {});
   }
 
   get(
@@ -196,22 +201,34 @@ export class PieceReader implements ChunkStore {
     const offset = opts?.offset ?? 0;
     const len = opts?.length ?? length - offset;
     // a whole piece (the start-up check, a file stream) is read once and not kept
-    const p = offset === 0 && len === length ? this.read(index) : this.cachedRead(index);
-    p.then(
-      (buf) => cb(null, offset === 0 && len === buf.length ? buf : buf.subarray(offset, offset + len)),
+    if (offset === 0 && len === length) {
+      this.read(index, false).then(
+        (buf) => cb(null, buf),
+        (err: Error) => cb(err),
+      );
+      return;
+    }
+    this.cachedRead(index).then(
+      (buf) => cb(null, lendView(buf, offset, offset + len)),
       (err: Error) => cb(err),
     );
   }
 
+  /**
+   * Written through to fs-chunk-store. A piece buffer from the pool goes back to it once written:
+   * webtorrent answers requests for a piece only after this callback, and from the file then.
+   */
   put(index: number, buf: Uint8Array, cb?: (err: Error | null) => void): void {
     this.drop(index);
-    this.inner.put(index, buf, cb);
+    this.inner.put(index, buf, (err) => {
+      cb?.(err);
+      if (Buffer.isBuffer(buf)) releaseBuffer(buf);
+    });
   }
 
   private async closeHandles(): Promise<void> {
     this.closed = true;
-    this.cache.clear();
-    this.cached = 0;
+    for (const index of [...this.cache.keys()]) this.drop(index);
     const handles = [...this.handles.values()];
     this.handles.clear();
     await Promise.all(handles.map((h) => h.then((fh) => fh.close()).catch(() => {})));
