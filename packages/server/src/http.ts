@@ -19,7 +19,30 @@ export interface HttpServerOptions {
   /** Files served under /webseed/<os>/<path>: exactly the torrents' files, nothing else. */
   webSeedFiles: ReadonlyMap<string, string>;
   clients: ClientTable;
+  /** More routes (dashboard, metrics, machine control…), tried before the built-in ones. */
+  routes?: readonly HttpRoute[];
   onRequest?: (e: HttpRequestEvent) => void;
+}
+
+/** What a route's handler gets besides the request and response. */
+export interface RouteContext {
+  url: URL;
+  /** The percent-decoded path. */
+  path: string;
+  /** The path pattern's capture groups. */
+  params: string[];
+  /** The client's address (IPv4-mapped addresses unwrapped). */
+  remote: string;
+  /** Answers with a text body (none for HEAD) and its length. */
+  send(status: number, body: string, type?: string): void;
+}
+
+/** One extra HTTP route: a method, a pattern on the decoded path, and a handler. */
+export interface HttpRoute {
+  /** GET routes also answer HEAD. */
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: RegExp;
+  handle(req: IncomingMessage, res: ServerResponse, ctx: RouteContext): void | Promise<void>;
 }
 
 /** One answered request, for the live view and logs. */
@@ -68,6 +91,17 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
       path = decodeURIComponent(url.pathname);
     } catch {
       return send(400, 'bad request path: not a valid URL path\n');
+    }
+    for (const r of o.routes ?? []) {
+      const m = r.path.exec(path);
+      if (!m || (r.method !== req.method && !(r.method === 'GET' && req.method === 'HEAD'))) continue;
+      return r.handle(req, res, { url, path, params: m.slice(1), remote, send });
+    }
+    const elsewhere = (o.routes ?? []).filter((r) => r.path.test(path)).map((r) => r.method);
+    if (elsewhere.length) {
+      // The path is an extra route's, but not for this method.
+      res.setHeader('allow', [...new Set(elsewhere)].join(', '));
+      return send(405, `method ${req.method} not allowed on ${path}\n`);
     }
     const client = CLIENT_ROUTE.exec(path);
     if (client && !MAC.test(client[1]!)) {
@@ -187,7 +221,7 @@ function remoteOf(req: IncomingMessage): string {
 }
 
 /** The request body as text, or why it was not read (over `max` bytes, or the client went away). */
-function readBody(req: IncomingMessage, max: number): Promise<string | 'too-large' | 'aborted'> {
+export function readBody(req: IncomingMessage, max: number): Promise<string | 'too-large' | 'aborted'> {
   return new Promise((resolve) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > max) {

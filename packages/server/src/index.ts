@@ -10,8 +10,8 @@ export type { BuildOptions, BuildEvent, BuiltOut, TorrentInfo } from './build.js
 export type { ServerEvent, ServerEventMap, ServiceName } from './events.js';
 export { ClientTable, totals } from './clients.js';
 export type { ClientInfo } from './clients.js';
-export { startHttpServer, MAX_STATUS_BODY } from './http.js';
-export type { HttpServer, HttpServerOptions, HttpRequestEvent } from './http.js';
+export { startHttpServer, readBody, MAX_STATUS_BODY } from './http.js';
+export type { HttpServer, HttpServerOptions, HttpRequestEvent, HttpRoute, RouteContext } from './http.js';
 export { parseRange } from './range.js';
 export type { ByteRange } from './range.js';
 export { checkPrivileges, checkInterface } from './preflight.js';

@@ -199,3 +199,42 @@ describe('status API', () => {
     expect(r.status).toBe(404);
   });
 });
+
+describe('extra routes', () => {
+  it('tries extra routes first, answers HEAD for GET routes, and 405 for another method', async () => {
+    const calls: string[] = [];
+    const extra = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      baseUrl: 'http://127.0.0.1:1',
+      phase1: { kernel: join(dir, 'vmlinuz'), initrds: [] },
+      cmdline: '',
+      webSeedFiles: new Map(),
+      clients: new ClientTable(),
+      routes: [
+        {
+          method: 'GET',
+          path: /^\/hello\/(\w+)$/,
+          handle: (_req, _res, ctx) => {
+            calls.push(ctx.params[0]!);
+            ctx.send(200, `hello ${ctx.params[0]}\n`);
+          },
+        },
+      ],
+    });
+    try {
+      const u = `http://127.0.0.1:${extra.port}`;
+      expect(await (await fetch(`${u}/hello/room`)).text()).toBe('hello room\n');
+      const head = await fetch(`${u}/hello/x`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(await head.text()).toBe('');
+      const put = await fetch(`${u}/hello/x`, { method: 'PUT', body: '{}' });
+      expect(put.status).toBe(405);
+      expect(put.headers.get('allow')).toBe('GET');
+      expect((await fetch(`${u}/phase1/vmlinuz`)).status).toBe(200);
+      expect(calls).toEqual(['room', 'x']);
+    } finally {
+      await extra.close();
+    }
+  });
+});
