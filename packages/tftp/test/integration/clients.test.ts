@@ -16,13 +16,11 @@ describe.each(WIRES)('%s wire', (wire) => {
   const hashes = new Map<string, string>();
   let server: TftpServer;
   let url: string;
-  const ends: TransferEndEvent[] = [];
 
   beforeAll(async () => {
     for (const size of SIZES) hashes.set(`f${size}`, root.file(`f${size}`, size));
     root.text('lines.txt', 'first line\nsecond\r\nbare\rcarriage\n\n');
     server = await startTftpServer({ wire, root: root.dir, host: '127.0.0.1', port: 0 });
-    server.on('transfer-end', (e) => ends.push(e));
     url = `127.0.0.1:${server.address.port}`;
   });
   afterAll(async () => {
@@ -35,17 +33,29 @@ describe.each(WIRES)('%s wire', (wire) => {
   function expectSame(local: string, name: string) {
     expect(sha256(readFileSync(local)), `${name} differs`).toBe(hashes.get(name));
   }
-  function lastEnd(name: string) {
-    return ends.filter((e) => e.file === name).at(-1);
+  /**
+   * The end of the next transfer of `name`: taken before the client starts, awaited after it exits
+   * (the server may read the client's last ACK after the client process has gone).
+   */
+  function nextEnd(name: string): Promise<TransferEndEvent> {
+    return new Promise((resolve) => {
+      const onEnd = (e: TransferEndEvent) => {
+        if (e.file !== name) return;
+        server.off('transfer-end', onEnd);
+        resolve(e);
+      };
+      server.on('transfer-end', onEnd);
+    });
   }
 
   describe('tftp-hpa client', () => {
     it.each(SIZES)('downloads a %i-byte file byte-exact (512-byte lock-step, no options)', async (size) => {
       const local = join(out.dir, `hpa${seq++}`);
+      const ended = nextEnd(`f${size}`);
       const r = await tftpHpa(server.address.port, 'binary', 'get', [`f${size}`, local]);
       expect(r.stdout + r.stderr).not.toMatch(/error|timed out/i);
       expectSame(local, `f${size}`);
-      expect(lastEnd(`f${size}`)).toMatchObject({
+      expect(await ended).toMatchObject({
         bytes: size,
         wire,
         options: { blksize: 512, windowsize: 1 },
@@ -54,11 +64,12 @@ describe.each(WIRES)('%s wire', (wire) => {
 
     it('downloads a text file in netascii mode and gets the same lines back', async () => {
       const local = join(out.dir, `hpa${seq++}`);
+      const ended = nextEnd('lines.txt');
       const r = await tftpHpa(server.address.port, 'netascii', 'get', ['lines.txt', local]);
       expect(r.stdout + r.stderr).not.toMatch(/error/i);
       expect(readFileSync(local, 'latin1')).toBe('first line\nsecond\r\nbare\rcarriage\n\n');
       // 34 bytes on disk; 4 LF become CR LF and 2 CR become CR NUL on the wire
-      expect(lastEnd('lines.txt')).toMatchObject({ mode: 'netascii', size: 40 });
+      expect(await ended).toMatchObject({ mode: 'netascii', size: 40 });
     });
   });
 
@@ -78,6 +89,7 @@ describe.each(WIRES)('%s wire', (wire) => {
       async (blksize) => {
         for (const name of ['f1048576', 'f513']) {
           const local = join(out.dir, `curl${seq++}`);
+          const ended = nextEnd(name);
           const r = await run(tool('curl'), [
             '-sS',
             '--fail',
@@ -89,7 +101,7 @@ describe.each(WIRES)('%s wire', (wire) => {
           ]);
           expect(r.code, r.stderr).toBe(0);
           expectSame(local, name);
-          expect(lastEnd(name)?.options.blksize).toBe(blksize);
+          expect((await ended).options.blksize).toBe(blksize);
         }
       },
     );
@@ -120,12 +132,13 @@ describe.each(WIRES)('%s wire', (wire) => {
       'downloads 1 MiB byte-exact with blksize %i and windowsize %i',
       async (blksize, windowsize) => {
         const local = join(out.dir, `atftp${seq++}`);
+        const ended = nextEnd('f1048576');
         const r = await atftp('f1048576', local, [`blksize ${blksize}`, `windowsize ${windowsize}`]);
         expect(r.code, r.stderr).toBe(0);
         expectSame(local, 'f1048576');
         // the server grants at most 64 blocks and what fits a 212992-byte socket buffer (datagramCost)
         const granted = Math.max(1, Math.min(windowsize, 64, Math.floor(212_992 / datagramCost(blksize))));
-        expect(lastEnd('f1048576')?.options).toMatchObject({ blksize, windowsize: granted });
+        expect((await ended).options).toMatchObject({ blksize, windowsize: granted });
       },
     );
   });
@@ -210,6 +223,7 @@ describe.each(WIRES)('%s wire', (wire) => {
 
     it('downloads 1 MiB byte-exact with -b 1468', async () => {
       const local = join(out.dir, `bb${seq++}`);
+      const ended = nextEnd('f1048576');
       const r = await run(tool('busybox'), [
         'tftp',
         '-g',
@@ -224,7 +238,7 @@ describe.each(WIRES)('%s wire', (wire) => {
       ]);
       expect(r.code, r.stderr).toBe(0);
       expectSame(local, 'f1048576');
-      expect(lastEnd('f1048576')?.options.blksize).toBe(1468);
+      expect((await ended).options.blksize).toBe(1468);
     });
   });
 });
