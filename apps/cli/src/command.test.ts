@@ -96,6 +96,7 @@ describe('parseCommandArgs', () => {
     expect(ambiguous.message).toBe('--out needs a value, got the option "--json"');
     expect(ambiguous.hint).toContain('--out=--json');
     expect(parseError(['--json=yes']).message).toBe('--json takes no value, got "yes"');
+    expect(parseError(['--mode']).hint).toBe('write --mode server|proxy');
   });
 
   it('takes a value starting with a dash when given inline', () => {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { HELP, shortUsage } from './help.js';
+import { HELP, shortUsage, valueName } from './help.js';
 
 /** Stable codes of {@link CliError}; callers match on `code`, never on the message. */
 export const CliErrorCode = {
@@ -215,7 +215,7 @@ export function parseCommandArgs<O extends OptionSpecs, P extends readonly Posit
       values[t.name] = true;
       continue;
     }
-    const example = `${flag} <${o.placeholder ?? 'value'}>`;
+    const example = `${flag} ${valueName(o)}`;
     if (t.value === undefined)
       throw new CliError(CliErrorCode.BadOption, `${flag} needs a value`, { hint: `write ${example}` });
     if (!t.inlineValue && t.value.startsWith('-'))

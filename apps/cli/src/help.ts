@@ -6,7 +6,7 @@ import type { BooleanOption, CommandMeta, OptionSpec, PositionalSpec } from './c
 export const HELP = { name: 'help', short: 'h' } as const;
 
 /** `<dir>` for a value, `server|proxy` for choices. */
-function valueName(o: Exclude<OptionSpec, BooleanOption>): string {
+export function valueName(o: Exclude<OptionSpec, BooleanOption>): string {
   return o.type === 'string' && !o.multiple && o.choices
     ? o.choices.join('|')
     : `<${o.placeholder ?? 'value'}>`;
