@@ -28,6 +28,7 @@ const { values } = parseArgs({
 
 const usage = () => ({ ...process.cpuUsage(), rss: process.resourceUsage().maxRSS * 1024 });
 const cpuS = (u) => (u.user + u.system) / 1e6;
+const sysS = (u) => u.system / 1e6;
 
 if (values.role === 'seed') {
   const { createTorrent, startSeeder } = await import('@boottorrent/seeder');
@@ -46,7 +47,9 @@ if (values.role === 'seed') {
   process.stdin.on('data', async () => {
     const u1 = usage();
     await seeder.close();
-    process.stdout.write(`${JSON.stringify({ cpu: cpuS(u1) - cpuS(u0), rss: u1.rss })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ cpu: cpuS(u1) - cpuS(u0), sys: sysS(u1) - sysS(u0), rss: u1.rss })}\n`,
+    );
     process.exit(0);
   });
 } else if (values.role === 'get') {
@@ -66,7 +69,7 @@ if (values.role === 'seed') {
   const u1 = usage();
   await dl.close();
   process.stdout.write(
-    `${JSON.stringify({ ms, cpu: cpuS(u1) - cpuS(u0), rss: u1.rss, stats: dl.stats() })}\n`,
+    `${JSON.stringify({ ms, cpu: cpuS(u1) - cpuS(u0), sys: sysS(u1) - sysS(u0), rss: u1.rss, stats: dl.stats() })}\n`,
   );
   process.exit(0);
 } else {
@@ -151,7 +154,9 @@ if (values.role === 'seed') {
           seconds: +(g.ms / 1000).toFixed(2),
           mibPerS: +(mib / (g.ms / 1000)).toFixed(0),
           getCpu: +g.cpu.toFixed(2),
+          getSys: +g.sys.toFixed(2),
           seedCpu: +s.cpu.toFixed(2),
+          seedSys: +s.sys.toFixed(2),
           getRssMiB: Math.round(g.rss / 2 ** 20),
           seedRssMiB: Math.round(s.rss / 2 ** 20),
           load: (await import('node:os')).loadavg()[0].toFixed(1),

@@ -123,6 +123,47 @@ describe('swarm of separate processes on loopback', () => {
     }
   });
 
+  it('lets downloaders finish from peers and the web seed when the server seeder is killed mid-download', async () => {
+    // The seeder in its own process, slowed down so that the kill lands while every client still lacks
+    // pieces that only the server had sent to nobody yet: those must come over HTTP.
+    const seeder = spawnNode('seeder.mjs', {
+      torrent: torrentPath,
+      dir: osDir,
+      port: 0,
+      host: '127.0.0.1',
+      announce: announce(),
+      uploadLimit: 4 * 1024 * 1024,
+    });
+    procs.push(seeder);
+    const web = await startWebSeed(join(root, 'srv'));
+    try {
+      const ready = await seeder.next((l) => l.event === 'ready', 30_000);
+      const serverPeers = [`127.0.0.1:${String(ready.port)}`];
+      const names = ['sk1', 'sk2', 'sk3'];
+      const ps = names.map((n) =>
+        peer(`seederkill-${n}`, { serverPeers, webSeeds: [web.url], webSeedAfterMs: 1000 }),
+      );
+      // every client is under way, and the server has sent less than a third of the image
+      await Promise.all(ps.map((p) => p.next((l) => l.event === 'progress' && (l.downloaded as number) > 0)));
+      const sent = await seeder.next((l) => l.event === 'upload' && (l.uploaded as number) > 0, 30_000);
+      expect(sent.uploaded as number).toBeLessThan(created.size / 3);
+      await seeder.kill('SIGKILL');
+      const results = await Promise.all(ps.map((p) => p.next(done, 120_000)));
+      for (const [i, r] of results.entries()) {
+        expect(r.downloaded).toBe(created.size);
+        expect(r.fromServer as number).toBeLessThan(created.size);
+        expect(await digestFolder(join(root, `seederkill-${names[i]!}`, 'debian'))).toEqual(expected);
+      }
+      const sum = (k: string): number => results.reduce((s, r) => s + (r[k] as number), 0);
+      expect(sum('fromPeers')).toBeGreaterThan(0);
+      expect(sum('fromWebSeed')).toBeGreaterThan(0);
+      expect(web.requests).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(procs.splice(0).map((p) => p.kill()));
+      web.server.close();
+    }
+  });
+
   it('finishes from peers alone after the server seeder stops once one downloader is complete', async () => {
     const seeder = await startSeeder({
       torrents: [{ torrent: created.torrent, dir: osDir }],
