@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { isIpv4 } from './ipv4.js';
 import { configJsonSchema, osJsonSchema } from './json-schema.js';
 import { ConfigError, ConfigErrorCode } from './problem.js';
+import { API_TOKEN_FILE, ensureApiToken } from './token.js';
 import { OSS_README } from './_oss-readme.js';
 
 export interface InitOptions {
@@ -77,13 +78,16 @@ export async function initProject(
     }
     await chmod(join(dir, 'oss/hello/hello.sh'), 0o755);
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     const err = e as NodeJS.ErrnoException;
     throw new ConfigError(ConfigErrorCode.Io, `cannot write in ${dir}: ${err.code ?? err.message}`, {
       cause: e,
       hint: 'check the permissions',
     });
   }
-  return { dir, files: Object.keys(files) };
+  // The API token (mode 0600): the machine-control endpoints of the running server require it.
+  await ensureApiToken(dir);
+  return { dir, files: [...Object.keys(files), API_TOKEN_FILE] };
 }
 
 function renderConfig(v: { hostIp: string; iface: string; range: { start: string; end: string } }): string {
@@ -99,6 +103,11 @@ function renderConfig(v: { hostIp: string; iface: string; range: { start: string
     '',
   ];
   for (const [section, node] of Object.entries(schema.properties ?? {})) {
+    if (node.type === 'array') {
+      // A list (machines:) has no default entries: show one, commented out.
+      out.push(...comment(node.description, ''), `# ${section}:`, ...(EXAMPLES[section] ?? []), '');
+      continue;
+    }
     out.push(...comment(node.description, ''), `${section}:`);
     for (const [key, prop] of Object.entries(node.properties ?? {})) {
       const value = values[section]?.[key] ?? prop.default;
@@ -110,6 +119,20 @@ function renderConfig(v: { hostIp: string; iface: string; range: { start: string
   }
   return out.join('\n');
 }
+
+/** Commented examples for list sections, which `init` cannot fill from defaults. */
+const EXAMPLES: Record<string, string[]> = {
+  machines: [
+    '#   - mac: 52:54:00:12:34:56     # one machine: boots hello at once',
+    '#     os: hello',
+    '#     menu: false',
+    '#   - mac: [52:54:00:00:00:01, 52:54:00:00:00:02]',
+    '#     cmdline: nomodeset',
+    '#   - mac: 52:54:00:*             # a prefix: every machine of this vendor',
+    '#     name: room A',
+    '#     os: hello',
+  ],
+};
 
 function comment(text: string | undefined, indent: string): string[] {
   if (!text) return [];

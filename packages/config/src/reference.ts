@@ -38,10 +38,13 @@ export function configReferenceMarkdown(): string {
       '| key | type | default | meaning |',
       '|---|---|---|---|',
     );
-    for (const [key, prop] of Object.entries(node.properties ?? {})) {
-      const required = node.required?.includes(key) && prop.default === undefined;
+    // A list section (machines:) documents the keys of each entry as `section[].key`.
+    const entry = node.type === 'array' && node.items ? node.items : node;
+    const prefix = entry === node ? section : `${section}[]`;
+    for (const [key, prop] of Object.entries(entry.properties ?? {})) {
+      const required = entry.required?.includes(key) && prop.default === undefined;
       out.push(
-        `| \`${section}.${key}\` | ${typeOf(prop)} | ${required ? '**required**' : show(prop.default)} | ${cell(prop.description)} |`,
+        `| \`${prefix}.${key}\` | ${typeOf(prop)} | ${required ? '**required**' : show(prop.default)} | ${cell(prop.description)} |`,
       );
     }
     out.push('');

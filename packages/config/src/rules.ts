@@ -1,4 +1,5 @@
 import { intToIpv4, ipv4ToInt, normalizeMac, prefixLength, sameSubnet } from './ipv4.js';
+import { badCmdline, formatMacPattern, machineMacs, parseMacPattern } from './machines.js';
 import type { Problem } from './problem.js';
 import { PHASE1_LEVELS, type ProjectConfig } from './schema.js';
 
@@ -70,6 +71,8 @@ export function checkRules(c: ProjectConfig, folders: readonly string[] | null, 
     err('dhcp.router', `${d.router} is outside ${net}`, 'clients can only reach a router on their subnet');
   }
 
+  checkMachines(c, folders, err);
+
   const { compression, level } = c.phase1;
   const [min, max] = PHASE1_LEVELS[compression];
   if (level !== null && (level < min || level > max)) {
@@ -110,4 +113,47 @@ export function checkRules(c: ProjectConfig, folders: readonly string[] | null, 
     }
   }
   return problems;
+}
+
+/**
+ * `machines:`: every MAC or pattern valid and listed once (an exact MAC inside a pattern is an
+ * exception to it, not a clash), every `os` a folder in oss/, every `cmdline` safe for a boot script.
+ */
+function checkMachines(
+  c: ProjectConfig,
+  folders: readonly string[] | null,
+  err: (key: string, message: string, hint: string) => void,
+): void {
+  const seen = new Map<string, string>();
+  c.machines.forEach((m, i) => {
+    const key = `machines.${i}`;
+    const list = Array.isArray(m.mac);
+    machineMacs(m).forEach((text, j) => {
+      const at = list ? `${key}.mac.${j}` : `${key}.mac`;
+      const p = parseMacPattern(text);
+      if (!p) {
+        err(
+          at,
+          `"${text}" is not a MAC address or pattern`,
+          'write aa:bb:cc:dd:ee:ff, or a prefix of whole octets such as aa:bb:cc:*',
+        );
+        return;
+      }
+      const norm = formatMacPattern(p);
+      const prev = seen.get(norm);
+      if (prev !== undefined)
+        err(at, `${norm} is also listed at ${prev}`, 'list each MAC or pattern in one entry only');
+      else seen.set(norm, at);
+    });
+    if (m.os !== undefined && folders && !folders.includes(m.os)) {
+      err(
+        `${key}.os`,
+        `"${m.os}" is not a folder in oss/`,
+        folders.length ? `use one of: ${folders.join(', ')}` : 'add that OS folder under oss/',
+      );
+    }
+    const bad = badCmdline(m.cmdline);
+    if (bad)
+      err(`${key}.cmdline`, bad, 'write the extra kernel parameters as plain words, e.g. quiet nomodeset');
+  });
 }

@@ -170,6 +170,47 @@ export const phase1Schema = z
 
 const section = <T extends z.ZodType>(s: T) => s.prefault({} as never);
 
+/** Longest `cmdline` of a `machines:` entry (phase-1's command line must stay far below 4 KiB). */
+export const MAX_MACHINE_CMDLINE = 512;
+
+/** One `machines:` entry: which machines (by MAC, list or prefix) boot what, and how. */
+export const machineSchema = z
+  .strictObject({
+    mac: z
+      .union([z.string(), z.array(z.string()).min(1)])
+      .describe(
+        'The machines this entry is for: one MAC (aa:bb:cc:dd:ee:ff), a list of MACs, or a prefix pattern such as aa:bb:cc:* (a room of one vendor). An exact MAC wins over a pattern, a longer prefix over a shorter one.',
+      ),
+    name: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A label for people (a room, a rack, a desk), shown in the API.'),
+    os: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Folder name under oss/ this machine boots (preselected in the menu). Omit: general.default_os.',
+      ),
+    menu: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Show the menu (with the countdown from general.timeout and `os` preselected). false: boot `os` at once.',
+      ),
+    cmdline: z
+      .string()
+      .max(MAX_MACHINE_CMDLINE)
+      .default('')
+      .describe(
+        'Extra kernel command line for this machine: added to phase-1 and to the command line of a kexec OS. Printable characters only; no quotes, $ or backslash.',
+      ),
+  })
+  .describe('Settings for one machine or a group of machines.');
+
+export type MachineConfig = z.infer<typeof machineSchema>;
+
 export const projectConfigSchema = z
   .strictObject({
     general: generalSchema,
@@ -179,6 +220,12 @@ export const projectConfigSchema = z
     tracker: section(trackerSchema),
     torrent: section(torrentSchema),
     phase1: section(phase1Schema),
+    machines: z
+      .array(machineSchema)
+      .default([])
+      .describe(
+        'An OS per machine: a list of entries, each matching machines by MAC, list or MAC prefix, with the OS to boot, whether the menu is shown and extra kernel command line. The API (PUT /api/v1/machines/:mac) can override them at run time.',
+      ),
   })
   .describe('BootTorrent project configuration (config.yaml).');
 

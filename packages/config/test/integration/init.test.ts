@@ -1,8 +1,15 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, configJsonSchema, initProject, loadProject } from '../../src/index.js';
+import {
+  API_TOKEN_FILE,
+  ConfigError,
+  configJsonSchema,
+  ensureApiToken,
+  initProject,
+  loadProject,
+} from '../../src/index.js';
 
 let dir: string;
 /** what each test made under the temp dir, removed after it (a subfolder alone left its parent behind) */
@@ -39,6 +46,41 @@ describe('initProject', () => {
     const schema = JSON.parse(await readFile(join(dir, '.schema/config.schema.json'), 'utf8'));
     expect(schema).toEqual(configJsonSchema());
     expect(await readFile(join(dir, 'oss/README.md'), 'utf8')).toContain('## method: kexec');
+  });
+
+  it('writes the API token readable by its owner only, and ensureApiToken reads it back', async () => {
+    dir = await tempDir();
+    const r = await initProject(join(dir, 'p'));
+    expect(r.files).toContain(API_TOKEN_FILE);
+    const file = join(dir, 'p', API_TOKEN_FILE);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const token = (await readFile(file, 'utf8')).trim();
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    expect(await ensureApiToken(join(dir, 'p'))).toEqual({ token, file, created: false });
+    // A project from before tokens existed gets one on demand.
+    await rm(file);
+    const again = await ensureApiToken(join(dir, 'p'));
+    expect(again.created).toBe(true);
+    expect(again.token).not.toBe(token);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+
+  it('writes a commented machines: example that loads once uncommented', async () => {
+    dir = join(await tempDir(), 'm');
+    await initProject(dir);
+    const text = await readFile(join(dir, 'config.yaml'), 'utf8');
+    expect(text).toContain('\n# machines:\n#   - mac: 52:54:00:12:34:56');
+    await writeFile(
+      join(dir, 'config.yaml'),
+      text.replace('\n# machines:', '\nmachines:').replaceAll(/^# {3}( *)/gm, '  $1'),
+    );
+    const loaded = await loadProject(dir);
+    expect(loaded.errors).toEqual([]);
+    expect(loaded.project!.config.machines.map((m) => m.mac)).toEqual([
+      '52:54:00:12:34:56',
+      ['52:54:00:00:00:01', '52:54:00:00:00:02'],
+      '52:54:00:*',
+    ]);
   });
 
   it('refuses a non-empty directory and touches nothing', async () => {
