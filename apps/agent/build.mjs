@@ -1,12 +1,16 @@
 // Bundles the agent into ONE ESM file with every dependency inlined (webtorrent included, no native
-// module: uTP is off, webrtc-polyfill is a stub) — phase-1 has node and nothing else.
+// module: uTP is off, webrtc-polyfill is a stub; tools/bundle/node-bundle.mjs) — phase-1 has node and
+// nothing else. The inlined packages' licenses go to dist/THIRD-PARTY-LICENSES.txt.
 import { build } from 'esbuild';
 import { rm } from 'node:fs/promises';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- a build-time helper, not a project: nothing of it ships
+import { REQUIRE_BANNER, replacePlugins, thirdPartyLicensesPlugin } from '../../tools/bundle/node-bundle.mjs';
 
-await rm(new URL('./dist', import.meta.url), { recursive: true, force: true });
+const dist = new URL('./dist', import.meta.url).pathname;
+await rm(dist, { recursive: true, force: true });
 const result = await build({
   entryPoints: [new URL('./src/main.ts', import.meta.url).pathname],
-  outfile: new URL('./dist/agent.mjs', import.meta.url).pathname,
+  outfile: `${dist}/agent.mjs`,
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -15,31 +19,10 @@ const result = await build({
   legalComments: 'none',
   metafile: true,
   logLevel: 'warning',
-  banner: {
-    js: [
-      "import { createRequire as __btCreateRequire } from 'node:module';",
-      "import { fileURLToPath as __btFileURLToPath } from 'node:url';",
-      'const require = __btCreateRequire(import.meta.url);',
-      'const __filename = __btFileURLToPath(import.meta.url);',
-      "const __dirname = __filename.replace(/[/][^/]*$/, '');",
-    ].join(' '),
-  },
+  banner: { js: REQUIRE_BANNER },
   plugins: [
-    {
-      // webtorrent's lib/utp.cjs requires the native utp-native and prints "uTP not supported" when it
-      // is missing. The agent runs with utp: false (TCP is all a LAN needs): give it the empty module
-      // its own fallback returns, without the warning.
-      name: 'no-utp',
-      setup(b) {
-        b.onResolve({ filter: /utp\.cjs$/ }, (args) =>
-          args.importer.includes('webtorrent') ? { path: 'utp', namespace: 'no-utp' } : undefined,
-        );
-        b.onLoad({ filter: /.*/, namespace: 'no-utp' }, () => ({
-          contents: 'module.exports = {};',
-          loader: 'js',
-        }));
-      },
-    },
+    ...replacePlugins(),
+    thirdPartyLicensesPlugin({ outDir: dist, title: '@boottorrent/agent (dist/agent.mjs)' }),
   ],
 });
 const bytes = Object.values(result.metafile.outputs).reduce((s, o) => s + o.bytes, 0);

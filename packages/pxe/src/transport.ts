@@ -102,6 +102,10 @@ export interface InterfaceSocketOptions {
 /** How to fix a failed bind, from the errno. */
 function bindHint(err: NodeJS.ErrnoException, port: number): string {
   if (err.code === 'EACCES') return 'ports below 1024 need root or CAP_NET_BIND_SERVICE';
+  // sockopt is an optional dependency: its published Linux prebuilds are macOS binaries, so npm
+  // compiles it, and an install without a compiler leaves it out instead of failing.
+  if (err.code === 'MODULE_NOT_FOUND' || err.code === 'ERR_DLOPEN_FAILED')
+    return 'the native module sockopt (SO_BINDTOIFINDEX) is not built: apt-get install build-essential python3, then npm rebuild sockopt';
   if (err.code === 'EADDRINUSE')
     return `another DHCP server holds UDP port ${port}: stop it (\`ss -ulpn\` names it) or use proxy mode beside it`;
   return '';
