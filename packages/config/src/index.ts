@@ -13,8 +13,16 @@ export { isIpv4, ipv4ToInt, intToIpv4, prefixLength, sameSubnet, normalizeMac } 
 export { clientManifestSchema, manifestOsSchema, clientStatusSchema, CLIENT_PHASES } from './manifest.js';
 export type { ClientManifest, ManifestOs, ClientStatus, ClientPhase } from './manifest.js';
 export { configReferenceMarkdown } from './reference.js';
-export { findMachine, parseMacPattern, formatMacPattern, machineMacs, badCmdline } from './machines.js';
-export type { MacPattern } from './machines.js';
+export {
+  findMachine,
+  parseMacPattern,
+  formatMacPattern,
+  machineMacs,
+  badCmdline,
+  machineOverrideSchema,
+  machinesStateSchema,
+} from './machines.js';
+export type { MacPattern, MachineOverrideInput, MachinesState } from './machines.js';
 export { machineSchema, MAX_MACHINE_CMDLINE } from './schema.js';
 export type { MachineConfig } from './schema.js';
 export { API_TOKEN_FILE, ensureApiToken, readApiToken } from './token.js';

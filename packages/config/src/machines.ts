@@ -1,4 +1,35 @@
-import type { MachineConfig } from './schema.js';
+import { z } from 'zod';
+import { MAX_MACHINE_CMDLINE, type MachineConfig } from './schema.js';
+
+/**
+ * Body of `PUT /api/v1/machines/<mac>`: the machine's override of its `machines:` entry. Each field
+ * left out or null falls back to config.yaml; `{}` removes the override.
+ */
+export const machineOverrideSchema = z.strictObject({
+  /** Folder name under oss/. */
+  os: z.string().min(1).max(200).nullable().optional(),
+  /** false boots at once; true shows the menu with `os` preselected. */
+  menu: z.boolean().nullable().optional(),
+  /** Extra kernel command line. */
+  cmdline: z.string().max(MAX_MACHINE_CMDLINE).nullable().optional(),
+});
+export type MachineOverrideInput = z.infer<typeof machineOverrideSchema>;
+
+/** The server's `machines.state.json`: the overrides set through the API, by MAC. */
+export const machinesStateSchema = z.object({
+  version: z.literal(1),
+  machines: z.record(
+    z.string(),
+    z.object({
+      os: z.string().optional(),
+      menu: z.boolean().optional(),
+      cmdline: z.string().optional(),
+      /** When it was set (ISO 8601). */
+      updated: z.string().optional(),
+    }),
+  ),
+});
+export type MachinesState = z.infer<typeof machinesStateSchema>;
 
 /**
  * What a `machines:` entry's `mac` names: one machine, or every machine whose MAC starts with a

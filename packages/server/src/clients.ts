@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { CLIENT_PHASES, type ClientPhase, type ClientStatus } from '@boottorrent/config';
+import type { MachinePlan } from './machines.js';
 
 /** What the server knows of one booting machine, keyed by MAC. */
 export interface ClientInfo {
@@ -15,6 +16,8 @@ export interface ClientInfo {
   bytesFromWebSeed: number;
   bytesUploaded: number;
   message?: string;
+  /** What this machine is set to boot (config.yaml's `machines:`, the API's override), if anything. */
+  machine?: MachinePlan;
   /** First time each phase was seen (ms since the epoch). */
   timeline: Partial<Record<ClientPhase, number>>;
   updated: number;
@@ -79,6 +82,28 @@ export class ClientTable extends EventEmitter<{ change: [ClientInfo, string] }> 
     this.emit('change', c, 'status');
   }
 
+  /** Where rows get their `machine` field: the server's machine plans. */
+  usePlans(planFor: (mac: string) => MachinePlan | null): void {
+    this.#planFor = planFor;
+    for (const c of this.#clients.values()) this.#plan(c);
+  }
+
+  /** Re-reads one machine's plan after the API changed it, and tells the listeners. */
+  replan(mac: string): void {
+    const c = this.#clients.get(mac);
+    if (!c) return;
+    this.#plan(c);
+    c.updated = this.now();
+    this.emit('change', c, 'machine');
+  }
+
+  #planFor?: (mac: string) => MachinePlan | null;
+  #plan(c: ClientInfo): void {
+    const p = this.#planFor?.(c.mac);
+    if (p) c.machine = p;
+    else delete c.machine;
+  }
+
   #get(mac: string): ClientInfo {
     let c = this.#clients.get(mac);
     if (!c) {
@@ -93,6 +118,7 @@ export class ClientTable extends EventEmitter<{ change: [ClientInfo, string] }> 
         updated: this.now(),
       };
       this.#clients.set(mac, c);
+      this.#plan(c);
     }
     return c;
   }

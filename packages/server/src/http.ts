@@ -21,6 +21,8 @@ export interface HttpServerOptions {
   clients: ClientTable;
   /** More routes (dashboard, metrics, machine control…), tried before the built-in ones. */
   routes?: readonly HttpRoute[];
+  /** Words added to the command line of one machine's boot script (its `machines:` plan). */
+  cmdlineFor?: (mac: string) => string;
   onRequest?: (e: HttpRequestEvent) => void;
 }
 
@@ -150,7 +152,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
       const script = ipxeScript({
         kernel: `${o.baseUrl}/phase1/${basename(o.phase1.kernel)}`,
         initrds: o.phase1.initrds.map((p) => `${o.baseUrl}/phase1/${basename(p)}`),
-        cmdline: o.cmdline,
+        cmdline: [o.cmdline, o.cmdlineFor?.(normalizeMac(mac)) ?? ''].filter(Boolean).join(' '),
       });
       return send(200, script);
     }

@@ -20,3 +20,7 @@ export { wireDhcp, wireHttp, wireSeeder, wireTftp, wireTracker } from './service
 export type { WireContext } from './services.js';
 export { ServerError, ServerErrorCode } from './errors.js';
 export type { Logger } from './errors.js';
+export { MachinePlans, MACHINES_STATE_FILE } from './machines.js';
+export type { MachinePlan, MachineOverride } from './machines.js';
+export { machineRoutes, wireMachines, checkToken, MAX_MACHINE_BODY } from './machines-api.js';
+export type { MachineRoutesOptions } from './machines-api.js';

@@ -16,6 +16,7 @@ import { startTracker, type Tracker } from '@boottorrent/tracker';
 import { serverUrls, type BuiltOut } from './build.js';
 import type { ClientTable } from './clients.js';
 import type { ServerEvent } from './events.js';
+import { wireMachines } from './machines-api.js';
 import { startHttpServer, type HttpServer } from './http.js';
 
 /** What every wiring function gets: the project, what was built, the client table and the event sink. */
@@ -121,6 +122,7 @@ export async function wireDhcp({ project, out, clients, emit }: WireContext): Pr
 /** HTTP: boot scripts, phase-1 (kernel, initrds, payload), the web seed and the status API. */
 export async function wireHttp({ project, out, clients, cmdline, emit }: WireContext): Promise<HttpServer> {
   const c = project.config;
+  const machines = await wireMachines({ project, clients, emit });
   const webSeedFiles = new Map<string, string>();
   for (const t of out.torrents)
     for (const f of t.files) webSeedFiles.set(`${t.os.name}/${f.path}`, join(t.os.dir, f.path));
@@ -132,6 +134,8 @@ export async function wireHttp({ project, out, clients, cmdline, emit }: WireCon
     cmdline,
     webSeedFiles,
     clients,
+    cmdlineFor: machines.cmdlineFor,
+    routes: machines.routes,
     onRequest: (r) => emit({ type: 'http', ...r }),
   });
 }
