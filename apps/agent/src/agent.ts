@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clientManifestSchema, type ClientManifest, type ManifestOs } from '@boottorrent/config';
-import { parseCmdline, parseLease, pickServer } from './cmdline.js';
+import { parseCmdline, parseLease, pickServer, startPlan, withExtraCmdline } from './cmdline.js';
 import { Console, type Terminal } from './console.js';
 import { AgentError, AgentErrorCode, describeError } from './errors.js';
 import { checkRam, DEFAULT_STALL_SECONDS, fetchOs } from './fetch-os.js';
@@ -93,13 +93,17 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
     ...(lease.ip ? { ip: lease.ip } : {}),
   });
   const names = manifest.oss.map((o) => o.dispname);
+  // The server's plan for this machine (bt.os=, bt.menu=) over the manifest's default and countdown.
+  const plan = startPlan(args, manifest);
+  const indexOf = (name: string | null) => manifest.oss.findIndex((o) => o.name === name);
   const defaultIndex = Math.max(
     0,
-    manifest.oss.findIndex((o) => o.name === manifest.defaultOs),
+    indexOf(plan.preselect) >= 0 ? indexOf(plan.preselect) : indexOf(manifest.defaultOs),
   );
-  let auto = args.os;
-  let timeout = manifest.timeout;
-  let notice: string | undefined;
+  let auto = plan.boot;
+  let timeout = plan.timeout;
+  let notice: string | undefined =
+    args.os && !plan.boot && indexOf(args.os) < 0 ? `bt.os=${args.os}: there is no such OS` : undefined;
   void reporter.report({ phase: 'phase1', message: `agent on node ${process.version}` });
   con.acquire();
   for (;;) {
@@ -160,7 +164,7 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
     con.release();
     try {
       // 'booted' goes out once the OS really starts (after kexec -l), bounded by the status timeout.
-      const code = await loadOs(os, dl.dir, opts.tools, () =>
+      const code = await loadOs(withExtraCmdline(os, args.extra), dl.dir, opts.tools, () =>
         reporter.report({ phase: 'booted', ...report }),
       );
       return `${os.dispname} exited with code ${code}`;

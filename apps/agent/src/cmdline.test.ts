@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCmdline, parseLease, pickServer } from './cmdline.js';
+import { parseCmdline, parseLease, pickServer, startPlan, withExtraCmdline } from './cmdline.js';
+import { initialMenu } from './menu.js';
 import { formatBytes, memAvailable, progressLine, ramNeeded, RAM_MARGIN } from './format.js';
 import { StatusReporter } from './status.js';
 
@@ -63,5 +64,47 @@ describe('formatting and the RAM check', () => {
     expect(memAvailable('')).toBeUndefined();
     expect(ramNeeded(100, 'kexec')).toBe(200 + RAM_MARGIN);
     expect(ramNeeded(100, 'bin')).toBe(100 + RAM_MARGIN);
+  });
+});
+
+describe("the server's plan for this machine", () => {
+  const manifest = { defaultOs: 'deb', timeout: 10 };
+
+  it('reads bt.menu=0|1 and takes every word after bt.extra as extra command line', () => {
+    expect(parseCmdline('quiet bt.os=win bt.menu=0 bt.extra nomodeset hostname=pc1 bt.os=x')).toEqual({
+      os: 'win',
+      menu: false,
+      extra: 'nomodeset hostname=pc1 bt.os=x',
+    });
+    expect(parseCmdline('bt.menu=1 bt.menu=yes')).toEqual({ menu: true });
+    expect(parseCmdline('bt.extra')).toEqual({});
+  });
+
+  it('menu: false boots the OS at once, with no countdown to wait for', () => {
+    expect(startPlan(parseCmdline('bt.os=win bt.menu=0'), manifest)).toMatchObject({ boot: 'win' });
+    // Without an OS of its own, the machine boots the default at once: the menu with a 0 s countdown.
+    expect(startPlan(parseCmdline('bt.menu=0'), manifest)).toEqual({ preselect: 'deb', timeout: 0 });
+    const state = initialMenu(3, 1, startPlan(parseCmdline('bt.menu=0'), manifest).timeout);
+    expect(state.remaining).toBe(0);
+  });
+
+  it('menu: true shows the menu with the OS preselected and the usual countdown', () => {
+    expect(startPlan(parseCmdline('bt.os=win bt.menu=1'), manifest)).toEqual({
+      preselect: 'win',
+      timeout: 10,
+    });
+    expect(startPlan(parseCmdline(''), manifest)).toEqual({ preselect: 'deb', timeout: 10 });
+  });
+
+  it('keeps bt.os= alone booting at once, as the lab and automation use it', () => {
+    expect(startPlan(parseCmdline('bt.os=win'), manifest).boot).toBe('win');
+  });
+
+  it("appends the extra words to a kexec OS's command line only", () => {
+    const os = { name: 'deb', kexec: { kernel: 'k', initrds: [], cmdline: 'root=/dev/ram0' } };
+    expect(withExtraCmdline(os, 'nomodeset').kexec.cmdline).toBe('root=/dev/ram0 nomodeset');
+    expect(withExtraCmdline(os, undefined)).toBe(os);
+    const bin: { name: string; kexec?: { cmdline: string } } = { name: 'b' };
+    expect(withExtraCmdline(bin, 'nomodeset')).toBe(bin);
   });
 });

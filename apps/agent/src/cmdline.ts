@@ -6,12 +6,25 @@ export interface BootArgs {
   server?: string;
   /** `bt.stall=<s>`: give up a download after this many seconds without progress. */
   stallSeconds?: number;
+  /**
+   * `bt.menu=0|1` (the server's `machines:` plan): 0 boots at once (`bt.os=` or the default), 1 shows
+   * the menu with `bt.os=` preselected. Without it, `bt.os=` alone boots at once.
+   */
+  menu?: boolean;
+  /** The words after `bt.extra` (always last): extra kernel command line for a kexec OS. */
+  extra?: string;
 }
 
 /** Parses /proc/cmdline ("console=ttyS0 bt.os=debian quiet") into the words the agent uses. */
 export function parseCmdline(text: string): BootArgs {
   const args: BootArgs = {};
-  for (const word of text.trim().split(/\s+/)) {
+  const words = text.trim().split(/\s+/);
+  const marker = words.indexOf('bt.extra');
+  if (marker >= 0) {
+    const extra = words.splice(marker).slice(1).join(' ');
+    if (extra) args.extra = extra;
+  }
+  for (const word of words) {
     const eq = word.indexOf('=');
     if (eq < 0) continue;
     const key = word.slice(0, eq);
@@ -19,8 +32,41 @@ export function parseCmdline(text: string): BootArgs {
     if (key === 'bt.os' && value) args.os = value;
     if (key === 'bt.server' && value) args.server = value;
     if (key === 'bt.stall' && Number(value) > 0) args.stallSeconds = Number(value);
+    if (key === 'bt.menu' && (value === '0' || value === '1')) args.menu = value === '1';
   }
   return args;
+}
+
+/** How the agent starts: an OS to boot at once, or the menu with its preselected entry and countdown. */
+export interface StartPlan {
+  /** Boot this OS at once (no menu), when set. */
+  boot?: string;
+  /** Folder name highlighted in the menu, or null for the first entry. */
+  preselect: string | null;
+  /** The menu's countdown: 0 boots the preselected entry at once, negative waits. */
+  timeout: number;
+}
+
+/**
+ * Reads `bt.os=` and `bt.menu=` over the manifest: `bt.os=X` alone or with `bt.menu=0` boots X at
+ * once; `bt.menu=1` shows the menu with X preselected and the usual countdown; `bt.menu=0` alone
+ * boots the default at once.
+ */
+export function startPlan(
+  args: BootArgs,
+  manifest: { defaultOs: string | null; timeout: number },
+): StartPlan {
+  if (args.os && args.menu !== true) return { boot: args.os, preselect: args.os, timeout: manifest.timeout };
+  return {
+    preselect: args.os ?? manifest.defaultOs,
+    timeout: args.menu === false ? 0 : manifest.timeout,
+  };
+}
+
+/** The OS with `extra` appended to its kexec command line (other methods take no command line). */
+export function withExtraCmdline<T extends { kexec?: { cmdline: string } }>(os: T, extra?: string): T {
+  if (!extra || !os.kexec) return os;
+  return { ...os, kexec: { ...os.kexec, cmdline: [os.kexec.cmdline, extra].filter(Boolean).join(' ') } };
 }
 
 /** What /init's udhcpc script wrote: interface, mac, ip, mask, router, serverid, siaddr, server. */
