@@ -5,8 +5,13 @@
  * the swarm benchmark at 1000 Mbit/s. A buffer comes back here only when nothing can still read it.
  */
 
-/** Free buffers kept per length. @default 16 */
-export const POOL_BUFFERS_PER_LENGTH = 16;
+/**
+ * Bytes of free buffers kept per length (at least 2 buffers): a downloader of a 512 MiB image keeps at
+ * most 4 free pieces of 2 MiB. Pieces are released and taken in turn, so few are enough; its RSS goal
+ * is 150 MiB, of which Node and the libraries take ~70.
+ * @default 8 MiB
+ */
+export const POOL_BYTES_PER_LENGTH = 8 * 1024 * 1024;
 
 interface Lease {
   buf: Buffer;
@@ -30,7 +35,7 @@ function recycle(lease: Lease): void {
   leases.delete(lease.buf.buffer);
   let list = free.get(lease.buf.length);
   if (!list) free.set(lease.buf.length, (list = []));
-  if (list.length < POOL_BUFFERS_PER_LENGTH) list.push(lease.buf);
+  if (list.length < Math.max(2, Math.floor(POOL_BYTES_PER_LENGTH / lease.buf.length))) list.push(lease.buf);
 }
 
 /** The owner no longer needs `buf`: it is reused once every view of it handed out was written. */

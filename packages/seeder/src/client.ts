@@ -51,8 +51,7 @@ export async function startClient(opts: ClientOptions): Promise<WebTorrent> {
     secure: 0,
   });
   client.on('error', (err: unknown) => opts.logger?.error?.('swarm client error', { err: String(err) }));
-  if ((opts.fastWire ?? true) && !process.env.BT_NO_FASTWIRE)
-    enableFastWire(client as unknown as { throttleGroups: object });
+  if (opts.fastWire ?? true) enableFastWire(client as unknown as { throttleGroups: object });
   try {
     await new Promise<void>((resolve, reject) => {
       if (client.listening) return resolve();

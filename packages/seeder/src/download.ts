@@ -114,6 +114,12 @@ export interface DownloadOptions {
    * rarest; linear per connection) instead of webtorrent's (quadratic in the piece count). @default true
    */
   picker?: boolean;
+  /**
+   * The data path of this package (fast-wire.ts, piece-store.ts: sockets and wires joined directly,
+   * pieces assembled in place, read whole, buffers reused) instead of webtorrent's. `false` is for
+   * comparison only. @default true
+   */
+  fastPath?: boolean;
   logger?: Logger;
   signal?: AbortSignal;
   onProgress?: (p: DownloadProgress) => void;
@@ -192,6 +198,7 @@ export async function download(opts: DownloadOptions): Promise<Download> {
     lsd: opts.lsd ?? false,
     pex: opts.pex ?? true,
     maxConns,
+    fastWire: opts.fastPath ?? true,
     logger: opts.logger,
   });
   let closing: Promise<void> | null = null;
@@ -220,6 +227,7 @@ export async function download(opts: DownloadOptions): Promise<Download> {
       bitfield: fresh ? new Uint8Array(Math.ceil(parsed.pieces.length / 8)) : undefined,
       announce: [],
       uploads: lanTuning ? maxConns : undefined,
+      fastPath: opts.fastPath ?? true,
       onAdd: (t) => {
         if (opts.uploadQueue ?? true) uploadQueue = new UploadQueue(t);
         // before the torrent can announce, so that no tracker answer is missed

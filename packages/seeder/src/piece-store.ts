@@ -7,12 +7,16 @@ import { lendView, releaseBuffer, takeBuffer } from './buffer-pool.js';
 const BLOCK_LENGTH = 16 * 1024;
 
 /**
- * Bytes of whole pieces the reader keeps for answering block requests: a peer asks for a piece in 16
- * KiB blocks, so one positioned read per piece serves them all. 32 MiB is 16 pieces of the largest
- * `'auto'` length (4 MiB), small next to the downloader's RSS goal (150 MiB for a 512 MiB image).
- * @default 32 MiB
+ * Bytes of whole pieces a downloader's reader keeps for answering block requests: a peer asks for a
+ * piece in 16 KiB blocks, so one positioned read per piece serves them all, and requests come in piece
+ * order. 8 MiB is 4 pieces of 2 MiB (the `'auto'` length of a 512 MiB image), within the downloader's
+ * RSS goal (150 MiB, ~70 of them Node and the libraries).
+ * @default 8 MiB
  */
-export const PIECE_CACHE_BYTES = 32 * 1024 * 1024;
+export const PIECE_CACHE_BYTES = 8 * 1024 * 1024;
+
+/** The same for the server's seeder, which serves a whole room and has the memory. @default 32 MiB */
+export const SEEDER_PIECE_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** The parts of a torrent-piece `Piece` that {@link fastPieces} replaces (field names are that library's). */
 interface PieceInternals {
@@ -248,7 +252,7 @@ export class PieceReader implements ChunkStore {
  * store exists and nothing has been read yet). A store webtorrent did not build on files (a memory
  * store) is left alone.
  */
-export function readPiecesDirectly(torrent: Torrent): void {
+export function readPiecesDirectly(torrent: Torrent, cacheBytes = PIECE_CACHE_BYTES): void {
   const t = torrent as unknown as {
     store?: { store?: ChunkStore };
     path?: string;
@@ -261,5 +265,5 @@ export function readPiecesDirectly(torrent: Torrent): void {
   if (!immediate?.store || typeof t.path !== 'string') return;
   const name = (immediate.store as { constructor: { name: string } }).constructor.name;
   if (name === 'MemoryChunkStore') return;
-  immediate.store = new PieceReader(t as typeof t & { path: string }, immediate.store);
+  immediate.store = new PieceReader(t as typeof t & { path: string }, immediate.store, cacheBytes);
 }

@@ -7,7 +7,12 @@ import type { Torrent, Wire } from 'webtorrent';
 import { destroyClient, startClient } from './client.js';
 import { SeederError, SeederErrorCode, abortError, type Logger } from './errors.js';
 import { DEFAULT_SUPER_SEED_SLOTS, SuperSeeder } from './super-seed.js';
-import { fastPieces, readPiecesDirectly } from './piece-store.js';
+import {
+  fastPieces,
+  PIECE_CACHE_BYTES,
+  readPiecesDirectly,
+  SEEDER_PIECE_CACHE_BYTES,
+} from './piece-store.js';
 import { socketOf } from './socket.js';
 import { UploadQueue } from './upload-queue.js';
 import { WireTracker, type PeerBytes } from './wires.js';
@@ -52,6 +57,12 @@ export interface SeederOptions {
   uploadQueue?: boolean;
   /** Maximum peer connections. @default DEFAULT_SEEDER_MAX_CONNS (200) */
   maxConns?: number;
+  /**
+   * The data path of this package (fast-wire.ts, piece-store.ts: sockets and wires joined directly,
+   * pieces read whole, buffers reused) instead of webtorrent's. `false` is for comparison only.
+   * @default true
+   */
+  fastPath?: boolean;
   logger?: Logger;
   /** Aborting closes the seeder. */
   signal?: AbortSignal;
@@ -118,6 +129,10 @@ export async function addTorrent(
     /** pieces already held (webtorrent's startup bitfield): only these are verified */
     bitfield?: Uint8Array | undefined;
     uploads?: number | undefined;
+    /** pieces assembled in place, read whole and pooled (piece-store.ts) @default true */
+    fastPath?: boolean | undefined;
+    /** whole pieces kept for serving blocks @default PIECE_CACHE_BYTES */
+    pieceCacheBytes?: number | undefined;
     /** called with the torrent at once, before any wire can connect */
     onAdd?: (t: Torrent) => void;
   },
@@ -142,11 +157,11 @@ export async function addTorrent(
       socketOf(t, wire)?.setNoDelay(true);
     });
     // the store and the pieces exist now, and nothing has been read or received yet
-    t.once('metadata', () => {
-      if (process.env.BT_NO_FASTSTORE) return;
-      readPiecesDirectly(t);
-      fastPieces(t);
-    });
+    if (opts.fastPath ?? true)
+      t.once('metadata', () => {
+        readPiecesDirectly(t, opts.pieceCacheBytes ?? PIECE_CACHE_BYTES);
+        fastPieces(t);
+      });
     opts.onAdd?.(t);
     const onError = (err: unknown): void =>
       reject(
@@ -209,6 +224,7 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
     pex: opts.pex ?? true,
     maxConns,
     uploadLimit: opts.uploadLimit,
+    fastWire: opts.fastPath ?? true,
     logger: opts.logger,
   });
   const events = new EventEmitter();
@@ -248,6 +264,8 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
         announce: opts.announce ?? [],
         skipVerify: opts.skipVerify ?? false,
         uploads: maxConns,
+        fastPath: opts.fastPath ?? true,
+        pieceCacheBytes: SEEDER_PIECE_CACHE_BYTES,
       });
       if (!torrent.done) {
         throw new SeederError(

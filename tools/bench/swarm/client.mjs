@@ -36,6 +36,8 @@ mkdirSync(values.dir, { recursive: true });
 let handle;
 let last;
 let firstPeerByteMs;
+// peaks of process.memoryUsage() (MiB) seen at the progress ticks
+const memPeak = {};
 // one sample a second: [ms since go, downloaded, fromServer, fromPeers, peers, uploaded]
 const timeline = [];
 let stopped = false;
@@ -72,6 +74,9 @@ async function start() {
       signal: abort.signal,
       onProgress: (p) => {
         last = p;
+        const m = process.memoryUsage();
+        for (const k of ['rss', 'heapTotal', 'arrayBuffers'])
+          memPeak[k] = Math.max(memPeak[k] ?? 0, Math.round(m[k] / 2 ** 20));
         const ms = Date.now() - t0;
         if (firstPeerByteMs === undefined && p.fromPeers > 0) firstPeerByteMs = ms;
         if (ms >= timeline.length * 1000)
@@ -100,7 +105,14 @@ async function shutdown(code) {
   } catch (err) {
     process.stderr.write(`client.mjs: close failed: ${err?.stack ?? err}\n`);
   }
-  say({ ev: 'closed', progress: last, stats });
+  // peak resident memory of this client (phase-1 RAM is the machine's RAM)
+  say({
+    ev: 'closed',
+    progress: last,
+    stats,
+    maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    memPeak,
+  });
   process.exit(code);
 }
 

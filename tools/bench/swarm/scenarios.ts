@@ -180,6 +180,8 @@ async function runNodeClients(ctx: Ctx, method: Method, argsFor: (i: number, out
     throw new Error(`${method} N=${ctx.n}: client ${bad + 1} has ${sizes[bad]} bytes, not ${ctx.imageBytes}`);
   result.extra.clients = closedMsgs.map((m, i) => ({
     stats: m.stats,
+    maxRssMiB: m.maxRssMiB,
+    memPeak: m.memPeak,
     firstPeerByteMs: doneMsgs[i]?.firstPeerByteMs,
     timeline: doneMsgs[i]?.timeline,
   }));

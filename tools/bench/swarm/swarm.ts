@@ -200,6 +200,14 @@ setTimeout(() => {
   void cleanup().finally(() => process.exit(124));
 }, maxMinutes * 60_000).unref();
 
+/** Largest peak RSS of a Node client in a result, for the log line ('' when not measured). */
+function maxRss(r: ScenarioResult): string {
+  const rss = ((r.extra.clients ?? []) as { maxRssMiB?: number }[])
+    .map((c) => c.maxRssMiB ?? 0)
+    .filter((x) => x > 0);
+  return rss.length ? `, client peak RSS ${Math.max(...rss)} MiB` : '';
+}
+
 async function main() {
   const imageDir = join(work, 'image');
   mkdirSync(imageDir);
@@ -280,7 +288,8 @@ async function main() {
         log(
           `N=${n} ${method}: last ${r.last.toFixed(1)} s, median ${r.median.toFixed(1)} s, bound ${bound.seconds.toFixed(1)} s, ` +
             `server sent ${(r.serverTxBytes / cfg.imageBytes).toFixed(2)}x image, our CPU ${((100 * r.cpuSeconds) / r.last / 2).toFixed(0)}% ` +
-            `of 2 cores, machine busy ${(100 * r.machineBusy).toFixed(0)}%`,
+            `of 2 cores (${r.cpuSeconds.toFixed(2)} CPU-s), machine busy ${(100 * r.machineBusy).toFixed(0)}%` +
+            maxRss(r),
         );
       }
     }
