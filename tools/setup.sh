@@ -20,6 +20,7 @@ APT_PACKAGES=(
   tftp-hpa atftp curl busybox isc-dhcp-client aria2 mktorrent
   libowfat0 libwrap0
   python3 make g++  # node-gyp, for @boottorrent/tftp's native wire (headers: the nodejs package's /usr/include/node)
+  chromium prometheus  # the dashboard test's headless browser; promtool checks /metrics
 )
 # Unpacked, never installed: name in .cache/deb → Debian package.
 declare -A EXTRACT=(

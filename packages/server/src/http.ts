@@ -23,6 +23,12 @@ export interface HttpServerOptions {
   routes?: readonly HttpRoute[];
   /** Words added to the command line of one machine's boot script (its `machines:` plan). */
   cmdlineFor?: (mac: string) => string;
+  /**
+   * The gate for agents' status POSTs (machines have no token): null admits the report, otherwise
+   * the status and one line to answer with (rate limit, source not leased to that MAC). With a gate,
+   * the reported address is the source address, not what the body claims.
+   */
+  statusGuard?: (mac: string, remote: string) => { status: number; line: string } | null;
   onRequest?: (e: HttpRequestEvent) => void;
 }
 
@@ -83,7 +89,10 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const remote = remoteOf(req);
     const send = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
-      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+      // setHeader, not writeHead(status, headers): the request log reads content-length back on finish.
+      res.setHeader('content-type', type);
+      res.setHeader('content-length', Buffer.byteLength(body));
+      res.writeHead(status);
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     let url: URL;
@@ -115,6 +124,8 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
 
     if (req.method === 'POST') {
       if (!client?.[2]) return send(404, `no POST route ${path}\n`);
+      const refused = o.statusGuard?.(normalizeMac(client[1]!), remote);
+      if (refused) return send(refused.status, refused.line);
       const body = await readBody(req, MAX_STATUS_BODY);
       if (body === 'too-large') {
         res.setHeader('connection', 'close');
@@ -132,7 +143,8 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
         const i = parsed.error.issues[0]!;
         return send(400, `status ${i.path.join('.') || 'body'}: ${i.message}\n`);
       }
-      o.clients.report(normalizeMac(client[1]!), { ...parsed.data, ip: parsed.data.ip ?? remote });
+      const ip = o.statusGuard ? remote : (parsed.data.ip ?? remote);
+      o.clients.report(normalizeMac(client[1]!), { ...parsed.data, ip });
       res.writeHead(204).end();
       return;
     }
@@ -184,7 +196,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
         method: req.method ?? '',
         path: req.url ?? '',
         status: res.statusCode,
-        bytes: Number(res.getHeader('content-length') ?? 0),
+        bytes: req.method === 'HEAD' ? 0 : Number(res.getHeader('content-length') ?? 0),
         remote: remoteOf(req),
       }),
     );

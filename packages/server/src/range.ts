@@ -54,7 +54,9 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, file: 
     'accept-ranges': 'bytes',
   };
   if (range) headers['content-range'] = `bytes ${start}-${end}/${size}`;
-  res.writeHead(range ? 206 : 200, headers);
+  // setHeader, not writeHead(status, headers): the request log reads content-length back on finish.
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.writeHead(range ? 206 : 200);
   if (req.method === 'HEAD' || length === 0) {
     res.end();
     return 0;

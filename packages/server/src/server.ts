@@ -1,11 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { Project } from '@boottorrent/config';
 import { buildOut, serverUrls, type BuildEvent, type BuiltOut } from './build.js';
+import type { ClientLogs } from './client-logs.js';
 import { ClientTable } from './clients.js';
 import { ServerError, ServerErrorCode, type Logger } from './errors.js';
 import type { ServerEvent, ServerEventMap, ServiceName } from './events.js';
+import { Monitor } from './monitor.js';
+import { opsRoutes } from './ops-routes.js';
 import { checkInterface, whoUses } from './preflight.js';
 import { wireDhcp, wireHttp, wireSeeder, wireTftp, wireTracker, type WireContext } from './services.js';
+import { EventStreams } from './sse.js';
 
 /** Options of {@link startBootServer}. Ports, addresses and services come from the project's config. */
 export interface BootServerOptions {
@@ -42,6 +46,8 @@ export interface BootServer extends EventEmitter<ServerEventMap> {
   readonly clients: ClientTable;
   /** Bound ports by service (HTTP's is the real one when the config says 0). */
   readonly ports: Partial<Record<ServiceName, number>>;
+  /** The agents' console lines, a bounded ring per machine (`/api/v1/clients/:mac/log`). */
+  readonly logs: ClientLogs;
   /** Bytes the server's seeder and web seed sent. */
   uploaded(): { seeder: number; webSeed: number };
   /** Stops every service and waits for their sockets. Idempotent; no event fires after it. */
@@ -92,16 +98,19 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
     }));
   if (o.signal?.aborted) throw aborted();
 
+  const clients = new ClientTable();
+  // The dashboard, /metrics and the client logs read the counters the monitor keeps.
+  const monitor = new Monitor(clients, out);
   const emitter = new EventEmitter<ServerEventMap>();
   let closed = false;
   const emit = (e: ServerEvent) => {
     if (closed) return;
+    monitor.onEvent(e);
     o.onEvent?.(e);
     o.logger?.debug?.(e.type, e);
     emitter.emit('event', e);
     (emitter.emit as (t: string, e: ServerEvent) => boolean)(e.type, e);
   };
-  const clients = new ClientTable();
   clients.on('change', (info, why) =>
     emit({
       type: 'client',
@@ -116,7 +125,16 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
       bytesFromWebSeed: info.bytesFromWebSeed,
     }),
   );
-  const ctx: WireContext = { project, out, clients, cmdline: phase1Cmdline(project, o.extraCmdline), emit };
+  const streams = new EventStreams(monitor);
+  const ctx: WireContext = {
+    project,
+    out,
+    clients,
+    cmdline: phase1Cmdline(project, o.extraCmdline),
+    emit,
+    routes: opsRoutes(monitor, streams, `${project.config.dhcp.interface} ${host}`),
+    statusGuard: (mac, remote) => monitor.guard.admit(mac, remote),
+  };
   const ports: Partial<Record<ServiceName, number>> = {};
 
   await using stack = new AsyncDisposableStack();
@@ -133,6 +151,7 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
     } catch (e) {
       throw await bindError(e, service, host, port, proto);
     }
+    monitor.attach(service, handle as never);
     const bound = (handle as { port?: number }).port ?? port;
     ports[service] = bound;
     emit({ type: 'listening', service, address: host, port: bound });
@@ -142,6 +161,7 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
   if (c.tftp.enable) await bind('tftp', c.tftp.port, 'udp', wireTftp);
   if (c.dhcp.enable) await bind('dhcp', 67, 'udp', wireDhcp);
   const http = await bind('http', c.http.port, 'tcp', wireHttp);
+  stack.defer(() => streams.close());
   if (c.tracker.enable) await bind('tracker', c.tracker.port, 'tcp', wireTracker);
   const seeder = o.seeder === false ? undefined : await bind('seeder', c.torrent.port, 'tcp', wireSeeder);
 
@@ -162,6 +182,7 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
     urls: serverUrls(project),
     clients,
     ports,
+    logs: monitor.logs,
     uploaded: () => ({
       seeder: seeder?.stats().reduce((a, t) => a + t.uploaded, 0) ?? 0,
       webSeed: http.webSeedBytes(),

@@ -17,7 +17,7 @@ import { serverUrls, type BuiltOut } from './build.js';
 import type { ClientTable } from './clients.js';
 import type { ServerEvent } from './events.js';
 import { wireMachines } from './machines-api.js';
-import { startHttpServer, type HttpServer } from './http.js';
+import { startHttpServer, type HttpRoute, type HttpServer, type HttpServerOptions } from './http.js';
 
 /** What every wiring function gets: the project, what was built, the client table and the event sink. */
 export interface WireContext {
@@ -27,6 +27,10 @@ export interface WireContext {
   /** Phase-1's kernel command line. */
   cmdline: string;
   emit(e: ServerEvent): void;
+  /** More HTTP routes (dashboard, metrics, logs, machine control), tried before the built-in ones. */
+  routes?: readonly HttpRoute[];
+  /** The gate in front of the agents' status POSTs (see {@link HttpServerOptions.statusGuard}). */
+  statusGuard?: HttpServerOptions['statusGuard'];
 }
 
 /** TFTP: the boot loaders from out/tftp, phase-1 by name, and pxelinux.cfg generated on the fly. */
@@ -120,7 +124,8 @@ export async function wireDhcp({ project, out, clients, emit }: WireContext): Pr
 }
 
 /** HTTP: boot scripts, phase-1 (kernel, initrds, payload), the web seed and the status API. */
-export async function wireHttp({ project, out, clients, cmdline, emit }: WireContext): Promise<HttpServer> {
+export async function wireHttp(ctx: WireContext): Promise<HttpServer> {
+  const { project, out, clients, cmdline, emit } = ctx;
   const c = project.config;
   const machines = await wireMachines({ project, clients, emit });
   const webSeedFiles = new Map<string, string>();
@@ -135,7 +140,8 @@ export async function wireHttp({ project, out, clients, cmdline, emit }: WireCon
     webSeedFiles,
     clients,
     cmdlineFor: machines.cmdlineFor,
-    routes: machines.routes,
+    routes: [...machines.routes, ...(ctx.routes ?? [])],
+    statusGuard: ctx.statusGuard,
     onRequest: (r) => emit({ type: 'http', ...r }),
   });
 }
