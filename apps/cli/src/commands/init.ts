@@ -11,5 +11,6 @@ export async function run({ values, positionals }: ArgsOf<typeof init>): Promise
   out('');
   out('Next: put each OS in its own folder under oss/ (see oss/README.md), set general.host_ip and');
   out(`dhcp.interface in config.yaml, then run: boottorrent check ${dir}`);
+  out('The machine API (PUT /api/v1/machines/<mac>) takes the token in .boottorrent-token (keep it secret).');
   return 0;
 }

@@ -1,3 +1,4 @@
+import { ensureApiToken } from '@boottorrent/config';
 import { checkPrivileges, ServerErrorCode, startBootServer } from '@boottorrent/server';
 import { createView, type ViewMode } from '../view.js';
 import type { ArgsOf } from '../command.js';
@@ -15,6 +16,10 @@ export async function run({ values, positionals }: ArgsOf<typeof start>): Promis
       (p) => p < 1024,
     ),
   });
+  // The machine API's token: projects made before tokens existed get one now (mode 0600).
+  const token = await ensureApiToken(project.dir);
+  if (token.created)
+    err(`wrote the API token to ${token.file} (mode 0600): send it as "Authorization: Bearer <token>"`);
   const mode: ViewMode = values.json ? 'json' : process.stdout.isTTY ? 'tty' : 'lines';
   const view = createView(mode, (s) => process.stdout.write(s));
   const stop = new AbortController();

@@ -65,6 +65,31 @@ describe('boottorrent init + check', () => {
     expect(check.stderr).toBe('');
   });
 
+  it('check reports machines: problems one line each, with their position', async () => {
+    const dir = join(tmp, 'lab1');
+    run(['init', dir, '--host-ip', '10.77.0.1']);
+    const cfg = await readFile(join(dir, 'config.yaml'), 'utf8');
+    await writeFile(
+      join(dir, 'config.yaml'),
+      cfg +
+        'machines:\n  - mac: 52:54:00:12:34:56\n    os: nothere\n  - mac: [52:54:00:12:34:56, 52:54:00:99]\n',
+    );
+    const check = run(['check', dir]);
+    expect(check.code).toBe(1);
+    expect(check.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^error: config\.yaml:\d+:9 machines\.0\.os: "nothere" is not a folder in oss\/ — use one of: hello$/,
+      ),
+      expect.stringMatching(
+        /^error: config\.yaml:\d+:11 machines\.1\.mac\.0: 52:54:00:12:34:56 is also listed at machines\.0\.mac — list each MAC or pattern in one entry only$/,
+      ),
+      expect.stringMatching(
+        /^error: config\.yaml:\d+:30 machines\.1\.mac\.1: "52:54:00:99" is not a MAC address or pattern — /,
+      ),
+      '3 errors',
+    ]);
+  });
+
   it('check --json reports problems as data', async () => {
     const dir = join(tmp, 'lab1');
     run(['init', dir]);

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -142,6 +142,34 @@ describe('boottorrent start', { timeout: 180_000 }, () => {
     }[];
     expect(clients).toMatchObject([{ mac: '52:54:00:12:34:56', phase: 'downloading', bytesFromPeers: 30 }]);
     expect(s.events.some((e) => e.type === 'client' && e.phase === 'downloading')).toBe(true);
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
+  });
+
+  it("writes an older project's API token at start, says where, and the machine API takes it", async () => {
+    const ports = await freePorts();
+    const p = await project(ports);
+    const tokenFile = join(p, '.boottorrent-token');
+    await rm(tokenFile); // a project from before tokens existed
+    const s = start(p);
+    await s.ready;
+    expect(s.stderr()).toContain(`wrote the API token to ${tokenFile} (mode 0600)`);
+    expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
+    const token = (await readFile(tokenFile, 'utf8')).trim();
+    const base = `http://127.0.0.1:${ports.http}`;
+    const put = (auth: string) =>
+      fetch(`${base}/api/v1/machines/52:54:00:12:34:56`, {
+        method: 'PUT',
+        headers: { authorization: auth },
+        body: '{"os": "hello", "menu": false}',
+      });
+    expect((await put('Bearer nope')).status).toBe(401);
+    expect((await put(`Bearer ${token}`)).status).toBe(200);
+    const script = await (await fetch(`${base}/boot.ipxe?mac=52:54:00:12:34:56`)).text();
+    expect(script).toMatch(/^kernel .* bt\.os=hello bt\.menu=0$/m);
+    expect(
+      s.events.some((e) => e.type === 'warning' && String(e.message).includes('wrong token (401)')),
+    ).toBe(true);
     s.child.kill('SIGTERM');
     expect(await s.exit).toBe(0);
   });
