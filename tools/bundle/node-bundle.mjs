@@ -11,6 +11,7 @@
 // - MIT, ISC, BSD and Apache-2.0 ask that the notice travel with the code: every inlined package's
 //   license text (and NOTICE) is written next to the bundle.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -73,6 +74,19 @@ export function replacePlugins() {
           contents: `throw new Error(${JSON.stringify(`${args.path}: a native module, left out of this bundle`)});`,
           loader: 'js',
         }));
+      },
+    },
+    {
+      // A few dependencies (socks, smart-buffer) publish source maps that point at .ts files they do
+      // not ship; esbuild would chain them and the bundle's map would name files nobody has (vite
+      // warns "points to missing source files"). Map those lines to the published .js instead.
+      name: 'boottorrent-no-dependency-sourcemaps',
+      setup(b) {
+        b.onLoad({ filter: /[/\\]node_modules[/\\].*\.[cm]?js$/ }, async (args) => {
+          const text = await readFile(args.path, 'utf8');
+          if (!text.includes('sourceMappingURL=')) return undefined;
+          return { contents: text.replace(/^\/\/# sourceMappingURL=.*$/gm, ''), loader: 'js' };
+        });
       },
     },
     {
