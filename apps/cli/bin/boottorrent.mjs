@@ -3,10 +3,11 @@
 // the Node version before loading anything that needs a newer one, then runs the bundled CLI.
 import { existsSync } from 'node:fs';
 
+// The same floor as package.json's engines: the server needs AsyncDisposableStack (Node 24).
 const major = Number(process.versions.node.split('.')[0]);
-if (major < 22) {
+if (major < 24) {
   process.stderr.write(
-    `boottorrent: needs Node 22 or newer (this is ${process.version})\n` +
+    `boottorrent: needs Node 24 or newer (this is ${process.version})\n` +
       'hint: install a current Node, or run it from the repository with npx, which uses the pinned Node 24\n',
   );
   process.exit(1);
