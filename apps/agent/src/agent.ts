@@ -9,6 +9,7 @@ import { oneLine } from './format.js';
 import { loadOs, runOnConsole, type LoaderTools } from './loader.js';
 import { initialMenu, onKey, onTick, renderMenu, type MenuOutcome } from './menu.js';
 import type { AgentPaths } from './paths.js';
+import { LogStream } from './log-stream.js';
 import { StatusReporter } from './status.js';
 
 /** Options of {@link runAgent}. */
@@ -92,6 +93,9 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
   const reporter = new StatusReporter(StatusReporter.url(server, manifest.server.httpPort, lease.mac), {
     ...(lease.ip ? { ip: lease.ip } : {}),
   });
+  // The console's lines go to the server too (best effort), so its dashboard shows why a boot failed.
+  const logStream = new LogStream(LogStream.url(server, manifest.server.httpPort, lease.mac));
+  con.tap = logStream;
   const names = manifest.oss.map((o) => o.dispname);
   // The server's plan for this machine (bt.os=, bt.menu=) over the manifest's default and countdown.
   const plan = startPlan(args, manifest);
@@ -132,6 +136,7 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       const message = oneLine(describeError(err));
       void reporter.report({ phase: 'error', os: os.name, message });
       con.line(`boottorrent: could not boot ${os.dispname}: ${message}`);
+      void logStream.flush();
       return `Could not boot ${os.dispname}: ${message}`;
     });
     timeout = -1;

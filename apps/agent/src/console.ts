@@ -7,6 +7,12 @@ export interface Terminal {
   output: Writable;
 }
 
+/** Where the console's lines are copied (the agent's log stream to the server). */
+export interface ConsoleTap {
+  line(text: string): void;
+  status(text: string): void;
+}
+
 /**
  * Key input and line output on a terminal. Keys are queued while nobody waits, so a key pressed
  * during a redraw is not lost. `release()` hands the terminal to a child (shell, bin, qemu).
@@ -24,6 +30,9 @@ export class Console {
       } else this.queue.push(key);
     }
   };
+
+  /** Gets a copy of every line and status line (not the menu's screen redraws). */
+  tap: ConsoleTap | undefined;
 
   constructor(private readonly term: Terminal) {}
 
@@ -50,6 +59,7 @@ export class Console {
   line(text: string): void {
     this.lastStatus = undefined;
     this.term.output.write(`${text}\r\n`);
+    this.tap?.line(text);
   }
 
   /** A status line redrawn in place, only when it changed (a serial console logs every redraw). */
@@ -57,6 +67,7 @@ export class Console {
     if (text === this.lastStatus) return;
     this.lastStatus = text;
     this.term.output.write(`\r\x1b[K${text}`);
+    this.tap?.status(text);
   }
 
   /** Next key, or null after `ms` milliseconds without one. */

@@ -175,7 +175,7 @@ describe('agent under a pseudo-terminal', () => {
 
   it('refuses an OS that does not fit in RAM with one clear line and returns to the menu', async () => {
     const big = { ...binOs('big', 'Big OS', 'BIG-RAN'), size: 2 * 1024 ** 3 };
-    const { agent } = await setup(
+    const { agent, world } = await setup(
       { oss: [big], manifest: { timeout: 0 } },
       { meminfo: 'MemTotal: 1000000 kB\nMemFree: 900000 kB\nMemAvailable: 800000 kB\n' },
     );
@@ -184,6 +184,14 @@ describe('agent under a pseudo-terminal', () => {
     );
     await agent.waitFor(/Could not boot Big OS[^]*Up\/Down/);
     expect(agent.text()).not.toMatch(/Downloading|BIG-RAN|at .*\.js:\d+/);
+    // The console's lines reach the server's log route, so its dashboard can say why.
+    const log = await world.waitPost(
+      (p) => p.url.endsWith('/log') && (p.body.lines as string[]).some((l) => l.includes('could not boot')),
+    );
+    expect(log.url).toBe('/api/v1/clients/52%3A54%3A00%3Aaa%3Abb%3Acc/log');
+    expect(log.body.lines).toContain(
+      'boottorrent: could not boot Big OS: not enough RAM for Big OS: it needs 2.1 GiB, this machine has 781.3 MiB available — pick a smaller OS or give this machine more RAM',
+    );
   });
 
   it('shows a failed kexec -l as one line naming the OS, never runs kexec -e, and returns to the menu', async () => {

@@ -15,6 +15,8 @@ export interface World {
   seeder: Seeder | undefined;
   statusPort: number;
   posts: { url: string; body: Record<string, unknown> }[];
+  /** The first POST, received or still to come, that `pred` accepts. */
+  waitPost(pred: (p: World['posts'][number]) => boolean): Promise<World['posts'][number]>;
   manifest: ClientManifest;
   close(): Promise<void>;
 }
@@ -48,11 +50,13 @@ export async function makeWorld(opts: {
   await mkdir(join(payload, 'torrents'), { recursive: true });
   const tracker = await startTracker({ host, port: 0, udp: false });
   const posts: World['posts'] = [];
+  const postWaiters = new Set<() => void>();
   const status: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
       posts.push({ url: req.url ?? '', body: JSON.parse(body || '{}') as Record<string, unknown> });
+      for (const w of postWaiters) w();
       res.end('{}');
     });
   });
@@ -115,6 +119,17 @@ export async function makeWorld(opts: {
     seeder,
     statusPort,
     posts,
+    waitPost: (pred) =>
+      new Promise((resolve) => {
+        const check = () => {
+          const p = posts.find(pred);
+          if (!p) return false;
+          postWaiters.delete(check);
+          resolve(p);
+          return true;
+        };
+        if (!check()) postWaiters.add(check);
+      }),
     manifest,
     async close() {
       await seeder?.close();
