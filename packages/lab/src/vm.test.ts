@@ -73,6 +73,20 @@ describe('startVm refuses bad options before starting QEMU', () => {
     });
   });
 
+  it('refuses a monitor socket path too long for a unix socket', async () => {
+    await expect(startVm({ screen: true, workDir: `/tmp/${'d'.repeat(100)}` })).rejects.toMatchObject({
+      code: 'LAB_BAD_OPTION',
+      hint: 'give the VM a shorter workDir',
+    });
+  });
+
+  it('says where it could not write the UEFI variables', async () => {
+    await expect(startVm({ firmware: 'uefi', workDir: '/nonexistent/bt-lab' })).rejects.toMatchObject({
+      code: 'LAB_BAD_OPTION',
+      message: expect.stringContaining('/nonexistent/bt-lab/vm.vars.fd'),
+    });
+  });
+
   it('rejects with LAB_ABORTED when the signal is already aborted', async () => {
     await expect(startVm({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'LAB_ABORTED' });
   });

@@ -178,14 +178,24 @@ export async function startVm(o: VmOptions): Promise<Vm> {
         });
       });
   const name = o.name ?? 'vm';
-  const ownDir = o.workDir === undefined ? await mkdtemp(join(tmpdir(), 'bt-vm-')) : undefined;
-  const dir = o.workDir ?? ownDir!;
-  const monitor = join(dir, `${name}.monitor.sock`);
+  // Checked before anything is made; `XXXXXX` stands for mkdtemp's suffix.
+  const monitor = join(o.workDir ?? join(tmpdir(), 'bt-vm-XXXXXX'), `${name}.monitor.sock`);
   if (o.screen && monitor.length > 107)
     throw new LabError(LabErrorCode.BadOption, `monitor socket path ${monitor} is longer than 107 bytes`, {
       hint: 'give the VM a shorter workDir',
     });
-  if (o.firmware === 'uefi') await copyFile(OVMF_VARS, join(dir, `${name}.vars.fd`));
+  const ownDir = o.workDir === undefined ? await mkdtemp(join(tmpdir(), 'bt-vm-')) : undefined;
+  const dir = o.workDir ?? ownDir!;
+  if (o.firmware === 'uefi') {
+    const vars = join(dir, `${name}.vars.fd`);
+    await copyFile(OVMF_VARS, vars).catch(async (e: unknown) => {
+      if (ownDir) await rm(ownDir, { recursive: true, force: true });
+      throw new LabError(LabErrorCode.BadOption, `cannot write the VM's UEFI variables to ${vars}`, {
+        cause: e,
+        hint: 'give the VM a workDir that exists and is writable',
+      });
+    });
+  }
   const args = qemuArgs(o, dir);
   o.logger?.debug?.(`${qemu} ${args.join(' ')}`, { vm: name });
   const stdio = ['pipe', 'pipe', 'pipe'] as const;
@@ -252,7 +262,7 @@ export async function startVm(o: VmOptions): Promise<Vm> {
         throw new LabError(LabErrorCode.BadOption, `screendump path "${file}" contains whitespace`, {
           hint: "QEMU's monitor splits its arguments on spaces; pick a path without",
         });
-      const said = await hmp(monitor, `screendump ${file}`);
+      const said = await hmp(join(dir, `${name}.monitor.sock`), `screendump ${file}`);
       if (said !== '') throw new LabError(LabErrorCode.Monitor, `${name}: screendump ${file}: ${said}`);
     },
     stop,
