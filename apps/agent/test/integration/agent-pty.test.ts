@@ -125,6 +125,22 @@ describe('agent under a pseudo-terminal', () => {
     await agent.waitFor(/bt\.os=gamma: there is no such OS[^]*Up\/Down/);
   });
 
+  it('bt.menu=1 (a machine with menu: true) shows the menu with bt.os= preselected and counts down to it', async () => {
+    const { agent } = await setup(
+      { oss: two, manifest: { timeout: 2 } },
+      { cmdline: 'bt.os=beta bt.menu=1' },
+    );
+    await agent.waitFor(/> Beta OS[^]*Booting Beta OS in 2 s/);
+    await agent.waitFor(/BETA-RAN/);
+    expect(agent.text()).not.toMatch(/ALPHA-RAN/);
+  });
+
+  it('bt.menu=0 (a machine with menu: false) boots at once even when the menu would wait', async () => {
+    const { agent } = await setup({ oss: two, manifest: { timeout: -1 } }, { cmdline: 'bt.menu=0' });
+    await agent.waitFor(/ALPHA-RAN/);
+    expect(agent.text().split('ALPHA-RAN')[0]).not.toMatch(/choose the system/);
+  });
+
   it('opens a shell on s and comes back to the menu when it exits', async () => {
     const { agent } = await setup({ oss: two, manifest: { timeout: 5 } });
     await agent.waitFor(/Booting Alpha Linux in/);
@@ -230,6 +246,28 @@ describe('agent under a pseudo-terminal', () => {
         message: m[1],
       }),
     );
+  });
+
+  it("appends the words after bt.extra to a kexec OS's command line", async () => {
+    const tools = await mkdtemp(join(tmpdir(), 'bt-agent-kexec-'));
+    cleanups.push(() => rm(tools, { recursive: true, force: true }));
+    const kexec = join(tools, 'kexec');
+    // Records the call and fails -l, so the agent comes back to the menu instead of running kexec -e.
+    await writeFile(kexec, `#!/bin/sh\necho "$@" >> ${tools}/calls\nexit 1\n`, { mode: 0o755 });
+    const os: OsSpec = {
+      name: 'deb',
+      dispname: 'Debian',
+      method: 'kexec',
+      files: { vmlinuz: 'k' },
+      kexec: { kernel: 'vmlinuz', initrds: [], cmdline: 'root=/dev/ram0 quiet' },
+    };
+    const { agent } = await setup(
+      { oss: [os], manifest: { timeout: -1 } },
+      { kexec, cmdline: 'console=ttyS0 bt.os=deb bt.menu=0 bt.extra nomodeset hostname=pc12' },
+    );
+    await agent.waitFor(/could not boot Debian/);
+    const calls = (await readFile(join(tools, 'calls'), 'utf8')).trim().split('\n');
+    expect(calls[0]).toMatch(/ --command-line=root=\/dev\/ram0 quiet nomodeset hostname=pc12$/);
   });
 
   it('says the tracker answers but no peer sends data when the swarm is empty', async () => {
