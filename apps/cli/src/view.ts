@@ -2,6 +2,35 @@ import { totals, type BootServer, type ClientInfo, type ServerEvent } from '@boo
 
 export type ViewMode = 'tty' | 'lines' | 'json';
 
+/** `--log-level`: the least an event must matter to be printed (the TTY's recent list and plain lines). */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** syslog priorities (RFC 5424 §6.2.1), for journald's `<N>` line prefix. */
+const PRIORITY: Record<LogLevel, number> = { error: 3, warn: 4, info: 6, debug: 7 };
+/** Console lines of a failed machine printed under its error. */
+export const FAILURE_TAIL = 10;
+
+/** How much an event matters: a failed machine is an error, the per-request HTTP log is debug. */
+export function eventLevel(e: ServerEvent): LogLevel {
+  switch (e.type) {
+    case 'warning':
+      return 'warn';
+    case 'client':
+      return e.phase === 'error' ? 'error' : 'info';
+    case 'http':
+      return e.status >= 500 ? 'warn' : 'debug';
+    case 'lease':
+      return e.kind === 'acked' ? 'info' : 'debug';
+    case 'tftp':
+      return e.kind === 'error' ? 'warn' : 'info';
+    case 'refused':
+      // Every machine on a site LAN that is not ours would fill the log at info.
+      return e.service === 'dhcp' ? 'debug' : 'info';
+    default:
+      return 'info';
+  }
+}
+
 /** Formats bytes for people: 1.5 MiB. */
 export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB'];
@@ -37,15 +66,31 @@ export function eventLine(e: ServerEvent): string | null {
       return `${e.service} refused ${e.client}${e.file ? ` ${e.file}` : ''}: ${e.reason}`;
     case 'warning':
       return `warning: ${e.service}: ${e.message}`;
+    default:
+      // An event type this view does not know yet: --json still carries it.
+      return null;
   }
+}
+
+/** Options of {@link createView}. */
+export interface ViewOptions {
+  /** @default 'info' */
+  level?: LogLevel;
+  /** Prefix plain lines with their syslog priority (`<3>`), as journald reads them. */
+  journal?: boolean;
 }
 
 /**
  * The live view of `boottorrent start`: on a TTY a table redrawn twice a second (one row per client,
- * swarm totals, server upload rate); otherwise one line per event, or JSON lines with --json.
+ * swarm totals, server upload rate, why each failed machine failed); otherwise one line per event at
+ * or above the log level, without colour or timestamp (journald stamps them), or JSON lines with
+ * --json. A machine entering `error` gets its message and the last lines of its console.
  */
-export function createView(mode: ViewMode, write: (s: string) => void) {
+export function createView(mode: ViewMode, write: (s: string) => void, opts: ViewOptions = {}) {
+  const threshold = LOG_LEVELS.indexOf(opts.level ?? 'info');
   const recent: string[] = [];
+  /** Machines in `error` now, with how many of their console lines were printed since. */
+  const failing = new Map<string, number>();
   let server: BootServer | undefined;
   let lastUpload = { at: Date.now(), total: 0 };
   let rate = 0;
@@ -61,6 +106,12 @@ export function createView(mode: ViewMode, write: (s: string) => void) {
     lastUpload = { at: now, total };
     const t = totals(clients);
     const rows = clients.map(row);
+    const failures = clients
+      .filter((c) => c.phase === 'error')
+      .flatMap((c) => [
+        `${c.mac} failed: ${c.message ?? '(no message)'}`,
+        ...server!.logs.tail(c.mac, 3).map((l) => `  | ${l.text}`),
+      ]);
     const lines = [
       '\x1b[H\x1b[2J' +
         `BootTorrent — ${clients.length} client${clients.length === 1 ? '' : 's'}   (Ctrl+C stops)`,
@@ -72,15 +123,41 @@ export function createView(mode: ViewMode, write: (s: string) => void) {
         (t.fromServer + t.fromPeers > 0 ? ` (server share ${(t.serverShare * 100).toFixed(0)}%)` : '') +
         `; server uploading ${bytes(rate)}/s, ${bytes(total)} in all`,
       '',
+      ...(failures.length ? [...failures, ''] : []),
       ...recent,
     ];
     write(lines.join('\n') + '\n');
+  };
+
+  const print = (level: LogLevel, line: string) => {
+    if (LOG_LEVELS.indexOf(level) > threshold) return;
+    if (mode === 'lines') write(`${opts.journal ? `<${PRIORITY[level]}>` : ''}${line}\n`);
+    else {
+      recent.push(`${new Date().toISOString().slice(11, 19)} ${line}`);
+      if (recent.length > 8) recent.shift();
+    }
+  };
+  /** Why a machine failed: its own message, then the last lines of its console. */
+  const failed = (mac: string) => {
+    const c = server?.clients.get(mac);
+    if (c?.message) print('error', `  ${mac} says: ${c.message}`);
+    const tail = server?.logs.tail(mac, FAILURE_TAIL) ?? [];
+    for (const l of tail) print('error', `  ${mac} | ${l.text}`);
+    failing.set(mac, tail.length);
   };
 
   return {
     attach(s: BootServer) {
       server = s;
       if (mode === 'tty') timer = setInterval(render, 500);
+      // Lines the agent sends after its error (they travel apart from the status report) follow it.
+      s.logs.on('append', (mac, lines) => {
+        const shown = failing.get(mac);
+        if (shown === undefined || mode === 'json') return;
+        for (const l of lines.slice(0, Math.max(0, FAILURE_TAIL - shown)))
+          print('error', `  ${mac} | ${l.text}`);
+        failing.set(mac, Math.min(FAILURE_TAIL, shown + lines.length));
+      });
     },
     event(e: ServerEvent) {
       if (mode === 'json') {
@@ -88,13 +165,10 @@ export function createView(mode: ViewMode, write: (s: string) => void) {
         return;
       }
       const line = eventLine(e);
-      if (line === null) return;
-      const stamped = `${new Date().toISOString().slice(11, 19)} ${line}`;
-      if (mode === 'lines') write(stamped + '\n');
-      else {
-        recent.push(stamped);
-        if (recent.length > 8) recent.shift();
-      }
+      if (line !== null) print(eventLevel(e), line);
+      if (e.type !== 'client') return;
+      if (e.phase !== 'error') failing.delete(e.mac);
+      else if (!failing.has(e.mac)) failed(e.mac);
     },
     stop() {
       if (timer) clearInterval(timer);

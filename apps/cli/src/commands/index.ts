@@ -74,6 +74,13 @@ export const start = defineCommand({
       description: 'The project directory; overrides the argument',
     },
     json: { type: 'boolean', description: 'One JSON object per event on stdout instead of the live view' },
+    'log-level': {
+      type: 'string',
+      choices: ['error', 'warn', 'info', 'debug'],
+      default: 'info',
+      placeholder: 'level',
+      description: 'Least important event printed; debug adds every HTTP request and DHCP packet',
+    },
     out: outDir,
     'host-root': hostRoot,
     'phase1-dir': phase1Dir,
@@ -90,7 +97,9 @@ export const start = defineCommand({
   },
   details:
     'Needs root (or CAP_NET_BIND_SERVICE + CAP_NET_RAW) for DHCP and ports below 1024. Ctrl+C or SIGTERM ' +
-    'stops gracefully; a second Ctrl+C exits at once.',
+    'stops gracefully; a second Ctrl+C exits at once. Without a terminal it prints one plain line per ' +
+    'event (no colour, no timestamp; under systemd each line carries its journald priority). The ' +
+    'dashboard is at http://<host_ip>:<http port>/, Prometheus metrics at /metrics.',
 });
 
 export const lab = defineCommand({

@@ -1,6 +1,7 @@
 import { ensureApiToken } from '@boottorrent/config';
 import { checkPrivileges, ServerErrorCode, startBootServer } from '@boottorrent/server';
-import { createView, type ViewMode } from '../view.js';
+import { fstatSync } from 'node:fs';
+import { createView, type LogLevel, type ViewMode } from '../view.js';
 import type { ArgsOf } from '../command.js';
 import { err } from '../output.js';
 import { requireProject } from './_project.js';
@@ -21,7 +22,10 @@ export async function run({ values, positionals }: ArgsOf<typeof start>): Promis
   if (token.created)
     err(`wrote the API token to ${token.file} (mode 0600): send it as "Authorization: Bearer <token>"`);
   const mode: ViewMode = values.json ? 'json' : process.stdout.isTTY ? 'tty' : 'lines';
-  const view = createView(mode, (s) => process.stdout.write(s));
+  const view = createView(mode, (s) => process.stdout.write(s), {
+    level: values['log-level'] as LogLevel,
+    journal: stdoutIsJournal(),
+  });
   const stop = new AbortController();
   let signals = 0;
   const onSignal = () => {
@@ -65,4 +69,19 @@ export async function run({ values, positionals }: ArgsOf<typeof start>): Promis
   view.stop();
   await server.close();
   return 0;
+}
+
+/**
+ * Whether stdout is journald's stream (systemd sets JOURNAL_STREAM to its device:inode), so each
+ * line may start with its syslog priority, `<3>`, which journald reads and strips.
+ */
+function stdoutIsJournal(): boolean {
+  const m = /^(\d+):(\d+)$/.exec(process.env.JOURNAL_STREAM ?? '');
+  if (!m) return false;
+  try {
+    const st = fstatSync(1);
+    return String(st.dev) === m[1] && String(st.ino) === m[2];
+  } catch {
+    return false;
+  }
 }

@@ -229,7 +229,7 @@ describe('boottorrent start', { timeout: 180_000 }, () => {
     expect(s.stderr()).toContain('boottorrent: interface "nosuch0" does not exist');
   });
 
-  it('without --json and without a TTY prints one line per event', async () => {
+  it('without --json and without a TTY prints one plain line per event, and why a machine failed', async () => {
     const ports = await freePorts();
     const p = await project(ports);
     const child = spawn(process.execPath, [CLI, 'start', p, '--phase1-dir', PHASE1], {
@@ -237,25 +237,66 @@ describe('boottorrent start', { timeout: 180_000 }, () => {
     });
     children.push(child);
     let stdout = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const seen: [RegExp, () => void][] = [];
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      for (const [re, done] of seen) if (re.test(stdout)) done();
+    });
+    const printed = (re: RegExp) => new Promise<void>((r) => (re.test(stdout) ? r() : seen.push([re, r])));
     const ready = new Promise<void>((r) =>
       child.stderr!.on('data', (d: Buffer) => d.toString().includes('ready:') && r()),
     );
     await ready;
-    await fetch(`http://127.0.0.1:${ports.http}/boot.ipxe?mac=52:54:00:aa:bb:cc`);
-    await new Promise((r) => setTimeout(r, 300));
+    const base = `http://127.0.0.1:${ports.http}`;
+    await fetch(`${base}/boot.ipxe?mac=52:54:00:aa:bb:cc`);
+    // A machine fails: its console lines, then its status report, as the agent sends them.
+    const mac = '52:54:00:aa:bb:dd';
+    const post = (path: string, body: object) =>
+      fetch(`${base}/api/v1/clients/${mac}/${path}`, { method: 'POST', body: JSON.stringify(body) });
+    await post('log', { lines: ['Booting Hello', 'boottorrent: could not boot Hello: disk full'] });
+    await post('status', { phase: 'error', os: 'hello', message: 'disk full' });
+    await printed(/could not boot Hello: disk full\n/);
     child.kill('SIGINT');
     await new Promise((r) => child.on('exit', r));
     expect(child.exitCode).toBe(0);
     const lines = stdout.trim().split('\n');
-    expect(lines).toContainEqual(
-      expect.stringMatching(
-        new RegExp(`^\\d\\d:\\d\\d:\\d\\d http listening on 127\\.0\\.0\\.1:${ports.http}$`),
-      ),
+    expect(lines).toContain(`http listening on 127.0.0.1:${ports.http}`);
+    expect(lines).toContain('client 52:54:00:aa:bb:cc 127.0.0.1 loader (boot.ipxe)');
+    expect(lines).toContain(`client ${mac} 127.0.0.1 error hello (status)`);
+    const at = lines.indexOf(`client ${mac} 127.0.0.1 error hello (status)`);
+    expect(lines.slice(at + 1, at + 4)).toEqual([
+      `  ${mac} says: disk full`,
+      `  ${mac} | Booting Hello`,
+      `  ${mac} | boottorrent: could not boot Hello: disk full`,
+    ]);
+    // The per-request HTTP log is debug, below the default level.
+    expect(stdout).not.toMatch(/^http 200 GET/m);
+  });
+
+  it('--log-level debug adds every HTTP request', async () => {
+    const ports = await freePorts();
+    const p = await project(ports);
+    const child = spawn(process.execPath, [CLI, 'start', p, '--phase1-dir', PHASE1, '--log-level', 'debug'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stdout = '';
+    let onLine = () => {};
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      onLine();
+    });
+    await new Promise<void>((r) =>
+      child.stderr!.on('data', (d: Buffer) => d.toString().includes('ready:') && r()),
     );
-    expect(lines).toContainEqual(
-      expect.stringMatching(/^\d\d:\d\d:\d\d client 52:54:00:aa:bb:cc 127\.0\.0\.1 loader \(boot\.ipxe\)$/),
-    );
+    await fetch(`http://127.0.0.1:${ports.http}/boot.ipxe`);
+    await new Promise<void>((r) => {
+      onLine = () => /^http 200 GET \/boot\.ipxe to 127\.0\.0\.1 \(\d+ B\)$/m.test(stdout) && r();
+      onLine();
+    });
+    child.kill('SIGINT');
+    await new Promise((r) => child.on('exit', r));
+    expect(child.exitCode).toBe(0);
   });
 
   it('on a terminal shows the live table of clients and swarm totals', async () => {
