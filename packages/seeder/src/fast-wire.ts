@@ -18,6 +18,13 @@ export interface FastWire {
   _pePending: boolean;
   _write(data: Uint8Array, cb: (err?: Error | null) => void): void;
   _push(data: Uint8Array): boolean;
+  _parse(size: number, parser: (message: Uint8Array) => void): void;
+  _onMessage(message: Uint8Array): void;
+  _onMessageLength(message: Uint8Array): void;
+  _onPiece(index: number, offset: number, block: Uint8Array): void;
+  _onReject(index: number, offset: number, length: number): void;
+  /** the remote's peer id, hex, once its handshake arrived */
+  peerId?: string;
 }
 
 /** The parts of a webtorrent Peer the fast path reads. */
@@ -33,6 +40,35 @@ interface FastPeer {
 const fastGroups = new WeakSet<object>();
 let installed = false;
 const noop = (): void => {};
+
+/** BitTorrent's request unit (BEP 3 practice). */
+const BLOCK = 16 * 1024;
+
+/**
+ * Largest request sent to a BootTorrent peer: consecutive 16 KiB requests for one piece leave as one
+ * REQUEST of up to this much, answered by one PIECE, which is cut back into 16 KiB blocks on arrival.
+ * webtorrent serves requests up to 128 KiB (its MAX_BLOCK_LENGTH); other clients (aria2c: at most
+ * 16 KiB, as BEP 3 says current implementations use) never get one.
+ * @default 128 KiB
+ */
+export const BIG_REQUEST_BYTES = 128 * 1024;
+
+/** Peer-id prefixes (Azureus style) of BootTorrent's seeder and agent: `-BS` / `-BA`, any version. */
+const OURS = /^2d42(53|41)/i; // '-B' then 'S' or 'A', in hex
+
+const u32 = (b: Uint8Array, at: number): number =>
+  ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+
+function message(id: number, index: number, offset: number, length: number): Uint8Array {
+  const m = new Uint8Array(17);
+  const v = new DataView(m.buffer);
+  v.setUint32(0, 13);
+  m[4] = id;
+  v.setUint32(5, index);
+  v.setUint32(9, offset);
+  v.setUint32(13, length);
+  return m;
+}
 
 /**
  * Takes bytes off the front of a wire's input without joining the chunks it arrived in: a message
@@ -70,25 +106,69 @@ function take(wire: FastWire, size: number): Uint8Array {
  * library's code: it then sees its usual single joined buffer.
  */
 export function fastParse(wire: FastWire): void {
+  onMessage ??= Object.getPrototypeOf(wire)._onMessage as (message: Uint8Array) => void;
   const original = wire._write.bind(wire);
+  /** a PIECE longer than one block being received: its blocks go to the wire as they arrive */
+  let big: { index: number; offset: number; left: number } | null = null;
   wire._write = (data, cb) => {
     if (wire._encryptor || wire._cryptoSyncPattern || wire._pePending) return original(data, cb);
     wire._buffer.push(data);
     wire._bufferSize += data.length;
-    while (wire._bufferSize >= wire._parserSize) {
+    for (;;) {
+      if (big) {
+        const n = Math.min(BLOCK, big.left);
+        if (wire._bufferSize < n) break;
+        const { index, offset } = big;
+        big.offset += n;
+        big.left -= n;
+        if (big.left === 0) big = null;
+        wire._onPiece(index, offset, take(wire, n));
+        continue;
+      }
+      const size = wire._parserSize;
+      // the answer to a coalesced request (BIG_REQUEST_BYTES): cut into blocks without joining it first
+      if (
+        wire._parser === onMessage &&
+        size > 9 + BLOCK &&
+        wire._bufferSize >= 9 &&
+        wire._buffer[0]![0] === 7
+      ) {
+        const head = take(wire, 9);
+        wire._parse(4, wire._onMessageLength);
+        big = { index: u32(head, 1), offset: u32(head, 5), left: size - 9 };
+        continue;
+      }
+      if (wire._bufferSize < size) break;
       if (wire._cryptoSyncPattern || wire._pePending) {
         // the handshake switched to encryption: hand the rest to the library's own parser
         const rest = wire._buffer.splice(0);
-        const size = wire._bufferSize;
+        const n = wire._bufferSize;
         wire._bufferSize = 0;
-        if (size > 0) return original(joinAll(rest, size), cb);
+        if (n > 0) return original(joinAll(rest, n), cb);
         break;
       }
-      const size = wire._parserSize;
-      wire._parser(size === 0 ? new Uint8Array(0) : take(wire, size));
+      const msg = size === 0 ? new Uint8Array(0) : take(wire, size);
+      if (wire._parser === onMessage && rejectBig(wire, msg)) continue;
+      wire._parser(msg);
     }
     cb(null);
   };
+}
+
+let onMessage: ((message: Uint8Array) => void) | undefined;
+
+/**
+ * A REJECT of a coalesced request ({@link BIG_REQUEST_BYTES}) is handed to the wire as the rejects of
+ * the 16 KiB blocks that were asked for. True if `msg` was handled here.
+ */
+function rejectBig(wire: FastWire, msg: Uint8Array): boolean {
+  if (msg[0] !== 16 || msg.length !== 13 || u32(msg, 9) <= BLOCK) return false;
+  wire._parse(4, wire._onMessageLength);
+  const index = u32(msg, 1);
+  const offset = u32(msg, 5);
+  const length = u32(msg, 9);
+  for (let at = 0; at < length; at += BLOCK) wire._onReject(index, offset + at, Math.min(BLOCK, length - at));
+  return true;
 }
 
 function joinAll(chunks: Uint8Array[], size: number): Uint8Array {
@@ -113,9 +193,25 @@ function joinAll(chunks: Uint8Array[], size: number): Uint8Array {
 function connect(peer: FastPeer, conn: Socket, wire: FastWire): void {
   fastParse(wire);
   let corked = false;
+  /** consecutive 16 KiB requests of one piece, not yet written (BootTorrent peers only) */
+  let pending: { index: number; offset: number; length: number } | null = null;
+  let ours: boolean | undefined;
+  const write = (data: Uint8Array): boolean => {
+    peer.emit('upload', data.length);
+    const done = writeDone(data);
+    return done ? conn.write(data, done) : conn.write(data);
+  };
+  const flush = (): void => {
+    if (!pending) return;
+    const { index, offset, length } = pending;
+    pending = null;
+    write(message(6, index, offset, length));
+  };
   const uncork = (): void => {
     corked = false;
-    if (!conn.destroyed) conn.uncork();
+    if (conn.destroyed) return;
+    flush();
+    conn.uncork();
   };
   wire._push = (data: Uint8Array) => {
     if (wire._finished || conn.destroyed) return false;
@@ -125,9 +221,28 @@ function connect(peer: FastPeer, conn: Socket, wire: FastWire): void {
       conn.cork();
       process.nextTick(uncork);
     }
-    peer.emit('upload', data.length);
-    const done = writeDone(data);
-    return done ? conn.write(data, done) : conn.write(data);
+    // a REQUEST (17 bytes: length 13, id 6) for one block, to a BootTorrent peer: coalesce
+    if (data.length === 17 && data[4] === 6 && data[3] === 13 && !wire._encryptor) {
+      ours ??= wire.peerId === undefined ? undefined : OURS.test(wire.peerId);
+      if (ours && u32(data, 13) === BLOCK) {
+        const index = u32(data, 5);
+        const offset = u32(data, 9);
+        if (
+          pending &&
+          pending.index === index &&
+          pending.offset + pending.length === offset &&
+          pending.length + BLOCK <= BIG_REQUEST_BYTES
+        ) {
+          pending.length += BLOCK;
+          return true;
+        }
+        flush();
+        pending = { index, offset, length: BLOCK };
+        return true;
+      }
+    }
+    flush();
+    return write(data);
   };
   conn.on('data', (chunk: Buffer) => {
     if (peer.destroyed || wire.destroyed) return;

@@ -160,17 +160,21 @@ async function runNodeClients(ctx: Ctx, method: Method, argsFor: (i: number, out
   const closed = clients.map((c) => waitMsg(c, 'closed', (ctx.timeoutSec + 90) * 1000).catch(() => ({})));
   await Promise.all(clients.map((c) => waitMsg(c, 'ready', 60_000)));
   const timed = await startClock(ctx);
+  const clientCpu0 = clients.map((c) => c.cpuSeconds());
   for (const c of clients) c.send('go');
   const deadline = sleep(ctx.timeoutSec * 1000).then(() => {
     throw new Error(`${method} N=${ctx.n}: not all clients done within ${ctx.timeoutSec} s`);
   });
   const doneMsgs = await Promise.race([Promise.all(done), deadline]);
+  const clientCpu = clients.map((c, i) => c.cpuSeconds() - clientCpu0[i]!);
   const result = await stopClock(
     ctx,
     timed,
     doneMsgs.map((m) => Number(m.t)),
     method,
   );
+  // CPU-seconds of each client in the timed window; the rest of cpuSeconds is the server side
+  result.extra.clientCpuSeconds = clientCpu.map((x) => +x.toFixed(2));
   for (const c of clients) c.send('stop');
   const closedMsgs = await Promise.race([Promise.all(closed), sleep(15_000).then(() => [])]);
   for (const c of clients) await ctx.procs.kill(c);
@@ -384,12 +388,14 @@ export async function runOriginal(ctx: Ctx): Promise<ScenarioResult> {
         throw new Error(`original N=${ctx.n}: aria2c ${dead + 1} exited: ${clients[dead]!.stderrTail()}`);
       await sleep(50);
     }
+    // spawned after the clock started: all their CPU is in the window
+    const clientCpu = clients.map((c) => +c.cpuSeconds().toFixed(2));
     const result = await stopClock(
       ctx,
       timed,
       doneFiles.map((f) => Number(readFileSync(f, 'utf8').trim())),
       'original',
-      { pieceLength: 2 ** 18 },
+      { pieceLength: 2 ** 18, clientCpuSeconds: clientCpu },
     );
     for (const p of procs) await ctx.procs.kill(p);
     const sizes = ctx.lab.clients.slice(0, ctx.n).map((_, i) => imageSizeIn(join(base, `c${i + 1}`)));

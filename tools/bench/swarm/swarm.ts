@@ -208,6 +208,12 @@ function maxRss(r: ScenarioResult): string {
   return rss.length ? `, client peak RSS ${Math.max(...rss)} MiB` : '';
 }
 
+/** CPU-seconds of each client in the window, for the log line ('' when not measured). */
+function clientCpu(r: ScenarioResult): string {
+  const cpu = r.extra.clientCpuSeconds as number[] | undefined;
+  return cpu?.length ? `, clients' CPU-s ${cpu.join(' ')}` : '';
+}
+
 async function main() {
   const imageDir = join(work, 'image');
   mkdirSync(imageDir);
@@ -289,7 +295,8 @@ async function main() {
           `N=${n} ${method}: last ${r.last.toFixed(1)} s, median ${r.median.toFixed(1)} s, bound ${bound.seconds.toFixed(1)} s, ` +
             `server sent ${(r.serverTxBytes / cfg.imageBytes).toFixed(2)}x image, our CPU ${((100 * r.cpuSeconds) / r.last / 2).toFixed(0)}% ` +
             `of 2 cores (${r.cpuSeconds.toFixed(2)} CPU-s), machine busy ${(100 * r.machineBusy).toFixed(0)}%` +
-            maxRss(r),
+            maxRss(r) +
+            clientCpu(r),
         );
       }
     }

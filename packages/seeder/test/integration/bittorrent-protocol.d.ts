@@ -6,6 +6,7 @@ declare module 'bittorrent-protocol' {
     peerChoking: boolean;
     handshake(infoHash: string, peerId: string, extensions?: { dht?: boolean; fast?: boolean }): void;
     interested(): void;
+    unchoke(): void;
     bitfield(bitfield: Uint8Array): void;
     request(
       index: number,

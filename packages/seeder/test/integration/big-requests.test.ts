@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import Protocol from 'bittorrent-protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTorrent, download, type CreatedTorrent } from '../../src/index.js';
+import { cleanup, digestFolder, makeOsFolder, tempDir } from './_helpers.js';
+
+const BLOCK = 16 * 1024;
+
+/**
+ * A hand-written seed (bittorrent-protocol on a real socket) holding every piece, with the peer id it
+ * is given: it records the length of every REQUEST and answers it from the file.
+ */
+async function startProbeSeed(
+  file: Buffer,
+  pieceLength: number,
+  infoHash: string,
+  peerIdPrefix: string,
+): Promise<{ server: Server; port: number; lengths: number[] }> {
+  const lengths: number[] = [];
+  const pieces = Math.ceil(file.length / pieceLength);
+  const server = createServer((socket) => {
+    const wire = new Protocol();
+    socket.on('error', () => {});
+    wire.on('error', () => socket.destroy());
+    socket.pipe(wire).pipe(socket);
+    wire.on('handshake', () => {
+      const id = Buffer.concat([Buffer.from(peerIdPrefix, 'latin1'), randomBytes(12)]).toString('hex');
+      wire.handshake(infoHash, id, { dht: false });
+      const field = new Uint8Array(Math.ceil(pieces / 8)).fill(0xff);
+      wire.bitfield(field);
+    });
+    wire.on('interested', () => wire.unchoke());
+    wire.on(
+      'request',
+      (
+        index: number,
+        offset: number,
+        length: number,
+        respond: (err: Error | null, b?: Uint8Array) => void,
+      ) => {
+        lengths.push(length);
+        const at = index * pieceLength + offset;
+        respond(null, file.subarray(at, at + length));
+      },
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  return { server, port: typeof addr === 'object' && addr ? addr.port : 0, lengths };
+}
+
+// Consecutive 16 KiB requests for one piece leave as one REQUEST of up to 128 KiB, to BootTorrent
+// peers only (fast-wire.ts, BIG_REQUEST_BYTES); the answer is cut back into blocks on arrival.
+describe('coalesced requests', () => {
+  let root: string;
+  let osDir: string;
+  let created: CreatedTorrent;
+  let file: Buffer;
+
+  beforeAll(async () => {
+    root = await tempDir('bigreq');
+    osDir = join(root, 'srv', 'img');
+    await makeOsFolder(osDir, { 'image.bin': 3 * 1024 * 1024 + 12_345 });
+    created = await createTorrent(osDir, { pieceLength: 256 * 1024 });
+    file = await readFile(join(osDir, 'image.bin'));
+  });
+  afterAll(() => cleanup(root));
+
+  const fetchFrom = async (prefix: string, name: string): Promise<number[]> => {
+    const probe = await startProbeSeed(file, created.pieceLength, created.infoHash, prefix);
+    try {
+      const dl = await download({
+        torrent: created.torrent,
+        dir: join(root, name),
+        serverPeers: [`127.0.0.1:${probe.port}`],
+        webSeeds: [],
+      });
+      const { downloaded } = dl.stats();
+      await dl.close();
+      expect(downloaded).toBe(created.size);
+      expect(await digestFolder(join(root, name, 'img'))).toEqual(await digestFolder(osDir));
+      return probe.lengths;
+    } finally {
+      probe.server.close();
+    }
+  };
+
+  it('asks a BootTorrent peer for up to 128 KiB at once and stores the blocks byte-exact', async () => {
+    const lengths = await fetchFrom('-BS0100-', 'from-ours');
+    expect(Math.max(...lengths)).toBe(128 * 1024);
+    expect(lengths.every((l) => l <= 128 * 1024)).toBe(true);
+  });
+
+  it('asks any other client for 16 KiB blocks only', async () => {
+    const lengths = await fetchFrom('-AR1360-', 'from-other');
+    expect(lengths.length).toBeGreaterThan(0);
+    expect(lengths.every((l) => l <= BLOCK)).toBe(true);
+  });
+});
