@@ -1,7 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clientManifestSchema, type ClientManifest, type ManifestOs } from '@boottorrent/config';
-import { parseCmdline, parseLease, pickServer, startPlan, withExtraCmdline } from './cmdline.js';
+import {
+  parseCmdline,
+  parseLease,
+  pickServer,
+  startPlan,
+  withExtraCmdline,
+  withManifestPlan,
+} from './cmdline.js';
 import { Console, type Terminal } from './console.js';
 import { AgentError, AgentErrorCode, describeError } from './errors.js';
 import { checkRam, DEFAULT_STALL_SECONDS, fetchOs } from './fetch-os.js';
@@ -80,7 +87,7 @@ async function readManifest(paths: AgentPaths): Promise<ClientManifest> {
 export async function runAgent(opts: AgentOptions): Promise<number> {
   const con = new Console(opts.term);
   const text = (p: string) => readFile(p, 'utf8').catch(() => '');
-  const args = parseCmdline(await text(opts.paths.cmdline));
+  let args = parseCmdline(await text(opts.paths.cmdline));
   const lease = parseLease(await text(opts.paths.lease));
   let manifest: ClientManifest;
   try {
@@ -89,6 +96,7 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
     con.line(`boottorrent: ${describeError(err)}`);
     return 1;
   }
+  args = withManifestPlan(args, manifest, lease.mac);
   const server = pickServer(args, manifest.server.address, lease);
   const reporter = new StatusReporter(StatusReporter.url(server, manifest.server.httpPort, lease.mac), {
     ...(lease.ip ? { ip: lease.ip } : {}),

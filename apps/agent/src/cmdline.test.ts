@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseCmdline, parseLease, pickServer, startPlan, withExtraCmdline } from './cmdline.js';
+import {
+  parseCmdline,
+  parseLease,
+  pickServer,
+  startPlan,
+  withExtraCmdline,
+  withManifestPlan,
+} from './cmdline.js';
 import { initialMenu } from './menu.js';
 import { formatBytes, memAvailable, progressLine, ramNeeded, RAM_MARGIN } from './format.js';
 import { StatusReporter } from './status.js';
@@ -106,5 +113,36 @@ describe("the server's plan for this machine", () => {
     expect(withExtraCmdline(os, undefined)).toBe(os);
     const bin: { name: string; kexec?: { cmdline: string } } = { name: 'b' };
     expect(withExtraCmdline(bin, 'nomodeset')).toBe(bin);
+  });
+});
+
+describe("the manifest's machines: (a machine booted without the per-client script)", () => {
+  const manifest = {
+    machines: [
+      { mac: '52:54:00:*', os: 'deb', menu: true, cmdline: '' },
+      { mac: ['52:54:00:00:00:01'], os: 'win', menu: false, cmdline: 'nomodeset' },
+    ],
+  };
+
+  it('takes the entry for its MAC, the exact one before a prefix', () => {
+    expect(withManifestPlan({}, manifest, '52:54:00:00:00:01')).toEqual({
+      os: 'win',
+      menu: false,
+      extra: 'nomodeset',
+    });
+    expect(withManifestPlan({ server: '10.0.0.1' }, manifest, '52:54:00:00:00:02')).toEqual({
+      server: '10.0.0.1',
+      os: 'deb',
+      menu: true,
+    });
+    expect(withManifestPlan({}, manifest, '52:55:00:00:00:01')).toEqual({});
+  });
+
+  it("leaves the per-client script's words alone", () => {
+    const args = parseCmdline('bt.os=x bt.menu=1');
+    expect(withManifestPlan(args, manifest, '52:54:00:00:00:01')).toBe(args);
+    const extra = parseCmdline('bt.extra quiet');
+    expect(withManifestPlan(extra, manifest, '52:54:00:00:00:01')).toBe(extra);
+    expect(withManifestPlan({}, {}, '52:54:00:00:00:01')).toEqual({});
   });
 });

@@ -1,3 +1,5 @@
+import { findMachine, type ClientManifest } from '@boottorrent/config';
+
 /** Kernel command line words the agent understands (all optional). */
 export interface BootArgs {
   /** `bt.os=<name>`: boot this OS with no menu (automation, tests). */
@@ -35,6 +37,28 @@ export function parseCmdline(text: string): BootArgs {
     if (key === 'bt.menu' && (value === '0' || value === '1')) args.menu = value === '1';
   }
   return args;
+}
+
+/**
+ * The plan for a machine booted without the per-client iPXE script (pxelinux, TFTP-only sites):
+ * when the command line has no `bt.menu=` and no `bt.extra`, the manifest's `machines:` entry for
+ * this MAC (exact MAC first, then the longest prefix) supplies the OS, menu flag and extra words.
+ */
+export function withManifestPlan(
+  args: BootArgs,
+  manifest: Pick<ClientManifest, 'machines'>,
+  mac: string | undefined,
+): BootArgs {
+  if (args.menu !== undefined || args.extra !== undefined || !mac || !manifest.machines) return args;
+  const found = findMachine(manifest.machines, mac);
+  if (!found) return args;
+  const e = found.entry;
+  return {
+    ...args,
+    ...(e.os !== undefined && { os: e.os }),
+    menu: e.menu,
+    ...(e.cmdline.trim() && { extra: e.cmdline.trim() }),
+  };
 }
 
 /** How the agent starts: an OS to boot at once, or the menu with its preselected entry and countdown. */

@@ -54,6 +54,21 @@ export const clientManifestSchema = z.object({
   lsd: z.boolean(),
   pex: z.boolean(),
   oss: z.array(manifestOsSchema),
+  /**
+   * config.yaml's `machines:`, for a machine booted without the per-client iPXE script (pxelinux,
+   * TFTP-only sites): the agent finds its entry by MAC. The script's `bt.os=`/`bt.menu=`/`bt.extra`
+   * words (which also carry the API's overrides) take precedence.
+   */
+  machines: z
+    .array(
+      z.object({
+        mac: z.union([z.string(), z.array(z.string())]),
+        os: z.string().optional(),
+        menu: z.boolean(),
+        cmdline: z.string(),
+      }),
+    )
+    .optional(),
 });
 
 export type ManifestOs = z.infer<typeof manifestOsSchema>;

@@ -104,6 +104,10 @@ export async function buildOut(opts: BuildOptions): Promise<BuiltOut> {
     lsd: cfg.torrent.lsd,
     pex: cfg.torrent.pex,
     oss: torrents.map((t) => manifestOs(t, cfg.torrent.web_seed ? urls.webSeed : undefined)),
+    // For machines booted without the per-client script (pxelinux); absent when there are none.
+    ...(cfg.machines.length > 0 && {
+      machines: cfg.machines.map(({ mac, os, menu, cmdline }) => ({ mac, os, menu, cmdline })),
+    }),
   };
   const payload = await timed('payload', () =>
     buildPayload({

@@ -30,6 +30,12 @@ describe('MachinePlans', () => {
     expect(plans.bootArgs('52:54:00:00:00:01')).toBe('bt.os=deb bt.menu=1');
   });
 
+  it('writes bt.menu=1 for a plan without an OS, so the agent knows the script carried a plan', async () => {
+    const plans = await MachinePlans.open(await project([]));
+    await plans.set('52:54:00:00:00:09', { menu: true });
+    expect(plans.bootArgs('52:54:00:00:00:09')).toBe('bt.menu=1');
+  });
+
   it('writes bt.menu=0 without an OS (the default boots at once) and the extras last', async () => {
     const plans = await MachinePlans.open(
       await project([{ mac: '52:54:00:00:00:01', menu: false, cmdline: ' quiet  nomodeset ' }]),

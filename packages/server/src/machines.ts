@@ -114,8 +114,9 @@ export class MachinePlans {
     if (!p) return '';
     const words: string[] = [];
     if (p.os) words.push(`bt.os=${p.os}`);
-    // bt.os alone boots at once (automation, the lab); bt.menu=1 keeps the menu with it preselected.
-    if (!p.menu || p.os) words.push(`bt.menu=${p.menu ? 1 : 0}`);
+    // Always written, so the agent knows a plan came with the script (and skips the manifest's
+    // machines:); bt.os alone would boot at once, bt.menu=1 keeps the menu with it preselected.
+    words.push(`bt.menu=${p.menu ? 1 : 0}`);
     if (p.cmdline.trim()) words.push('bt.extra', p.cmdline.trim());
     return words.join(' ');
   }

@@ -141,6 +141,17 @@ describe('agent under a pseudo-terminal', () => {
     expect(agent.text().split('ALPHA-RAN')[0]).not.toMatch(/choose the system/);
   });
 
+  it("without a per-client plan on the command line, follows the manifest's machines: entry for its MAC", async () => {
+    // The lease says 52:54:00:aa:bb:cc; the prefix entry is the longest match.
+    const machines = [
+      { mac: '52:54:00:*', os: 'alpha', menu: true, cmdline: '' },
+      { mac: '52:54:00:aa:*', os: 'beta', menu: false, cmdline: '' },
+    ];
+    const { agent } = await setup({ oss: two, manifest: { timeout: -1, machines } });
+    await agent.waitFor(/BETA-RAN/);
+    expect(agent.text().split('BETA-RAN')[0]).not.toMatch(/choose the system/);
+  });
+
   it('opens a shell on s and comes back to the menu when it exits', async () => {
     const { agent } = await setup({ oss: two, manifest: { timeout: 5 } });
     await agent.waitFor(/Booting Alpha Linux in/);

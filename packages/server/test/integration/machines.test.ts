@@ -102,6 +102,13 @@ describe('the per-client boot script', () => {
     expect(await kernelLine(ROOM_MAC.toUpperCase())).toMatch(/ bt\.os=hello bt\.menu=1$/);
   });
 
+  it("puts config.yaml's machines: in the manifest, for machines booted without this script", () => {
+    expect(out.manifest.machines).toEqual([
+      { mac: DESK, os: 'other', menu: false, cmdline: 'nomodeset hostname=desk1' },
+      { mac: '52:54:00:aa:*', os: 'hello', menu: true, cmdline: '' },
+    ]);
+  });
+
   it('adds nothing for a machine no entry names', async () => {
     const line = await kernelLine('52:55:00:00:00:09');
     expect(line).not.toContain('bt.os=');
