@@ -142,6 +142,13 @@ export const lab = defineCommand({
       description:
         'Boot this project instead of the demo; its host_ip becomes the bridge address, interface br0',
     },
+    expect: {
+      type: 'string',
+      placeholder: 'regex',
+      defaultText: "the demo OS's marker",
+      description:
+        'A VM has booted its OS when its console matches this (JavaScript regex); give it with --project',
+    },
     mode: {
       type: 'string',
       choices: ['server', 'proxy'],

@@ -12,6 +12,14 @@ export async function run({ values }: ArgsOf<typeof lab>): Promise<number> {
     throw new CliError(CliErrorCode.BadOption, `--kill-vm ${kill} is not one of the ${vms} VMs (0-based)`, {
       hint: `pick a VM from 0 to ${vms - 1}`,
     });
+  let expect: RegExp | undefined;
+  try {
+    expect = values.expect === undefined ? undefined : new RegExp(values.expect);
+  } catch (e) {
+    throw new CliError(CliErrorCode.BadOption, `--expect "${values.expect}" is not a regular expression`, {
+      hint: `${(e as Error).message.split('\n')[0]}; e.g. --expect 'login:'`,
+    });
+  }
   if (process.getuid?.() !== 0)
     throw new CliError(CliErrorCode.NotRoot, 'the lab needs root (network namespaces, tap devices)', {
       hint: 'run it with sudo',
@@ -45,6 +53,7 @@ export async function run({ values }: ArgsOf<typeof lab>): Promise<number> {
     kill: kill === undefined ? undefined : { index: kill, atProgress: 0.3 },
     noSeeder: values['no-seeder'],
     stagger: values.stagger,
+    expect,
     installDeps: values['install-deps'],
     hostRoots: values['host-root'],
     log: (l) => err(`lab: ${l}`),
