@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatProblem, loadProject, prefixLength, type Project } from '@boottorrent/config';
-import { createNetns, startVm, stopProcess, type Netns, type Vm } from '@boottorrent/lab';
+import { createNetns, startDnsmasq, startVm, stopProcess, type Netns, type Vm } from '@boottorrent/lab';
 import { CliError, CliErrorCode } from '../command.js';
 import { buildOut, cacheHome } from '@boottorrent/server';
 import { TARGET_MARKER, writeDemoProject } from './demo.js';
@@ -169,7 +168,7 @@ async function labNetwork(o: LabOptions, project: Project, cleanup: AsyncDisposa
   });
   cleanup.defer(() => net.close());
   o.log(`network: namespace ${net.name}, bridge ${net.bridge} ${c.general.host_ip}/${prefix}, ${o.vms} taps`);
-  const ra = spawnQuiet(...net.command('dnsmasq', dnsmasqArgs(net.bridge!, o.workDir, 'ra')));
+  const ra = startDnsmasq(net, { iface: net.bridge!, workDir: o.workDir, tag: 'ra', ra: true });
   cleanup.defer(() => stopProcess(ra, 5000));
   if (!o.siteDhcp) return net;
   const site = await net.addHost({
@@ -179,14 +178,12 @@ async function labNetwork(o: LabOptions, project: Project, cleanup: AsyncDisposa
   });
   cleanup.defer(() => site.close());
   const base = c.general.host_ip.split('.').slice(0, 3).join('.');
-  const dhcp = spawnQuiet(
-    ...site.command('dnsmasq', [
-      ...dnsmasqArgs(site.iface, o.workDir, 'site'),
-      `--dhcp-range=${base}.50,${base}.99,${c.dhcp.netmask},1h`,
-      '--dhcp-authoritative',
-      '--no-ping',
-    ]),
-  );
+  const dhcp = startDnsmasq(site, {
+    iface: site.iface,
+    workDir: o.workDir,
+    tag: 'site',
+    dhcp: { start: `${base}.50`, end: `${base}.99`, netmask: c.dhcp.netmask },
+  });
   cleanup.defer(() => stopProcess(dhcp, 5000));
   o.log(`site DHCP server: dnsmasq on ${site.name} (${base}.50–${base}.99)`);
   return net;
@@ -198,24 +195,6 @@ async function patchDemoConfig(dir: string, demo: LabOptions['demo']) {
   text = text.replace('  interface: br0\n', `  interface: br0\n  mode: ${demo.mode}\n`);
   if (!demo.tracker) text += 'tracker:\n  enable: false\n';
   await writeFile(path, text);
-}
-
-function dnsmasqArgs(iface: string, workDir: string, tag: string): string[] {
-  const ra = tag === 'ra' ? ['--enable-ra', '--dhcp-range=fd77::,ra-only,64'] : [];
-  return [
-    '--keep-in-foreground',
-    '--conf-file=/dev/null',
-    '--port=0',
-    `--interface=${iface}`,
-    '--bind-interfaces',
-    '--pid-file=',
-    `--dhcp-leasefile=${join(workDir, `dnsmasq-${tag}.leases`)}`,
-    ...ra,
-  ];
-}
-
-function spawnQuiet(cmd: string, args: string[]): ChildProcess {
-  return spawn(cmd, args, { stdio: 'ignore' });
 }
 
 function hostInSubnet(ip: string, last: number): string {
