@@ -25,6 +25,8 @@ export interface FastWire {
   _onReject(index: number, offset: number, length: number): void;
   /** the remote's peer id, hex, once its handshake arrived */
   peerId?: string;
+  /** the socket this wire writes into directly (read by the upload queue) */
+  _directSocket?: Socket;
 }
 
 /** The parts of a webtorrent Peer the fast path reads. */
@@ -192,6 +194,7 @@ function joinAll(chunks: Uint8Array[], size: number): Uint8Array {
  */
 function connect(peer: FastPeer, conn: Socket, wire: FastWire): void {
   fastParse(wire);
+  wire._directSocket = conn; // for the upload queue: this socket holds everything the wire wrote
   let corked = false;
   /** consecutive 16 KiB requests of one piece, not yet written (BootTorrent peers only) */
   let pending: { index: number; offset: number; length: number } | null = null;

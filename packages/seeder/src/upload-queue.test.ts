@@ -137,4 +137,29 @@ describe('UploadQueue', () => {
     expect(out.filter((m) => m.startsWith('a:9'))).toEqual(['a:9/0', 'a:9/1', 'a:9/2']);
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('reads the backlog off the socket for a wire that writes into it directly (fast-wire.ts)', () => {
+    vi.useFakeTimers();
+    const out: string[] = [];
+    const q = new UploadQueue(undefined, 4 * BLOCK);
+    const socket = { _bytesDispatched: 0, _handle: { writeQueueSize: 0 }, writableLength: 0 };
+    const wire = Object.assign(new EventEmitter(), {
+      destroyed: false,
+      _directSocket: socket,
+      // a coalescing wire: what it pushes is not what reaches the socket, so pushes are not counted
+      _push: (): boolean => true,
+      piece(index: number, offset: number, buffer: Uint8Array): void {
+        out.push(`${index}/${offset / BLOCK}`);
+        socket.writableLength += HEADER + buffer.length;
+      },
+    }) as unknown as QueueWire & EventEmitter;
+    q.attach(wire, socket);
+    for (let i = 0; i < 100; i++) wire._push(new Uint8Array(17)); // 100 REQUESTs merged into none
+    request(wire, 5, 8);
+    expect(out).toEqual(['5/0', '5/1', '5/2', '5/3']);
+    socket.writableLength = 0; // the socket took it all
+    vi.advanceTimersByTime(5);
+    expect(out).toHaveLength(8);
+    q.destroy();
+  });
 });

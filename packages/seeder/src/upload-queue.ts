@@ -24,11 +24,18 @@ export interface QueueSocket {
   /** libuv's bytes not yet accepted by the kernel */
   _handle?: { writeQueueSize?: number } | null;
   destroyed?: boolean;
+  /** bytes written to the socket and still in Node (corked or waiting for libuv) */
+  writableLength?: number;
 }
 
 /** The parts of a bittorrent-protocol wire the queue wraps. */
 export interface QueueWire {
   destroyed: boolean;
+  /**
+   * Set by fast-wire.ts: the wire writes straight into this socket, so the socket alone knows what is
+   * not yet in the kernel (counting the wire's pushes would count the REQUESTs it coalesces).
+   */
+  _directSocket?: unknown;
   piece(index: number, offset: number, buffer: Uint8Array): void;
   _push(data: Uint8Array): boolean;
   on(event: 'cancel', listener: (index: number, offset: number, length: number) => void): unknown;
@@ -37,6 +44,8 @@ export interface QueueWire {
 
 interface Conn {
   socket: QueueSocket;
+  /** the wire writes straight into the socket (see QueueWire._directSocket) */
+  direct: boolean;
   /** bytes the wire pushed towards the socket since we attached */
   pushed: number;
   /** what the kernel had accepted from the socket when we attached */
@@ -120,6 +129,7 @@ export class UploadQueue {
     if (typeof socket._bytesDispatched !== 'number') return;
     const c: Conn = {
       socket,
+      direct: wire._directSocket === socket && typeof socket.writableLength === 'number',
       pushed: 0,
       base: inKernel(socket),
       send: wire.piece.bind(wire),
@@ -156,6 +166,7 @@ export class UploadQueue {
 
   /** Bytes of this connection not yet in the kernel. */
   private backlog(c: Conn): number {
+    if (c.direct) return (c.socket.writableLength ?? 0) + (c.socket._handle?.writeQueueSize ?? 0);
     return c.pushed - (inKernel(c.socket) - c.base);
   }
 
