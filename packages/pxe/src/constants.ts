@@ -51,6 +51,8 @@ export const DhcpOption = {
   TftpServerName: 66,
   BootFileName: 67,
   UserClass: 77,
+  /** Relay Agent Information (RFC 3046): added by a relay, echoed by the server, removed by the relay. */
+  RelayAgentInformation: 82,
   ClientSystemArchitecture: 93,
   ClientNetworkInterfaceIdentifier: 94,
   ClientMachineIdentifier: 97,

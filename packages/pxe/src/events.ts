@@ -37,10 +37,24 @@ export interface DropEvent {
   size: number;
 }
 
-/** `ignored`: a valid request we chose not to answer. */
+/**
+ * `ignored`: a valid request we chose not to answer. `unknown-subnet`: relayed (or renewing) from a
+ * subnet not in `subnets`; `arch-unsupported` / `loader-missing`: the plan refused the firmware
+ * (`detail` says why, e.g. `arm64, phase-1 is x86_64`).
+ */
 export interface IgnoreEvent {
   mac: string;
-  reason: 'not-boot-client' | 'no-plan' | 'other-server' | 'pool-exhausted' | 'relayed' | 'plan-error';
+  reason:
+    | 'not-boot-client'
+    | 'no-plan'
+    | 'other-server'
+    | 'pool-exhausted'
+    | 'unknown-subnet'
+    | 'plan-error'
+    | 'arch-unsupported'
+    | 'loader-missing';
+  /** What exactly, for the live view: the relay's address, the architecture and what is missing. */
+  detail?: string;
 }
 
 /** Event map of {@link DhcpServer} (Node's typed EventEmitter). */

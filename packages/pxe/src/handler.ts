@@ -2,16 +2,17 @@
  * Request handling, independent of sockets: decode, classify, ask the plan, answer. Every failure
  * caused by the peer ends as a counted drop or an `ignored` event, never as a throw.
  */
-import { DhcpMessageType, DhcpMessageTypeName } from './constants.js';
+import { DhcpMessageType, DhcpMessageTypeName, DhcpOption } from './constants.js';
 import { MalformedPacket } from './errors.js';
 import type { DhcpServerEvents, DhcpStats, IgnoreEvent } from './events.js';
 import { inSubnet, ipToNumber, subnetOf } from './ip.js';
 import type { LeaseStore } from './lease-store.js';
+import { BROADCAST_FLAG } from './packet.js';
 import { bootClientKind, machineOf, type BootClientKind, type BootPlan, type Machine } from './machine.js';
 import { getMaxMessageSize, getMessageType, getRequestedIp, getServerId } from './options.js';
 import { decodeUnchecked, encodePacket, type DhcpPacket } from './packet.js';
 import { addBootOptions, addNetworkOptions, baseReply, isClientMessage, type ReplyContext } from './reply.js';
-import type { ResolvedOptions } from './server-options.js';
+import type { ResolvedOptions, ResolvedSubnet } from './server-options.js';
 
 /** Which socket a packet came in on. */
 export type Via = 'dhcp' | 'proxy';
@@ -54,10 +55,44 @@ export class DhcpHandler {
     this.hooks.emit('dropped', { reason, from: `${from.address}:${from.port}`, size });
   }
 
-  private ignore(mac: string, reason: IgnoreEvent['reason']): void {
+  private ignore(mac: string, reason: IgnoreEvent['reason'], detail?: string): void {
     this.stats.ignored++;
-    this.o.logger.debug?.('dhcp: not answering', { mac, reason });
-    this.hooks.emit('ignored', { mac, reason });
+    this.o.logger.debug?.('dhcp: not answering', { mac, reason, detail });
+    this.hooks.emit('ignored', detail === undefined ? { mac, reason } : { mac, reason, detail });
+  }
+
+  /**
+   * The relayed subnet a request belongs to: by `giaddr` when relayed (RFC 2131 §4.3.1), by
+   * `ciaddr` for a renewal sent straight from a routed client; null for the interface's own
+   * subnet; undefined for a relay whose subnet is not configured.
+   */
+  private subnetFor(req: DhcpPacket): ResolvedSubnet | null | undefined {
+    const find = (ip: string) => this.o.subnets.find((s) => inSubnet(ipToNumber(ip), s.net));
+    if (req.giaddr !== NO_ADDR) return find(req.giaddr);
+    if (req.ciaddr !== NO_ADDR) return find(req.ciaddr) ?? null;
+    return null;
+  }
+
+  /**
+   * Where an answer goes (RFC 2131 §4.1): to the relay's server port when relayed, else to
+   * `ciaddr` when the client has an address, else broadcast.
+   */
+  private dest(req: DhcpPacket, useCiaddr = true): { address: string; port: number } {
+    if (req.giaddr !== NO_ADDR) return { address: req.giaddr, port: this.o.relayPort };
+    if (useCiaddr && req.ciaddr !== NO_ADDR) return { address: req.ciaddr, port: this.o.clientPort };
+    return { address: this.o.replyBroadcast, port: this.o.clientPort };
+  }
+
+  private contextOf(sub: ResolvedSubnet | null): ReplyContext {
+    if (sub === null) return this.ctx;
+    return {
+      serverAddress: this.o.serverAddress,
+      subnetMask: sub.subnetMask,
+      broadcast: sub.broadcast,
+      router: sub.router,
+      dns: sub.dns,
+      leaseTime: sub.leaseTime,
+    };
   }
 
   /** Handles one datagram. Resolves when the answer (if any) was sent. Never rejects. */
@@ -81,7 +116,6 @@ export class DhcpHandler {
       return this.drop('internal-error', from, msg.length);
     }
     try {
-      if (req.giaddr !== NO_ADDR) return this.ignore(machine.mac, 'relayed');
       const kind = bootClientKind(machine);
       if (this.o.mode === 'server') await this.serve(req, type, machine, kind);
       else await this.proxy(req, type, machine, kind, via, from);
@@ -94,7 +128,7 @@ export class DhcpHandler {
 
   private async plan(machine: Machine, kind: BootClientKind | null): Promise<BootPlan | null | 'skip'> {
     if (kind === null) return null;
-    let plan: BootPlan | null;
+    let plan: Awaited<ReturnType<ResolvedOptions['planFor']>>;
     try {
       plan = await this.o.planFor(machine);
       if (this.hooks.closed()) return 'skip';
@@ -111,10 +145,25 @@ export class DhcpHandler {
       this.ignore(machine.mac, 'no-plan');
       return 'skip';
     }
+    if ('refuse' in plan) {
+      this.o.logger.info?.('dhcp: cannot boot this firmware, not answering', {
+        mac: machine.mac,
+        reason: plan.refuse,
+        detail: plan.detail,
+      });
+      this.ignore(machine.mac, plan.refuse, plan.detail);
+      return 'skip';
+    }
     return plan;
   }
 
   private reply(req: DhcpPacket, reply: DhcpPacket, address: string, port: number, via: Via): void {
+    // RFC 3046 §2.2: the server copies the Relay Agent Information option into its answer, last.
+    const agent = req.options.get(DhcpOption.RelayAgentInformation);
+    if (agent !== undefined) {
+      reply.options.delete(DhcpOption.RelayAgentInformation);
+      reply.options.set(DhcpOption.RelayAgentInformation, agent);
+    }
     const max = Math.min(getMaxMessageSize(req.options) ?? 576, 1500) - 28;
     this.hooks.send(encodePacket(reply, { maxSize: Math.max(max, 548) }), address, port, via);
     this.stats.replied++;
@@ -149,12 +198,22 @@ export class DhcpHandler {
     const store = this.store as LeaseStore;
     const serverId = getServerId(req.options);
     const ours = serverId === null || serverId === this.o.serverAddress;
-    const dest = req.ciaddr !== NO_ADDR ? req.ciaddr : this.o.replyBroadcast;
+    const sub = this.subnetFor(req);
+    if (sub === undefined)
+      return this.ignore(
+        m.mac,
+        'unknown-subnet',
+        `relayed by ${req.giaddr}, which is in no configured subnet`,
+      );
+    const ctx = this.contextOf(sub);
+    const net = sub?.net ?? this.net;
+    const dest = this.dest(req);
+    const broadcastDest = this.dest(req, false);
     switch (type) {
       case DhcpMessageType.Discover: {
         const plan = await this.plan(m, kind);
         if (plan === 'skip') return;
-        const lease = store.offer(m.mac, getRequestedIp(req.options));
+        const lease = store.offer(m.mac, getRequestedIp(req.options), sub?.pool);
         if (!lease) {
           this.o.logger.warn?.('dhcp: address pool exhausted', { mac: m.mac });
           return this.ignore(m.mac, 'pool-exhausted');
@@ -162,9 +221,9 @@ export class DhcpHandler {
         const reply = baseReply(req, DhcpMessageType.Offer, this.o.serverAddress);
         reply.yiaddr = lease.ip;
         reply.siaddr = this.o.serverAddress;
-        addNetworkOptions(reply, this.ctx, true);
+        addNetworkOptions(reply, ctx, true);
         if (plan && kind) this.boot(req, reply, plan, m, kind, 'offer');
-        this.reply(req, reply, this.o.replyBroadcast, this.o.clientPort, 'dhcp');
+        this.reply(req, reply, broadcastDest.address, broadcastDest.port, 'dhcp');
         this.hooks.emit('lease', { type: 'offered', mac: m.mac, ip: lease.ip, expiresAt: lease.expiresAt });
         return;
       }
@@ -177,10 +236,12 @@ export class DhcpHandler {
         if (ip === null) throw new MalformedPacket('request-without-address', 'REQUEST names no address');
         const plan = await this.plan(m, kind);
         if (plan === 'skip') return;
-        const lease = inSubnet(ipToNumber(ip), this.net) ? store.commit(m.mac, ip) : null;
+        const lease = inSubnet(ipToNumber(ip), net) ? store.commit(m.mac, ip, ctx.leaseTime * 1000) : null;
         if (!lease) {
           const nak = baseReply(req, DhcpMessageType.Nak, this.o.serverAddress);
-          this.reply(req, nak, this.o.replyBroadcast, this.o.clientPort, 'dhcp');
+          // A NAK through a relay has the broadcast bit set: the client has no usable address (§4.3.2).
+          if (req.giaddr !== NO_ADDR) nak.flags |= BROADCAST_FLAG;
+          this.reply(req, nak, broadcastDest.address, broadcastDest.port, 'dhcp');
           this.hooks.emit('lease', { type: 'nak', mac: m.mac, ip });
           return;
         }
@@ -193,9 +254,9 @@ export class DhcpHandler {
         reply.ciaddr = req.ciaddr;
         reply.yiaddr = lease.ip;
         reply.siaddr = this.o.serverAddress;
-        addNetworkOptions(reply, this.ctx, true);
+        addNetworkOptions(reply, ctx, true);
         if (plan && kind) this.boot(req, reply, plan, m, kind, 'ack');
-        this.reply(req, reply, dest, this.o.clientPort, 'dhcp');
+        this.reply(req, reply, dest.address, dest.port, 'dhcp');
         this.hooks.emit('lease', { type: 'acked', mac: m.mac, ip: lease.ip, expiresAt: lease.expiresAt });
         return;
       }
@@ -220,9 +281,9 @@ export class DhcpHandler {
         if (plan === 'skip') return;
         const reply = baseReply(req, DhcpMessageType.Ack, this.o.serverAddress);
         reply.ciaddr = req.ciaddr;
-        addNetworkOptions(reply, this.ctx, false);
+        addNetworkOptions(reply, ctx, false);
         if (plan && kind) this.boot(req, reply, plan, m, kind, 'ack');
-        this.reply(req, reply, dest, this.o.clientPort, 'dhcp');
+        this.reply(req, reply, dest.address, dest.port, 'dhcp');
         return;
       }
     }
@@ -258,14 +319,11 @@ export class DhcpHandler {
       answer === DhcpMessageType.Offer ? 'offer' : via === 'proxy' ? 'proxy-ack' : 'ack',
     );
     if (via === 'proxy') this.reply(req, reply, from.address, from.port, 'proxy');
-    else
-      this.reply(
-        req,
-        reply,
-        req.ciaddr !== NO_ADDR ? req.ciaddr : this.o.replyBroadcast,
-        this.o.clientPort,
-        'dhcp',
-      );
+    else {
+      // Relayed: to the relay agent, which passes it on to the client (RFC 2131 §4.1).
+      const to = this.dest(req);
+      this.reply(req, reply, to.address, to.port, 'dhcp');
+    }
     this.o.logger.debug?.(`dhcp: proxy ${DhcpMessageTypeName[answer] ?? answer}`, { mac: m.mac });
   }
 }

@@ -4,7 +4,7 @@
  */
 export { startDhcpServer } from './server.js';
 export type { DhcpServer } from './server.js';
-export type { DhcpServerOptions } from './server-options.js';
+export type { DhcpServerOptions, DhcpSubnet } from './server-options.js';
 export type {
   DhcpServerEvents,
   DhcpStats,
@@ -15,7 +15,7 @@ export type {
   Logger,
 } from './events.js';
 export type { Lease } from './lease-store.js';
-export type { Machine, BootPlan, PlanFor } from './machine.js';
+export type { Machine, BootPlan, BootRefusal, PlanFor, PlanResult } from './machine.js';
 export { staticPlan, DEFAULT_LOADERS, LEGACY_BIOS_LOADER } from './plan.js';
 export type { StaticPlanOptions, LoaderKind } from './plan.js';
 export { HOST_LOADERS, requiredLoaders, findLoader } from './loaders.js';

@@ -33,9 +33,23 @@ interface LeaseFile {
   declined: { ip: string; until: number }[];
 }
 
-export interface LeaseStoreOptions {
+/**
+ * A pool of a subnet behind a DHCP relay (RFC 2131 §4.3.1: the server picks the pool by giaddr):
+ * its range and the subnet it lies in, as numbers.
+ */
+export interface RelayPool {
   start: number;
   end: number;
+  network: number;
+  mask: number;
+}
+
+export interface LeaseStoreOptions {
+  /** The pool of the served interface's own subnet. */
+  start: number;
+  end: number;
+  /** Pools of relayed subnets; their ranges never overlap the first pool. @default [] */
+  relayPools?: readonly RelayPool[];
   /** Addresses never handed out from the pool (the server's own). */
   exclude: number[];
   reservations: Map<string, number>;
@@ -52,13 +66,14 @@ export class LeaseStore {
   private readonly declined = new Map<number, number>();
   private readonly reservedIps = new Map<number, string>();
   private readonly now: () => number;
-  private cursor: number;
+  private readonly cursors = new Map<number, number>();
+  private readonly local: RelayPool;
   private current: Promise<void> = Promise.resolve();
   private queued: Promise<void> | null = null;
 
   constructor(private readonly o: LeaseStoreOptions) {
     this.now = o.now ?? Date.now;
-    this.cursor = o.start;
+    this.local = { start: o.start, end: o.end, network: 0, mask: 0 };
     for (const [mac, ip] of o.reservations) this.reservedIps.set(ip, mac);
   }
 
@@ -66,35 +81,50 @@ export class LeaseStore {
     return e.state !== 'free' && e.expiresAt > now;
   }
 
-  /** True when `ip` may be given to `mac` now. */
-  availableFor(ip: number, mac: string): boolean {
+  private inAnyPool(ip: number): boolean {
+    const inRange = (p: { start: number; end: number }) => ip >= p.start && ip <= p.end;
+    return inRange(this.local) || (this.o.relayPools ?? []).some(inRange);
+  }
+
+  /** True when `ip` may be given to `mac` now (from `pool` when given, else from any pool). */
+  availableFor(ip: number, mac: string, pool?: RelayPool): boolean {
     const now = this.now();
     const reservedFor = this.reservedIps.get(ip);
     if (reservedFor !== undefined) return reservedFor === mac;
-    if (ip < this.o.start || ip > this.o.end || this.o.exclude.includes(ip)) return false;
+    const inPool = pool ? ip >= pool.start && ip <= pool.end : this.inAnyPool(ip);
+    if (!inPool || this.o.exclude.includes(ip)) return false;
     if ((this.declined.get(ip) ?? 0) > now) return false;
     const e = this.byIp.get(ip);
     return e === undefined || e.mac === mac || !this.live(e, now);
   }
 
-  private pick(mac: string, requested: number | null): number | null {
+  /** Whether a reservation applies where the client is: in its relayed subnet, or in none of them. */
+  private reservationHere(ip: number, pool: RelayPool | undefined): boolean {
+    const inNet = (p: RelayPool) => (ip & p.mask) >>> 0 === p.network;
+    return pool ? inNet(pool) : !(this.o.relayPools ?? []).some(inNet);
+  }
+
+  private pick(mac: string, requested: number | null, pool: RelayPool | undefined): number | null {
     const reserved = this.o.reservations.get(mac);
-    if (reserved !== undefined) return (this.declined.get(reserved) ?? 0) > this.now() ? null : reserved;
+    if (reserved !== undefined && this.reservationHere(reserved, pool))
+      return (this.declined.get(reserved) ?? 0) > this.now() ? null : reserved;
+    const p = pool ?? this.local;
     const mine = this.byMac.get(mac);
-    if (mine && this.availableFor(mine.ip, mac)) return mine.ip;
-    if (requested !== null && this.availableFor(requested, mac)) return requested;
-    const size = this.o.end - this.o.start + 1;
+    if (mine && this.availableFor(mine.ip, mac, p)) return mine.ip;
+    if (requested !== null && this.availableFor(requested, mac, p)) return requested;
+    const size = p.end - p.start + 1;
+    const cursor = this.cursors.get(p.start) ?? p.start;
     for (let i = 0; i < size; i++) {
-      const ip = this.o.start + ((this.cursor - this.o.start + i) % size);
-      if (!this.byIp.has(ip) && this.availableFor(ip, mac)) {
-        this.cursor = ip + 1 > this.o.end ? this.o.start : ip + 1;
+      const ip = p.start + ((cursor - p.start + i) % size);
+      if (!this.byIp.has(ip) && this.availableFor(ip, mac, p)) {
+        this.cursors.set(p.start, ip + 1 > p.end ? p.start : ip + 1);
         return ip;
       }
     }
     // Pool full of remembered leases: reclaim the one that ended longest ago.
     let best: Entry | null = null;
     for (const e of this.byIp.values()) {
-      if (this.availableFor(e.ip, mac) && (best === null || e.expiresAt < best.expiresAt)) best = e;
+      if (this.availableFor(e.ip, mac, p) && (best === null || e.expiresAt < best.expiresAt)) best = e;
     }
     return best?.ip ?? null;
   }
@@ -110,10 +140,13 @@ export class LeaseStore {
     return e;
   }
 
-  /** Picks an address for a DISCOVER and holds it; null when the pool is exhausted. */
-  offer(mac: string, requested: string | null): Lease | null {
+  /**
+   * Picks an address for a DISCOVER and holds it; null when the pool is exhausted. `pool` is the
+   * relayed subnet's pool; without it the address comes from the interface's own pool.
+   */
+  offer(mac: string, requested: string | null, pool?: RelayPool): Lease | null {
     const req = requested !== null && isIpv4(requested) ? ipToNumber(requested) : null;
-    const ip = this.pick(mac, req);
+    const ip = this.pick(mac, req, pool);
     if (ip === null) return null;
     const now = this.now();
     const cur = this.byMac.get(mac);
@@ -122,10 +155,10 @@ export class LeaseStore {
   }
 
   /** Binds `ip` to `mac` for the lease time (REQUEST → ACK); null when the address is not theirs to have. */
-  commit(mac: string, ip: string): Lease | null {
+  commit(mac: string, ip: string, leaseTimeMs = this.o.leaseTimeMs): Lease | null {
     const n = ipToNumber(ip);
     if (!this.availableFor(n, mac)) return null;
-    const e = this.assign(mac, n, 'bound', this.now() + this.o.leaseTimeMs);
+    const e = this.assign(mac, n, 'bound', this.now() + leaseTimeMs);
     void this.save().catch(() => undefined);
     return toLease(e);
   }

@@ -20,7 +20,8 @@ describe('host loaders', () => {
     for (const legacy of [false, true]) {
       const plan = staticPlan({ scriptUrl: 'http://10.0.0.1:8080/boot.ipxe', legacyPxelinux: legacy });
       for (const arch of [null, ClientArch.EfiX8664]) {
-        const file = plan(machine(arch))?.bootFile;
+        const r = plan(machine(arch));
+        const file = r && 'bootFile' in r ? r.bootFile : undefined;
         expect(file, `arch ${arch}`).toBeDefined();
         expect(names.has(file!), `${file} is in HOST_LOADERS`).toBe(true);
         expect(requiredLoaders(legacy)).toContain(file);

@@ -31,8 +31,21 @@ export interface BootPlan {
   nextServer?: string;
 }
 
+/**
+ * "Do not answer this machine, and here is why": a firmware the plan cannot boot. The server
+ * emits `ignored` with this reason and detail instead of offering a loader that leads nowhere.
+ */
+export interface BootRefusal {
+  refuse: 'arch-unsupported' | 'loader-missing';
+  /** One line for the operator, e.g. `arm64, phase-1 is x86_64`. */
+  detail: string;
+}
+
+/** What a plan says about a machine: boot this, refuse with a reason, or null (ignore silently). */
+export type PlanResult = BootPlan | BootRefusal | null;
+
 /** The policy seam: null means "do not answer this machine". May be async. */
-export type PlanFor = (machine: Machine) => BootPlan | null | Promise<BootPlan | null>;
+export type PlanFor = (machine: Machine) => PlanResult | Promise<PlanResult>;
 
 /** Reads a {@link Machine} from a request. Throws `PXE_MALFORMED_PACKET` on bad 93/97/77 values. */
 export function machineOf(p: DhcpPacket, iface: string): Machine {

@@ -171,6 +171,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     store = new LeaseStore({
       start: o.pool.start,
       end: o.pool.end,
+      relayPools: o.subnets.map((s) => s.pool),
       exclude: [ipToNumber(o.serverAddress)],
       reservations: o.reservations,
       leaseTimeMs: o.leaseTime * 1000,
