@@ -4,6 +4,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeDemoProject } from '../../src/lab/demo.js';
 import { CLI } from './_run.js';
 
 /**
@@ -150,6 +151,46 @@ describe('boottorrent lab (QEMU VMs, TCG)', { timeout: 900_000 }, () => {
     const r = await lab('original-run', ['--vms', '1', '--project', dir, '--timeout', '480']);
     expect(r.code, explain(r)).toBe(0);
     expect(r.result.vms[0]!.ok).toBe(true);
+  });
+
+  it('boots two VMs into two different OSes from machines: (an exact MAC and a prefix), without a menu', async () => {
+    const dir = join(work, 'machines');
+    // The menu would wait forever (timeout -1): only menu: false gets the VMs to their OS.
+    await writeDemoProject({ dir, address: '10.77.0.1', prefix: 24, timeout: -1, seedTime: 0, padding: 0 });
+    await cp(join(dir, 'oss/demo-linux'), join(dir, 'oss/demo-b'), { recursive: true });
+    const osYaml = await readFile(join(dir, 'oss/demo-linux/config.yaml'), 'utf8');
+    await writeFile(
+      join(dir, 'oss/demo-b/config.yaml'),
+      osYaml.replace(/^dispname: .*$/m, 'dispname: Demo B'),
+    );
+    const config = await readFile(join(dir, 'config.yaml'), 'utf8');
+    await writeFile(
+      join(dir, 'config.yaml'),
+      config +
+        [
+          'machines:',
+          '  - mac: 52:54:00:77:00:10', // the lab's vm0
+          '    os: demo-linux',
+          '    menu: false',
+          '    cmdline: loglevel=7 btlab=vm0',
+          '  - mac: 52:54:00:77:*', // every other lab VM
+          '    os: demo-b',
+          '    menu: false',
+          '',
+        ].join('\n'),
+    );
+    const r = await lab('machines-run', ['--vms', '2', '--project', dir, '--timeout', '480']);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.result.vms.map((v) => v.ok)).toEqual([true, true]);
+    const serial = (i: number) => readFile(join(work, 'machines-run', `vm${i}.serial.log`), 'utf8');
+    const [vm0, vm1] = [await serial(0), await serial(1)];
+    expect(vm0).toContain('Booting Demo Linux (kexec)');
+    expect(vm1).toContain('Booting Demo B');
+    expect(vm0).not.toContain('choose the system to boot');
+    expect(vm1).not.toContain('choose the system to boot');
+    // The extra words reach the kexec'd kernel, after the OS's own command line; vm1 has none.
+    expect(vm0).toMatch(/Kernel command line: console=ttyS0,115200n8 quiet panic=5 loglevel=7 btlab=vm0/);
+    expect(vm1).not.toContain('btlab=');
   });
 
   it('removes its namespace and ends every process it started when interrupted with Ctrl+C', async () => {
