@@ -53,10 +53,14 @@ export async function writeArchiveFile(
   kind: Compression,
   level: number | undefined,
   signal?: AbortSignal,
+  x86Filter = true,
 ): Promise<number> {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
-    const stream = compress(writeCpio(entries), kind, level === undefined ? {} : { level });
+    const stream = compress(writeCpio(entries), kind, {
+      ...(level === undefined ? {} : { level }),
+      x86Filter,
+    });
     await pipeline(stream, createWriteStream(tmp), signal ? { signal } : {});
     await rename(tmp, file);
   } finally {
@@ -68,6 +72,8 @@ export async function writeArchiveFile(
 /** Build record kept beside the outputs (`phase1.json`): what each file was built from. */
 export interface BuildRecord {
   files: Record<string, { key: string; size: number }>;
+  /** phase-1's runtime file: keyed by its parts' keys, with its hash. */
+  runtime?: { key: string; size: number; sha256: string };
 }
 
 export async function readRecord(path: string): Promise<BuildRecord> {

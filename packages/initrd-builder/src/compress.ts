@@ -10,6 +10,11 @@ export type Compression = 'gzip' | 'zstd' | 'xz' | 'none';
 export interface CompressOptions {
   /** Compression level (xz: the LZMA2 preset). @default DEFAULT_LEVEL[kind] */
   level?: number;
+  /**
+   * xz only: the x86 branch filter (x64 hosts). The kernel's decoder has it; busybox's unxz does not,
+   * so what phase-1's /init unpacks itself (the runtime) is built without it. @default true
+   */
+  x86Filter?: boolean;
 }
 
 /**
@@ -18,10 +23,10 @@ export interface CompressOptions {
  */
 export const DEFAULT_LEVEL = { gzip: 9, zstd: 19, xz: 6 } as const;
 
-function xz(stream: Readable, level: number): Readable {
+function xz(stream: Readable, level: number, x86Filter: boolean): Readable {
   // The kernel's XZ decoder checks CRC32 only (crc64, xz's default, makes unpacking fail), and
   // handles the x86 branch filter (CONFIG_XZ_DEC_X86), which shrinks executables by ~3%.
-  const filters = process.arch === 'x64' ? ['--x86', `--lzma2=preset=${level}`] : [`-${level}`];
+  const filters = process.arch === 'x64' && x86Filter ? ['--x86', `--lzma2=preset=${level}`] : [`-${level}`];
   const child = spawn('xz', ['--check=crc32', ...filters, '-T0', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
   const out = child.stdout;
   let stderr = '';
@@ -58,7 +63,7 @@ export function compress(stream: Readable, kind: Compression, options: CompressO
   if (kind === 'gzip') {
     return pipeline(stream, createGzip({ level: options.level ?? DEFAULT_LEVEL.gzip }), noop);
   }
-  if (kind === 'xz') return xz(stream, options.level ?? DEFAULT_LEVEL.xz);
+  if (kind === 'xz') return xz(stream, options.level ?? DEFAULT_LEVEL.xz, options.x86Filter ?? true);
   const zstd = createZstdCompress({
     params: {
       [constants.ZSTD_c_compressionLevel]: options.level ?? DEFAULT_LEVEL.zstd,

@@ -7,7 +7,13 @@ export type { Compression, CompressOptions } from './compress.js';
 export { findHostParts, defaultSearchRoots } from './host-parts.js';
 export type { HostParts, FindHostPartsOptions } from './host-parts.js';
 export { buildPhase1, DEFAULT_PHASE1_COMPRESSION, QEMU_DATA_DIRS } from './phase1.js';
-export type { BuildPhase1Options, Phase1Progress, Phase1Result } from './phase1.js';
+export type { BuildPhase1Options, Phase1Progress, Phase1Result, Phase1Runtime } from './phase1.js';
+export {
+  RUNTIME_SCRIPT,
+  RUNTIME_PATHS,
+  DEFAULT_RUNTIME_PORT,
+  DEFAULT_RUNTIME_STALL,
+} from './runtime-script.js';
 export { buildPayload, PAYLOAD_PATHS } from './payload.js';
 export type { BuildPayloadOptions } from './payload.js';
 export {

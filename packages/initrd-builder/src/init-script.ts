@@ -1,3 +1,5 @@
+import { RUNTIME_PATHS } from './runtime-script.js';
+
 /** Where /init and the udhcpc script leave facts for the agent (inside the initramfs). */
 export const PHASE1_PATHS = {
   /** Lease facts, one `key=value` a line: interface, mac, ip, mask, router, serverid, siaddr, server. */
@@ -68,7 +70,8 @@ export interface InitScriptOptions {
 /**
  * The phase-1 /init (busybox sh). It must never exit — PID 1 exiting panics the kernel — so the agent
  * runs as a child; when it exits, a shell takes over, and leaving the shell restarts the agent.
- * Kernel cmdline: `bt.server=<addr>` overrides the DHCP server address.
+ * Kernel cmdline: `bt.server=<addr>` overrides the DHCP server address; `bt.runtime=<url>` is where
+ * the runtime (Node + agent) comes from when the boot loader did not load it (runtime-script.ts).
  */
 export function initScript(opts: InitScriptOptions = {}): string {
   const rounds = opts.dhcpRounds ?? 20;
@@ -115,6 +118,20 @@ else
   echo "boottorrent phase-1: no DHCP answer on any link"
 fi
 [ -n "$server" ] && echo "server=$server" >> $lease
+
+# Stage two: the runtime (Node + the agent), unless the boot loader already loaded it.
+if [ ! -x ${PHASE1_PATHS.node} ] && [ -f ${RUNTIME_PATHS.info} ]; then
+  url=""
+  for arg in $(cat /proc/cmdline); do
+    case "$arg" in bt.runtime=*) url="\${arg#bt.runtime=}" ;; esac
+  done
+  mac=$(sed -n 's/^mac=//p' $lease)
+  if [ -n "$url" ] && [ -n "$mac" ]; then
+    BT_RUNTIME_URL=$url BT_MAC=$mac sh ${RUNTIME_PATHS.script}
+  else
+    echo "boottorrent phase-1: no bt.runtime= URL or no lease: cannot fetch the runtime"
+  fi
+fi
 
 while true; do
   setsid cttyhack ${PHASE1_PATHS.node} ${PHASE1_PATHS.agent}

@@ -1,5 +1,8 @@
-import { copyFile, mkdir, readdir, lstat, readlink, realpath, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, mkdir, readdir, lstat, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { entriesKey, readRecord, withParents, writeArchiveFile, writeRecord } from './archive-file.js';
 import type { CpioEntry } from './cpio.js';
 import { resolveLibraries, stripElf } from './elf.js';
@@ -14,6 +17,7 @@ import {
   parseModulesDep,
   resolveModuleOrder,
 } from './modules.js';
+import { RUNTIME_PATHS, RUNTIME_SCRIPT } from './runtime-script.js';
 
 /** Progress of {@link buildPhase1}: one event per output file. */
 export type Phase1Progress =
@@ -43,11 +47,29 @@ export interface BuildPhase1Options {
   signal?: AbortSignal;
 }
 
+/** The runtime: phase-1's second stage (Node + the agent), fetched by /init, checked by SHA-256. */
+export interface Phase1Runtime {
+  /** The node and agent archives concatenated, as served (`runtime.cpio.<ext>`). */
+  path: string;
+  /** Hex SHA-256 of the file; base carries it (RUNTIME_PATHS.info), so clients can check any source. */
+  sha256: string;
+  size: number;
+  /** Compressed size of each archive in the file, in order (busybox cpio stops at an archive's end). */
+  parts: number[];
+}
+
 /** What {@link buildPhase1} produced. */
 export interface Phase1Result {
   kernel: string;
-  /** Initrd files in load order (boot loaders load them in this order; concatenating them works too). */
+  /**
+   * Every initrd in load order: base, node, agent (and qemu). Loading all of them boots without the
+   * runtime fetch (/init skips it when Node is there); concatenating them works too.
+   */
   initrds: string[];
+  /** What the boot loader loads in the two-stage boot: base (and qemu); /init fetches the runtime. */
+  loaderInitrds: string[];
+  /** null with zstd (busybox cannot unpack it): then the loader loads every initrd, as `initrds`. */
+  runtime: Phase1Runtime | null;
   /** Bytes per part (uncompressed) and per output file, plus `total` (kernel + initrds as served). */
   sizes: Record<string, number>;
   /** True when nothing had to be rebuilt. */
@@ -161,33 +183,36 @@ export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Resul
   sizes.kexec = (await stat(parts.kexec)).size;
   sizes.agent = (await stat(opts.agentBundle)).size;
 
-  const archives: { name: string; entries: CpioEntry[] }[] = [
+  const baseEntries = (runtimeInfo: string): CpioEntry[] => [
+    { path: 'dev/console', type: 'chardev', major: 5, minor: 1, mode: 0o600 },
+    { path: 'dev/null', type: 'chardev', major: 1, minor: 3, mode: 0o666 },
+    ...['proc', 'sys', 'run', 'tmp', 'root', 'sbin', 'usr/bin', 'usr/sbin'].map((path): CpioEntry => ({
+      path,
+      type: 'dir',
+    })),
+    { path: 'bin/sh', type: 'symlink', target: 'busybox' },
+    x('init', Buffer.from(initScript())),
+    x('bin/busybox', parts.busybox),
+    x(PHASE1_PATHS.udhcpcScript, Buffer.from(UDHCPC_SCRIPT)),
     {
-      name: 'base',
-      entries: [
-        { path: 'dev/console', type: 'chardev', major: 5, minor: 1, mode: 0o600 },
-        { path: 'dev/null', type: 'chardev', major: 1, minor: 3, mode: 0o666 },
-        ...['proc', 'sys', 'run', 'tmp', 'root', 'sbin', 'usr/bin', 'usr/sbin'].map((path): CpioEntry => ({
-          path,
-          type: 'dir',
-        })),
-        { path: 'bin/sh', type: 'symlink', target: 'busybox' },
-        x('init', Buffer.from(initScript())),
-        x('bin/busybox', parts.busybox),
-        x(PHASE1_PATHS.udhcpcScript, Buffer.from(UDHCPC_SCRIPT)),
-        {
-          path: PHASE1_PATHS.modules,
-          type: 'file',
-          source: Buffer.from(
-            order.map((m) => `${parts.kernelVersion}/${m.replace(/\.(xz|zst|gz)$/, '')}\n`).join(''),
-          ),
-        },
-        { path: 'etc/passwd', type: 'file', source: Buffer.from('root:x:0:0:root:/root:/bin/sh\n') },
-        { path: 'etc/group', type: 'file', source: Buffer.from('root:x:0:\n') },
-        ...moduleEntries,
-        x('usr/sbin/kexec', parts.kexec),
-      ],
+      path: PHASE1_PATHS.modules,
+      type: 'file',
+      source: Buffer.from(
+        order.map((m) => `${parts.kernelVersion}/${m.replace(/\.(xz|zst|gz)$/, '')}\n`).join(''),
+      ),
     },
+    { path: 'etc/passwd', type: 'file', source: Buffer.from('root:x:0:0:root:/root:/bin/sh\n') },
+    { path: 'etc/group', type: 'file', source: Buffer.from('root:x:0:\n') },
+    ...moduleEntries,
+    x('usr/sbin/kexec', parts.kexec),
+    ...(runtimeInfo
+      ? [
+          { path: RUNTIME_PATHS.info, type: 'file', source: Buffer.from(runtimeInfo) } as CpioEntry,
+          x(RUNTIME_PATHS.script, Buffer.from(RUNTIME_SCRIPT)),
+        ]
+      : []),
+  ];
+  const archives: { name: string; entries: CpioEntry[] }[] = [
     { name: 'node', entries: [x(PHASE1_PATHS.node, node), ...(await libEntries([parts.node, parts.kexec]))] },
     {
       name: 'agent',
@@ -210,13 +235,15 @@ export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Resul
     cached = false;
   }
 
-  const initrds: string[] = [];
-  for (const { name, entries } of archives) {
+  const built = new Map<string, string>();
+  const buildArchive = async (name: string, entries: CpioEntry[]) => {
     const file = `${name}.cpio.${ext}`;
     abortCheck(opts.signal, file);
     const path = join(outDir, file);
     const full = withParents(entries);
-    const key = await entriesKey(full, { kind, level: opts.level });
+    // busybox's unxz (in /init) has no x86 filter: the runtime's archives are built without it.
+    const x86Filter = !(kind === 'xz' && (name === 'node' || name === 'agent'));
+    const key = await entriesKey(full, { kind, level: opts.level, ...(x86Filter ? {} : { x86Filter }) });
     const prev = record.files[file];
     const onDisk = await stat(path).catch(() => null);
     if (prev?.key === key && onDisk?.size === prev.size) {
@@ -224,7 +251,7 @@ export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Resul
     } else {
       emit({ type: 'building', file });
       const t0 = performance.now();
-      const size = await writeArchiveFile(path, full, kind, opts.level, opts.signal).catch(
+      const size = await writeArchiveFile(path, full, kind, opts.level, opts.signal, x86Filter).catch(
         (cause: unknown) => {
           if (opts.signal?.aborted)
             throw new InitrdError(InitrdErrorCode.Aborted, `building ${file} was aborted`, { cause });
@@ -237,9 +264,66 @@ export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Resul
       cached = false;
     }
     sizes[file] = record.files[file]!.size;
-    initrds.push(path);
+    built.set(name, path);
+  };
+  for (const { name, entries } of archives) await buildArchive(name, entries);
+
+  // The runtime: node + agent, byte for byte, in one file. busybox unpacks gzip and xz, not zstd: a
+  // zstd phase-1 stays one stage (the boot loader loads everything, /init finds Node and skips the fetch).
+  const runtimeParts = [built.get('node')!, built.get('agent')!];
+  const nameOf = (p: string) => p.slice(outDir.length + 1);
+  let runtime: Phase1Runtime | null = null;
+  let info = '';
+  if (kind !== 'zstd') {
+    const path = join(outDir, `runtime.cpio.${ext}`);
+    const key = JSON.stringify(runtimeParts.map((p) => record.files[nameOf(p)]!.key));
+    let rec = record.runtime?.key === key ? record.runtime : undefined;
+    if (!rec || (await stat(path).catch(() => null))?.size !== rec.size) {
+      abortCheck(opts.signal, 'the runtime');
+      rec = { key, ...(await concatFiles(runtimeParts, path)) };
+      record.runtime = rec;
+      await writeRecord(recordPath, record);
+      cached = false;
+    }
+    const partSizes = runtimeParts.map((p) => record.files[nameOf(p)]!.size);
+    runtime = { path, sha256: rec.sha256, size: rec.size, parts: partSizes };
+    info = `sha256=${rec.sha256}\nname=runtime.cpio.${ext}\nparts=${partSizes.join(' ')}\n`;
+    sizes.runtime = rec.size;
   }
+  await buildArchive('base', baseEntries(info));
+
   await writeRecord(recordPath, record);
-  sizes.total = sizes.kernel + archives.reduce((sum, a) => sum + (sizes[`${a.name}.cpio.${ext}`] ?? 0), 0);
-  return { kernel: kernelOut, initrds, sizes, cached };
+  const initrds = ['base', ...archives.map((a) => a.name)].map((n) => built.get(n)!);
+  const loaderInitrds = runtime ? initrds.filter((p) => !runtimeParts.includes(p)) : initrds;
+  sizes.total = sizes.kernel + initrds.reduce((sum, p) => sum + (sizes[nameOf(p)] ?? 0), 0);
+  return { kernel: kernelOut, initrds, loaderInitrds, runtime, sizes, cached };
+}
+
+/** Concatenates `files` into `out` atomically, hashing on the way. */
+async function concatFiles(files: string[], out: string): Promise<{ sha256: string; size: number }> {
+  const tmp = `${out}.tmp-${process.pid}`;
+  const h = createHash('sha256');
+  let size = 0;
+  try {
+    const ws = createWriteStream(tmp);
+    for (const f of files) {
+      await pipeline(
+        createReadStream(f),
+        async function* (src: AsyncIterable<Buffer>) {
+          for await (const chunk of src) {
+            h.update(chunk);
+            size += chunk.length;
+            yield chunk;
+          }
+        },
+        ws,
+        { end: false },
+      );
+    }
+    await new Promise<void>((resolve, reject) => ws.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    await rename(tmp, out);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return { sha256: h.digest('hex'), size };
 }

@@ -56,6 +56,9 @@ describe('buildPhase1', () => {
     });
     expect(r.cached).toBe(false);
     expect(r.initrds.map((f) => basename(f))).toEqual(['base.cpio.zst', 'node.cpio.zst', 'agent.cpio.zst']);
+    // busybox cannot unpack zstd: one stage, the boot loader loads everything.
+    expect(r.runtime).toBeNull();
+    expect(r.loaderInitrds).toEqual(r.initrds);
     const recs = await records(r.initrds);
     expect(recs.get('init')).toMatchObject({ type: 'file', mode: 0o755 });
     const init = Buffer.from(recs.get('init')!.data).toString();
@@ -140,6 +143,21 @@ describe('buildPhase1', () => {
     );
     const archives = r.initrds.reduce((s, f) => s + r.sizes[basename(f)]!, 0);
     expect(r.sizes.total).toBe(r.sizes.kernel! + archives);
+    // Two stages: the boot loader loads base; the runtime is node + agent byte for byte, and base
+    // carries its SHA-256 and part sizes for /init.
+    expect(r.loaderInitrds.map((f) => basename(f))).toEqual(['base.cpio.xz']);
+    const runtime = await readFile(r.runtime!.path);
+    const [node, agentXz] = [await readFile(r.initrds[1]!), await readFile(r.initrds[2]!)];
+    expect(runtime.equals(Buffer.concat([node, agentXz]))).toBe(true);
+    expect(r.runtime!.parts).toEqual([node.length, agentXz.length]);
+    const baseCpio = readCpio(execFileSync('xz', ['-dc', r.initrds[0]!], { maxBuffer: 1 << 30 }));
+    const info = Buffer.from(baseCpio.find((e) => e.path === 'etc/boottorrent/runtime')!.data).toString();
+    expect(info).toBe(
+      `sha256=${createHash('sha256').update(runtime).digest('hex')}\nname=runtime.cpio.xz\nparts=${node.length} ${agentXz.length}\n`,
+    );
+    // busybox's unxz (what /init unpacks with) reads the runtime's archives: no x86 filter in them.
+    expect(execFileSync('xz', ['--list', '-vv', r.initrds[1]!]).toString()).not.toMatch(/x86/);
+    expect(execFileSync('xz', ['--list', '-vv', r.initrds[0]!]).toString()).toMatch(/x86/);
     // Back to zstd: its archives are still there and still match their inputs.
     const back = await buildPhase1({ outDir: out, parts, agentBundle: agent, ...ZSTD3 });
     expect(back.cached).toBe(true);
