@@ -15,6 +15,8 @@ export function eventLevel(e: ServerEvent): LogLevel {
   switch (e.type) {
     case 'warning':
       return 'warn';
+    case 'runtime':
+      return e.action === 'failed' ? 'warn' : e.action === 'have' || e.action === 'left' ? 'info' : 'debug';
     case 'client':
       return e.phase === 'error' ? 'error' : 'info';
     case 'http':
@@ -66,6 +68,12 @@ export function eventLine(e: ServerEvent): string | null {
       return `${e.service} refused ${e.client}${e.file ? ` ${e.file}` : ''}: ${e.reason}`;
     case 'warning':
       return `warning: ${e.service}: ${e.message}`;
+    case 'runtime':
+      if (e.action === 'have') return `runtime: ${e.mac} holds it (from ${e.source}) and serves it`;
+      if (e.action === 'failed') return `runtime: ${e.mac} asks again, its source failed (${e.failed})`;
+      if (e.action === 'left') return `runtime: ${e.mac} left (loads its OS); no longer a source`;
+      if (e.action === 'redirect') return `runtime: ${e.mac} sent to peer ${e.peer}`;
+      return `runtime: ${e.mac} served by the server`;
     default:
       // An event type this view does not know yet: --json still carries it.
       return null;
@@ -105,6 +113,7 @@ export function createView(mode: ViewMode, write: (s: string) => void, opts: Vie
     rate = ((total - lastUpload.total) * 1000) / Math.max(1, now - lastUpload.at);
     lastUpload = { at: now, total };
     const t = totals(clients);
+    const p1 = server.phase1();
     const rows = clients.map(row);
     const failures = clients
       .filter((c) => c.phase === 'error')
@@ -116,12 +125,16 @@ export function createView(mode: ViewMode, write: (s: string) => void, opts: Vie
       '\x1b[H\x1b[2J' +
         `BootTorrent — ${clients.length} client${clients.length === 1 ? '' : 's'}   (Ctrl+C stops)`,
       '',
-      fmt(['MAC', 'IP', 'FIRMWARE', 'PHASE', 'OS', 'FROM SERVER', 'FROM PEERS']),
+      fmt(['MAC', 'IP', 'FIRMWARE', 'PHASE', 'OS', 'FROM SERVER', 'FROM PEERS', 'RUNTIME FROM']),
       ...rows.map(fmt),
       '',
       `swarm: ${bytes(t.fromServer + t.fromWebSeed)} from the server, ${bytes(t.fromPeers)} from peers` +
         (t.fromServer + t.fromPeers > 0 ? ` (server share ${(t.serverShare * 100).toFixed(0)}%)` : '') +
         `; server uploading ${bytes(rate)}/s, ${bytes(total)} in all`,
+      `phase-1: ${bytes(p1.phase1Bytes.loader + p1.phase1Bytes.runtime)} from the server ` +
+        `(boot loader ${bytes(p1.phase1Bytes.loader)}, runtime ${bytes(p1.phase1Bytes.runtime)}); ` +
+        `runtime copies ${p1.stats.fromServer} from the server, ${p1.stats.fromPeers} from peers; ` +
+        `${p1.stats.holders} holder${p1.stats.holders === 1 ? '' : 's'}`,
       '',
       ...(failures.length ? [...failures, ''] : []),
       ...recent,
@@ -190,10 +203,11 @@ function row(c: ClientInfo): string[] {
     c.os ?? '-',
     bytes(c.bytesFromServer + c.bytesFromWebSeed),
     bytes(c.bytesFromPeers),
+    c.runtimeSource ?? '-',
   ];
 }
 
-const WIDTHS = [18, 16, 10, 18, 12, 12, 12];
+const WIDTHS = [18, 16, 10, 18, 12, 12, 12, 30];
 function fmt(cols: string[]): string {
   return cols.map((c, i) => c.padEnd(WIDTHS[i] ?? 10)).join(' ');
 }

@@ -165,6 +165,24 @@ export const phase1Schema = z
       .describe(
         "Compression level (xz 0-9, zstd 1-19, gzip 1-9). null: the compressor's default (xz 6, zstd 19, gzip 9); lower builds faster and bigger.",
       ),
+    runtime_server_slots: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(2)
+      .describe(
+        "How many clients download phase-1's runtime (Node + agent, ~28 MB) from this server at once. The others wait a moment and get it from a client that already holds it, so a small number lets the first clients finish fast and pass it on.",
+      ),
+    runtime_peer_slots: z
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .default(1)
+      .describe(
+        'How many clients each client that holds the runtime serves at once. Every copy is checked against the SHA-256 in what the server served before it is unpacked.',
+      ),
   })
   .describe('The phase-1 Linux every client loads first (kernel, busybox, Node, the agent).');
 

@@ -1,7 +1,13 @@
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClientManifest, ManifestOs, OsEntry, Project } from '@boottorrent/config';
-import { buildPayload, buildPhase1, findHostParts, type Phase1Progress } from '@boottorrent/initrd-builder';
+import {
+  buildPayload,
+  buildPhase1,
+  findHostParts,
+  type Phase1Progress,
+  type Phase1Result,
+} from '@boottorrent/initrd-builder';
 import { findLoader, HOST_LOADERS, requiredLoaders } from '@boottorrent/pxe';
 import { createTorrent, type CreatedTorrent } from '@boottorrent/seeder';
 import { ServerError, ServerErrorCode } from './errors.js';
@@ -35,7 +41,8 @@ export interface TorrentInfo extends CreatedTorrent {
 export interface BuiltOut {
   outDir: string;
   tftpRoot: string;
-  phase1: { kernel: string; initrds: string[]; sizes: Record<string, number> };
+  /** Phase-1: `loaderInitrds` is what boot loaders load; /init fetches `runtime` (null with zstd). */
+  phase1: Pick<Phase1Result, 'kernel' | 'initrds' | 'loaderInitrds' | 'runtime' | 'sizes'>;
   /** The payload initrd (manifest + torrents), loaded after phase-1's initrds. */
   payload: string;
   torrents: TorrentInfo[];

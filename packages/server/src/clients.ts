@@ -15,6 +15,8 @@ export interface ClientInfo {
   bytesFromPeers: number;
   bytesFromWebSeed: number;
   bytesUploaded: number;
+  /** Where phase-1's runtime came from: 'server', or the peer as "<ip> (<mac>)". */
+  runtimeSource?: string;
   message?: string;
   /** What this machine is set to boot (config.yaml's `machines:`, the API's override), if anything. */
   machine?: MachinePlan;
@@ -51,13 +53,18 @@ export class ClientTable extends EventEmitter<{ change: [ClientInfo, string] }> 
   }
 
   /** A fact from the server's own services (DHCP lease, TFTP or HTTP fetch). */
-  observe(mac: string, fact: { phase?: ClientPhase; ip?: string; firmware?: string }, why: string): void {
+  observe(
+    mac: string,
+    fact: { phase?: ClientPhase; ip?: string; firmware?: string; runtimeSource?: string },
+    why: string,
+  ): void {
     const c = this.#get(mac);
     if (fact.ip) {
       c.ip = fact.ip;
       this.#ipToMac.set(fact.ip, mac);
     }
     if (fact.firmware) c.firmware = fact.firmware;
+    if (fact.runtimeSource) c.runtimeSource = fact.runtimeSource;
     if (fact.phase) this.#advance(c, fact.phase);
     c.updated = this.now();
     this.emit('change', c, why);

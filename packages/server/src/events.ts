@@ -37,6 +37,18 @@ export type ServerEvent =
       reason: string;
       file?: string;
     }
+  | {
+      /** Phase-1's runtime: served by the server, redirected to a peer, a source failed, a client holds it, a holder left. */
+      type: 'runtime';
+      action: 'server' | 'redirect' | 'failed' | 'have' | 'left';
+      mac: string;
+      /** redirect: the holder's MAC. */
+      peer?: string;
+      /** failed: why the client asked again. */
+      failed?: string;
+      /** have: 'server' or "<ip> (<mac>)". */
+      source?: string;
+    }
   | { type: 'warning'; service: ServiceName; message: string };
 
 /** The services a boot server runs. */

@@ -35,3 +35,19 @@ export { EventStreams, MAX_EVENT_STREAMS } from './sse.js';
 export type { Snapshot, Summary } from './sse.js';
 export { renderDashboard, escapeHtml, DASHBOARD_CSP } from './dashboard.js';
 export { opsRoutes, parseLogBatch, MAX_LOG_BODY, MAX_LOG_BATCH } from './ops-routes.js';
+export { runtimeService, RUNTIME_URL_PATH } from './runtime.js';
+export type { RuntimeService, RuntimeServiceOptions, RuntimeReport } from './runtime.js';
+export {
+  RuntimeScheduler,
+  DEFAULT_RUNTIME_SERVER_SLOTS,
+  DEFAULT_RUNTIME_PEER_SLOTS,
+  DEFAULT_RUNTIME_MAX_WAIT_MS,
+  DEFAULT_RUNTIME_ASSIGN_TIMEOUT_MS,
+} from './scheduler.js';
+export type {
+  RuntimeSchedulerOptions,
+  RuntimeHolder,
+  RuntimeSource,
+  RuntimeStats,
+  RuntimeFailure,
+} from './scheduler.js';

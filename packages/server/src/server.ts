@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { basename } from 'node:path';
 import type { Project } from '@boottorrent/config';
 import { buildOut, serverUrls, type BuildEvent, type BuiltOut } from './build.js';
 import type { ClientLogs } from './client-logs.js';
@@ -8,6 +9,7 @@ import type { ServerEvent, ServerEventMap, ServiceName } from './events.js';
 import { Monitor } from './monitor.js';
 import { opsRoutes } from './ops-routes.js';
 import { checkInterface, whoUses } from './preflight.js';
+import type { RuntimeReport } from './runtime.js';
 import { wireDhcp, wireHttp, wireSeeder, wireTftp, wireTracker, type WireContext } from './services.js';
 import { EventStreams } from './sse.js';
 
@@ -50,18 +52,23 @@ export interface BootServer extends EventEmitter<ServerEventMap> {
   readonly logs: ClientLogs;
   /** Bytes the server's seeder and web seed sent. */
   uploaded(): { seeder: number; webSeed: number };
+  /** Phase-1 from the server and from peers: bytes sent, runtime holders, where each copy came from. */
+  phase1(): RuntimeReport;
   /** Stops every service and waits for their sockets. Idempotent; no event fires after it. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** The kernel command line phase-1 boots with: both consoles, the server address, then extras. */
-export function phase1Cmdline(project: Project, extra = ''): string {
+export function phase1Cmdline(project: Project, extra = '', out?: Pick<BuiltOut, 'phase1'>): string {
+  const runtime = out?.phase1.runtime;
   const parts = [
     'console=tty0',
     'console=ttyS0,115200n8',
     'quiet',
     `bt.server=${project.config.general.host_ip}`,
+    // Where /init fetches the runtime (Node + agent) from: this server, or a peer it redirects to.
+    ...(runtime ? [`bt.runtime=${serverUrls(project).http}/runtime/${basename(runtime.path)}`] : []),
   ];
   return [...parts, extra.trim()].filter(Boolean).join(' ');
 }
@@ -130,7 +137,7 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
     project,
     out,
     clients,
-    cmdline: phase1Cmdline(project, o.extraCmdline),
+    cmdline: phase1Cmdline(project, o.extraCmdline, out),
     emit,
     routes: opsRoutes(monitor, streams, `${project.config.dhcp.interface} ${host}`),
     statusGuard: (mac, remote) => monitor.guard.admit(mac, remote),
@@ -183,6 +190,7 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
     clients,
     ports,
     logs: monitor.logs,
+    phase1: () => http.runtime(),
     uploaded: () => ({
       seeder: seeder?.stats().reduce((a, t) => a + t.uploaded, 0) ?? 0,
       webSeed: http.webSeedBytes(),

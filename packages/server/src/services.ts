@@ -18,6 +18,7 @@ import type { ClientTable } from './clients.js';
 import type { ServerEvent } from './events.js';
 import { wireMachines } from './machines-api.js';
 import { startHttpServer, type HttpRoute, type HttpServer, type HttpServerOptions } from './http.js';
+import { runtimeService, type RuntimeReport } from './runtime.js';
 
 /** What every wiring function gets: the project, what was built, the client table and the event sink. */
 export interface WireContext {
@@ -37,12 +38,12 @@ export interface WireContext {
 export async function wireTftp({ project, out, clients, cmdline, emit }: WireContext): Promise<TftpServer> {
   const c = project.config;
   const phase1Files = new Map(
-    [out.phase1.kernel, ...out.phase1.initrds].map((p) => [`phase1/${basename(p)}`, p]),
+    [out.phase1.kernel, ...out.phase1.loaderInitrds].map((p) => [`phase1/${basename(p)}`, p]),
   );
   const cfg = Buffer.from(
     pxelinuxConfig({
       kernel: `phase1/${basename(out.phase1.kernel)}`,
-      initrds: out.phase1.initrds.map((p) => `phase1/${basename(p)}`),
+      initrds: out.phase1.loaderInitrds.map((p) => `phase1/${basename(p)}`),
       cmdline,
       serial: true,
     }),
@@ -124,26 +125,37 @@ export async function wireDhcp({ project, out, clients, emit }: WireContext): Pr
 }
 
 /** HTTP: boot scripts, phase-1 (kernel, initrds, payload), the web seed and the status API. */
-export async function wireHttp(ctx: WireContext): Promise<HttpServer> {
+export async function wireHttp(ctx: WireContext): Promise<HttpServer & { runtime(): RuntimeReport }> {
   const { project, out, clients, cmdline, emit } = ctx;
   const c = project.config;
+  const runtime = runtimeService({
+    runtime: out.phase1.runtime,
+    clients,
+    emit,
+    serverSlots: c.phase1.runtime_server_slots,
+    peerSlots: c.phase1.runtime_peer_slots,
+  });
   const machines = await wireMachines({ project, clients, emit });
   const webSeedFiles = new Map<string, string>();
   for (const t of out.torrents)
     for (const f of t.files) webSeedFiles.set(`${t.os.name}/${f.path}`, join(t.os.dir, f.path));
-  return startHttpServer({
+  const http = await startHttpServer({
     host: c.general.host_ip,
     port: c.http.port,
     baseUrl: serverUrls(project).http,
-    phase1: { kernel: out.phase1.kernel, initrds: [...out.phase1.initrds, out.payload] },
+    phase1: { kernel: out.phase1.kernel, initrds: [...out.phase1.loaderInitrds, out.payload] },
     cmdline,
     webSeedFiles,
     clients,
     cmdlineFor: machines.cmdlineFor,
-    routes: [...machines.routes, ...(ctx.routes ?? [])],
+    routes: [...runtime.routes, ...machines.routes, ...(ctx.routes ?? [])],
     statusGuard: ctx.statusGuard,
-    onRequest: (r) => emit({ type: 'http', ...r }),
+    onRequest: (r) => {
+      runtime.onRequest(r);
+      emit({ type: 'http', ...r });
+    },
   });
+  return Object.assign(http, { runtime: runtime.report });
 }
 
 /** The tracker (HTTP + UDP), announcing only the project's torrents. */

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { RuntimeScheduler } from './scheduler.js';
+
+const mac = (i: number) => `02:00:00:00:00:${i.toString(16).padStart(2, '0')}`;
+
+function setup(
+  o: { serverSlots?: number; peerSlots?: number; maxWaitMs?: number; assignTimeoutMs?: number } = {},
+) {
+  let t = 1_000;
+  const s = new RuntimeScheduler({ ...o, now: () => t });
+  return { s, tick: (ms: number) => (t += ms) };
+}
+
+/** Serves `m` from the server to the end and makes it a holder at 10.0.0.<i>. */
+function fromServer(s: RuntimeScheduler, i: number) {
+  expect(s.pick(mac(i)).kind).toBe('server');
+  s.serverDone(mac(i));
+  return s.have(mac(i), `10.0.0.${i}`, 8370);
+}
+
+describe('RuntimeScheduler', () => {
+  it('serves the first clients itself up to serverSlots, and makes the rest wait', () => {
+    const { s } = setup({ serverSlots: 2 });
+    expect(s.pick(mac(1))).toEqual({ kind: 'server' });
+    expect(s.pick(mac(2))).toEqual({ kind: 'server' });
+    expect(s.pick(mac(3))).toEqual({ kind: 'wait', retryAfterS: 1 });
+    expect(s.stats()).toMatchObject({ serverBusy: 2, waiting: 1 });
+    s.serverDone(mac(1));
+    // Still no holder (1 has not said it holds the file): the freed server slot goes to 3.
+    expect(s.pick(mac(3)).kind).toBe('server');
+  });
+
+  it('redirects to a holder with a free slot before using the server, least busy then oldest', () => {
+    const { s, tick } = setup({ serverSlots: 2, peerSlots: 2 });
+    fromServer(s, 1);
+    tick(10);
+    s.have(mac(2), '10.0.0.2', 8370);
+    const a = s.pick(mac(3));
+    expect(a.kind === 'peer' && a.holder.mac).toBe(mac(1));
+    const b = s.pick(mac(4));
+    expect(b.kind === 'peer' && b.holder.mac).toBe(mac(2));
+    const c = s.pick(mac(5));
+    expect(c.kind === 'peer' && c.holder.ip).toBe('10.0.0.1');
+    expect(s.have(mac(3), '10.0.0.3', 8370)).toBe(mac(1));
+    expect(s.sourceOf(mac(3))).toBe(mac(1));
+    expect(s.stats()).toMatchObject({ holders: 3, fromServer: 2, fromPeers: 1, redirects: 3 });
+  });
+
+  it('keeps the server out while holders exist, until a client has waited maxWaitMs', () => {
+    const { s, tick } = setup({ serverSlots: 2, peerSlots: 1, maxWaitMs: 30_000 });
+    fromServer(s, 1);
+    expect(s.pick(mac(2)).kind).toBe('peer');
+    expect(s.pick(mac(3)).kind).toBe('wait');
+    tick(29_999);
+    expect(s.pick(mac(3)).kind).toBe('wait');
+    tick(1);
+    expect(s.pick(mac(3)).kind).toBe('server');
+  });
+
+  it('drops a holder whose client came back with failed=stall and sends the client elsewhere', () => {
+    const { s } = setup({ peerSlots: 1 });
+    fromServer(s, 1);
+    s.have(mac(2), '10.0.0.2', 8370);
+    const first = s.pick(mac(3));
+    expect(first.kind === 'peer' && first.holder.mac).toBe(mac(1));
+    const again = s.pick(mac(3), 'stall');
+    expect(again.kind === 'peer' && again.holder.mac).toBe(mac(2));
+    expect(s.holders().map((h) => h.mac)).toEqual([mac(2)]);
+    expect(s.stats().dropped.stall).toBe(1);
+    expect(s.stats().failures.stall).toBe(1);
+  });
+
+  it('bans a holder that served bad bytes: it never becomes a holder again', () => {
+    const { s } = setup();
+    fromServer(s, 1);
+    expect(s.pick(mac(2)).kind).toBe('peer');
+    expect(s.pick(mac(2), 'hash').kind).toBe('server');
+    s.have(mac(1), '10.0.0.1', 8370);
+    expect(s.holders()).toEqual([]);
+    expect(s.stats().dropped.hash).toBe(1);
+  });
+
+  it('forgets a holder that left for its OS, and frees the slot of a client that vanished', () => {
+    const { s, tick } = setup({ peerSlots: 1, assignTimeoutMs: 120_000 });
+    fromServer(s, 1);
+    s.have(mac(2), '10.0.0.2', 8370);
+    expect(s.pick(mac(3)).kind).toBe('peer'); // to 1, then 3 disappears
+    s.forget(mac(2));
+    expect(s.stats()).toMatchObject({ holders: 1, dropped: { left: 1 } });
+    expect(s.pick(mac(4)).kind).toBe('wait');
+    tick(120_000);
+    const p = s.pick(mac(4));
+    expect(p.kind === 'peer' && p.holder.mac).toBe(mac(1));
+  });
+
+  it('frees the server slot when its response closes, even if the client never reports', () => {
+    const { s } = setup({ serverSlots: 1 });
+    expect(s.pick(mac(1)).kind).toBe('server');
+    expect(s.pick(mac(2)).kind).toBe('wait');
+    s.serverDone(mac(1));
+    expect(s.pick(mac(2)).kind).toBe('server');
+    expect(s.stats().serverBusy).toBe(1);
+  });
+
+  it('never redirects a client to itself', () => {
+    const { s } = setup({ serverSlots: 1 });
+    fromServer(s, 1);
+    // 1 asks again (it rebooted without the server noticing): not to itself; the server is free.
+    expect(s.pick(mac(1)).kind).toBe('server');
+  });
+});

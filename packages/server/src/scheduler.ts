@@ -1,0 +1,228 @@
+/**
+ * Where each client gets phase-1's runtime (Node + agent) from: a peer that holds it and has a free
+ * upload slot, else this server (at most `serverSlots` at once), else "wait a second". Pure: no
+ * sockets, the clock is injected, so tests drive it with a fake one.
+ */
+
+/** Concurrent runtime downloads the server serves itself. @default 2 */
+export const DEFAULT_RUNTIME_SERVER_SLOTS = 2;
+/** Concurrent runtime downloads each holder serves (its upload slots). @default 1 */
+export const DEFAULT_RUNTIME_PEER_SLOTS = 1;
+/**
+ * A client that has waited this long while holders exist is served by the server (if it has a free
+ * slot) rather than wait on. @default 30000
+ */
+export const DEFAULT_RUNTIME_MAX_WAIT_MS = 30_000;
+/** An assignment not finished after this long frees its slot (the client went away). @default 120000 */
+export const DEFAULT_RUNTIME_ASSIGN_TIMEOUT_MS = 120_000;
+
+/** Why a client asks again: the last source failed it. */
+export type RuntimeFailure = 'hash' | 'stall' | 'error';
+
+/** Options of {@link RuntimeScheduler}. */
+export interface RuntimeSchedulerOptions {
+  /** @default DEFAULT_RUNTIME_SERVER_SLOTS */
+  serverSlots?: number;
+  /** @default DEFAULT_RUNTIME_PEER_SLOTS */
+  peerSlots?: number;
+  /** @default DEFAULT_RUNTIME_MAX_WAIT_MS */
+  maxWaitMs?: number;
+  /** @default DEFAULT_RUNTIME_ASSIGN_TIMEOUT_MS */
+  assignTimeoutMs?: number;
+  /** ms clock. @default Date.now */
+  now?: () => number;
+}
+
+/** A client that holds the runtime and serves it. */
+export interface RuntimeHolder {
+  mac: string;
+  ip: string;
+  port: number;
+  /** Downloads it is serving now (assigned, not yet finished). */
+  busy: number;
+  /** Downloads it finished serving (the client checked the hash and said so). */
+  served: number;
+  since: number;
+}
+
+/** The scheduler's answer to one request. */
+export type RuntimeSource =
+  | { kind: 'server' }
+  | { kind: 'peer'; holder: Readonly<RuntimeHolder> }
+  | { kind: 'wait'; retryAfterS: number };
+
+/** Counters for the API and the live view. */
+export interface RuntimeStats {
+  holders: number;
+  serverBusy: number;
+  peerBusy: number;
+  waiting: number;
+  redirects: number;
+  fromServer: number;
+  fromPeers: number;
+  failures: Record<RuntimeFailure, number>;
+  /** Holders dropped: bad bytes (banned for good), dead or slow, or gone to their OS. */
+  dropped: { hash: number; stall: number; error: number; left: number };
+}
+
+interface Assignment {
+  source: 'server' | string;
+  at: number;
+  /** The server's response closed (its slot is free again). */
+  sent?: boolean;
+}
+
+export class RuntimeScheduler {
+  readonly serverSlots: number;
+  readonly peerSlots: number;
+  readonly #maxWait: number;
+  readonly #assignTimeout: number;
+  readonly #now: () => number;
+  readonly #holders = new Map<string, RuntimeHolder>();
+  readonly #assigned = new Map<string, Assignment>();
+  /** First time each still-unserved client asked. */
+  readonly #waitingSince = new Map<string, number>();
+  readonly #banned = new Set<string>();
+  /** Where each client's runtime came from: 'server' or the holder's MAC. */
+  readonly #sourceOf = new Map<string, string>();
+  #serverBusy = 0;
+  readonly #stats: Omit<RuntimeStats, 'holders' | 'serverBusy' | 'peerBusy' | 'waiting'> = {
+    redirects: 0,
+    fromServer: 0,
+    fromPeers: 0,
+    failures: { hash: 0, stall: 0, error: 0 },
+    dropped: { hash: 0, stall: 0, error: 0, left: 0 },
+  };
+
+  constructor(o: RuntimeSchedulerOptions = {}) {
+    this.serverSlots = o.serverSlots ?? DEFAULT_RUNTIME_SERVER_SLOTS;
+    this.peerSlots = o.peerSlots ?? DEFAULT_RUNTIME_PEER_SLOTS;
+    this.#maxWait = o.maxWaitMs ?? DEFAULT_RUNTIME_MAX_WAIT_MS;
+    this.#assignTimeout = o.assignTimeoutMs ?? DEFAULT_RUNTIME_ASSIGN_TIMEOUT_MS;
+    this.#now = o.now ?? Date.now;
+  }
+
+  /**
+   * `mac` asks for the runtime (`failed`: its last source failed it, so that holder is dropped, for
+   * good when its bytes were wrong). A holder with a free slot wins (least busy, then oldest); the
+   * server serves while no holder is alive, or when the client has waited `maxWaitMs`.
+   */
+  pick(mac: string, failed?: RuntimeFailure): RuntimeSource {
+    const now = this.#now();
+    this.#expire(now);
+    const prev = this.#assigned.get(mac);
+    if (prev) {
+      this.#assigned.delete(mac);
+      if (prev.source !== 'server') {
+        const h = this.#holders.get(prev.source);
+        if (h) h.busy--;
+        if (failed) this.#drop(prev.source, failed);
+      }
+      // A server assignment's slot is freed by serverDone() when the response closes.
+    }
+    if (failed) this.#stats.failures[failed]++;
+    this.#waitingSince.set(mac, this.#waitingSince.get(mac) ?? now);
+
+    let best: RuntimeHolder | undefined;
+    for (const h of this.#holders.values()) {
+      if (h.mac === mac || h.busy >= this.peerSlots) continue;
+      if (!best || h.busy < best.busy || (h.busy === best.busy && h.since < best.since)) best = h;
+    }
+    if (best) {
+      best.busy++;
+      this.#assigned.set(mac, { source: best.mac, at: now });
+      this.#stats.redirects++;
+      return { kind: 'peer', holder: { ...best } };
+    }
+    const waited = now - this.#waitingSince.get(mac)!;
+    const othersHold = this.#holders.size > (this.#holders.has(mac) ? 1 : 0);
+    if (this.#serverBusy < this.serverSlots && (!othersHold || waited >= this.#maxWait)) {
+      this.#serverBusy++;
+      this.#assigned.set(mac, { source: 'server', at: now });
+      return { kind: 'server' };
+    }
+    return { kind: 'wait', retryAfterS: 1 };
+  }
+
+  /** The server's response to `mac` closed (complete or not): its slot is free. */
+  serverDone(mac: string): void {
+    if (this.#serverBusy > 0) this.#serverBusy--;
+    const a = this.#assigned.get(mac);
+    // Keep the assignment (for the source record) until have(); only the slot is freed here.
+    if (a?.source === 'server') a.sent = true;
+  }
+
+  /**
+   * `mac` checked the runtime's hash and serves it at ip:port: its download is finished, it is a
+   * holder now. Returns where its runtime came from ('server' or the holder's MAC).
+   */
+  have(mac: string, ip: string, port: number): string {
+    const a = this.#assigned.get(mac);
+    this.#assigned.delete(mac);
+    this.#waitingSince.delete(mac);
+    const source = a?.source ?? 'server';
+    if (a && a.source !== 'server') {
+      const h = this.#holders.get(a.source);
+      if (h) {
+        h.busy--;
+        h.served++;
+      }
+      this.#stats.fromPeers++;
+    } else this.#stats.fromServer++;
+    this.#sourceOf.set(mac, source);
+    if (!this.#banned.has(mac)) {
+      const old = this.#holders.get(mac);
+      this.#holders.set(mac, {
+        mac,
+        ip,
+        port,
+        busy: old?.busy ?? 0,
+        served: old?.served ?? 0,
+        since: this.#now(),
+      });
+    }
+    return source;
+  }
+
+  /** `mac` left (loads its OS, reboots): it serves no more. */
+  forget(mac: string): void {
+    if (this.#holders.has(mac)) this.#drop(mac, 'left');
+  }
+
+  /** Where `mac`'s runtime came from ('server' or a holder's MAC), once it said it has it. */
+  sourceOf(mac: string): string | undefined {
+    return this.#sourceOf.get(mac);
+  }
+
+  holders(): RuntimeHolder[] {
+    return [...this.#holders.values()].map((h) => ({ ...h }));
+  }
+
+  stats(): RuntimeStats {
+    let peerBusy = 0;
+    for (const h of this.#holders.values()) peerBusy += h.busy;
+    return {
+      holders: this.#holders.size,
+      serverBusy: this.#serverBusy,
+      peerBusy,
+      waiting: this.#waitingSince.size - this.#assigned.size,
+      ...structuredClone(this.#stats),
+    };
+  }
+
+  #drop(mac: string, why: RuntimeFailure | 'left'): void {
+    if (!this.#holders.delete(mac)) return;
+    this.#stats.dropped[why]++;
+    if (why === 'hash') this.#banned.add(mac);
+    // Clients it was serving will come back with failed=…; their slots went with it.
+  }
+
+  #expire(now: number): void {
+    for (const [mac, a] of this.#assigned) {
+      if ((a.source === 'server' && !a.sent) || now - a.at < this.#assignTimeout) continue;
+      this.#assigned.delete(mac);
+      const h = this.#holders.get(a.source);
+      if (h) h.busy--;
+    }
+  }
+}
