@@ -21,6 +21,7 @@ APT_PACKAGES=(
   libowfat0 libwrap0
   python3 make g++  # node-gyp, for @boottorrent/tftp's native wire (headers: the nodejs package's /usr/include/node)
   chromium prometheus  # the dashboard test's headless browser; promtool checks /metrics
+  tesseract-ocr netpbm  # the agent's screen test reads a VM's screendump (PPM) with OCR
 )
 # Unpacked, never installed: name in .cache/deb → Debian package.
 declare -A EXTRACT=(
@@ -28,6 +29,7 @@ declare -A EXTRACT=(
   [busybox-static]=busybox-static
   [tftpd-hpa]=tftpd-hpa
   [opentracker]=opentracker
+  [isc-dhcp-relay]=isc-dhcp-relay  # dhcrelay for the relay tests; installed, it would start a service
 )
 
 missing=()
