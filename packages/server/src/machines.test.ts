@@ -80,6 +80,18 @@ describe('MachinePlans', () => {
       ['52:54:00:00:00:02', 'win', 'x=1'],
     ]);
   });
+
+  it('keeps the previous override when the state file cannot be written', async () => {
+    const p = await project([]);
+    const plans = await MachinePlans.open(p);
+    await plans.set('52:54:00:00:00:01', { os: 'deb' });
+    await rm(p.dir, { recursive: true }); // the project folder is gone: the write fails
+    await expect(plans.set('52:54:00:00:00:01', { os: 'win' })).rejects.toMatchObject({
+      code: 'SERVER_START',
+      message: expect.stringContaining(`cannot save ${join(p.dir, MACHINES_STATE_FILE)}`),
+    });
+    expect(plans.planFor('52:54:00:00:00:01')?.os).toBe('deb');
+  });
 });
 
 describe('checkToken', () => {

@@ -137,16 +137,25 @@ export class MachinePlans {
 
   /**
    * Sets (replaces) the override of `mac` and saves it; an empty override removes it. The caller
-   * checked the fields (see {@link checkOverride}). Resolves once the state file is written.
+   * checked the fields (see {@link checkOverride}). Resolves once the state file is written; when it
+   * cannot be written, rejects and the previous override stays in effect.
    */
   async set(mac: string, o: { os?: string | null; menu?: boolean | null; cmdline?: string | null }) {
     const next: MachineOverride = {};
     if (o.os != null) next.os = o.os;
     if (o.menu != null) next.menu = o.menu;
     if (o.cmdline != null) next.cmdline = o.cmdline;
+    const before = this.#overrides.get(mac);
     if (Object.keys(next).length === 0) this.#overrides.delete(mac);
     else this.#overrides.set(mac, { ...next, updated: new Date().toISOString() });
-    await this.#save();
+    try {
+      await this.#save();
+    } catch (e) {
+      // Not saved, so not in effect either: a restart must not bring back something else.
+      if (before) this.#overrides.set(mac, before);
+      else this.#overrides.delete(mac);
+      throw e;
+    }
     return this.planFor(mac);
   }
 
