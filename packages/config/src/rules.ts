@@ -56,17 +56,25 @@ export function checkRules(c: ProjectConfig, folders: readonly string[] | null, 
         );
       }
     }
+    checkSubnets(c, err);
     const macs = new Set<string>();
     d.reservations.forEach((r, i) => {
       const key = `dhcp.reservations.${i}`;
-      if (!sameSubnet(r.ip, host, mask))
-        err(`${key}.ip`, `${r.ip} is outside ${net}`, `pick an address in ${net}`);
+      const relayed = d.subnets.some((s) => sameSubnet(r.ip, s.router, s.netmask));
+      if (!relayed && !sameSubnet(r.ip, host, mask))
+        err(`${key}.ip`, `${r.ip} is outside ${net}`, `pick an address in ${net} or in one of dhcp.subnets`);
       if (r.ip === host) err(`${key}.ip`, `${r.ip} is the server's own address`, 'pick another address');
       const mac = normalizeMac(r.mac);
       if (macs.has(mac)) err(`${key}.mac`, `${r.mac} is reserved twice`, 'keep one reservation per MAC');
       macs.add(mac);
     });
   }
+  if (d.enable && d.mode === 'proxy' && d.subnets.length > 0)
+    err(
+      'dhcp.subnets',
+      'is for server mode: proxy mode gives no addresses',
+      'remove it; in proxy mode the site DHCP server leases to relayed machines and this server answers them anyway',
+    );
   if (d.router && !sameSubnet(d.router, host, mask)) {
     err('dhcp.router', `${d.router} is outside ${net}`, 'clients can only reach a router on their subnet');
   }
@@ -155,5 +163,46 @@ function checkMachines(
     const bad = badCmdline(m.cmdline);
     if (bad)
       err(`${key}.cmdline`, bad, 'write the extra kernel parameters as plain words, e.g. quiet nomodeset');
+  });
+}
+
+/**
+ * `dhcp.subnets:` (relayed subnets): each one's subnet is its router's address with its netmask;
+ * the range lies in it and excludes the router; no subnet overlaps host_ip's or another.
+ */
+function checkSubnets(c: ProjectConfig, err: (key: string, message: string, hint: string) => void): void {
+  const host = c.general.host_ip;
+  const cidrOf = (ip: string, mask: string) =>
+    `${intToIpv4((ipv4ToInt(ip) & ipv4ToInt(mask)) >>> 0)}/${prefixLength(mask)}`;
+  const overlaps = (a: string, am: string, b: string, bm: string) =>
+    sameSubnet(a, b, am) || sameSubnet(a, b, bm);
+  const seen: { key: string; router: string; netmask: string }[] = [];
+  c.dhcp.subnets.forEach((s, i) => {
+    const key = `dhcp.subnets.${i}`;
+    const net = cidrOf(s.router, s.netmask);
+    for (const [k, ip] of [
+      [`${key}.range.start`, s.range.start],
+      [`${key}.range.end`, s.range.end],
+    ] as const) {
+      if (!sameSubnet(ip, s.router, s.netmask))
+        err(k, `${ip} is outside ${net} (this subnet: router with netmask)`, `pick an address in ${net}`);
+    }
+    const [a, b, r] = [s.range.start, s.range.end, s.router].map(ipv4ToInt) as [number, number, number];
+    if (a > b) err(`${key}.range`, `start ${s.range.start} is after end ${s.range.end}`, 'swap them');
+    else if (r >= a && r <= b)
+      err(
+        `${key}.router`,
+        `${s.router} is inside the pool ${s.range.start}–${s.range.end}`,
+        'move the range so it excludes the router',
+      );
+    if (overlaps(s.router, s.netmask, host, c.dhcp.netmask))
+      err(
+        `${key}.router`,
+        `${net} overlaps host_ip's subnet ${cidrOf(host, c.dhcp.netmask)}`,
+        "machines on the server's own network are not relayed: list only subnets behind a relay",
+      );
+    const clash = seen.find((o) => overlaps(s.router, s.netmask, o.router, o.netmask));
+    if (clash) err(`${key}.router`, `${net} overlaps ${clash.key}`, 'give each relayed subnet one entry');
+    seen.push({ key, router: s.router, netmask: s.netmask });
   });
 }

@@ -85,6 +85,36 @@ export const dhcpSchema = z
       .boolean()
       .default(false)
       .describe("Give BIOS clients pxelinux.0 (the original project's path) instead of iPXE."),
+    subnets: z
+      .array(
+        z.strictObject({
+          range: z
+            .strictObject({
+              start: ipv4().describe('First address of the pool.'),
+              end: ipv4().describe('Last address of the pool.'),
+            })
+            .describe('Address pool of that subnet.'),
+          netmask: z
+            .string()
+            .refine(isNetmask, { message: 'not a netmask (use e.g. 255.255.255.0)' })
+            .default('255.255.255.0')
+            .describe('Subnet mask of that subnet.'),
+          router: ipv4().describe(
+            "Default gateway of that subnet: the relay's address there, which it puts in requests as giaddr.",
+          ),
+          dns: z.array(ipv4()).optional().describe('DNS servers there (option 6). Omitted: dhcp.dns.'),
+          lease_time: z
+            .number()
+            .int()
+            .min(60)
+            .optional()
+            .describe('Lease time in seconds there. Omitted: dhcp.lease_time.'),
+        }),
+      )
+      .default([])
+      .describe(
+        "Subnets whose machines reach this server through a DHCP relay (ip helper-address), each {range: {start, end}, netmask, router, dns, lease_time}; router is the relay's address there. A relayed request gets an address from the subnet holding the relay's address (server mode); proxy mode answers relayed machines without it.",
+      ),
   })
   .describe('DHCP for the booting machines.');
 
