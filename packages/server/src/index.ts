@@ -51,3 +51,27 @@ export type {
   RuntimeStats,
   RuntimeFailure,
 } from './scheduler.js';
+export {
+  sendWake,
+  wakeProject,
+  knownMachines,
+  magicPacket,
+  normalizeWakeMac,
+  wakeTarget,
+  WOL_PORT,
+  MAGIC_PACKET_SIZE,
+} from './wake.js';
+export type { WakeOptions, WakeSent, KnownMachine } from './wake.js';
+export { wakeRoutes, wireWake } from './wake-api.js';
+export type { WakeRoutesOptions } from './wake-api.js';
+export {
+  systemdUnit,
+  sysusersConfig,
+  unitName,
+  DEFAULT_SERVICE_USER,
+  SYSTEMD_UNIT_DIR,
+  SYSUSERS_DIR,
+} from './systemd.js';
+export type { UnitOptions } from './systemd.js';
+export { installService, removeService, systemdRunning } from './service-install.js';
+export type { ServiceOptions, ServiceInstalled } from './service-install.js';

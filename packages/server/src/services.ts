@@ -18,7 +18,9 @@ import type { ClientTable } from './clients.js';
 import type { ServerEvent } from './events.js';
 import { wireMachines } from './machines-api.js';
 import { startHttpServer, type HttpRoute, type HttpServer, type HttpServerOptions } from './http.js';
+import { loaderRoutes } from './loader-route.js';
 import { runtimeService, type RuntimeReport } from './runtime.js';
+import { wireWake } from './wake-api.js';
 
 /** What every wiring function gets: the project, what was built, the client table and the event sink. */
 export interface WireContext {
@@ -102,9 +104,22 @@ export async function wireDhcp({ project, out, clients, emit }: WireContext): Pr
           leaseTime: c.dhcp.lease_time,
           reservations: c.dhcp.reservations,
           leaseFile: join(out.outDir, 'leases.json'),
+          // Machines behind DHCP relays: the pool by the relay's address (giaddr).
+          subnets: c.dhcp.subnets.map((s) => ({
+            range: s.range,
+            subnetMask: s.netmask,
+            router: s.router,
+            dns: s.dns,
+            leaseTime: s.lease_time,
+          })),
         }
       : {}),
-    planFor: staticPlan({ scriptUrl: serverUrls(project).script, legacyPxelinux: c.dhcp.legacy_pxelinux }),
+    // Only loaders the build copied are offered; ARM64 firmware is refused (phase-1 is x86_64).
+    planFor: staticPlan({
+      scriptUrl: serverUrls(project).script,
+      legacyPxelinux: c.dhcp.legacy_pxelinux,
+      available: out.loaders,
+    }),
   });
   dhcp.on('lease', (l) => {
     if (l.type === 'acked') clients.observe(l.mac, { phase: 'dhcp', ip: l.ip }, 'dhcp ack');
@@ -119,7 +134,14 @@ export async function wireDhcp({ project, out, clients, emit }: WireContext): Pr
     clients.observe(b.mac, { phase: 'dhcp', firmware: b.isIpxe ? undefined : firmware }, `dhcp ${b.message}`);
     emit({ type: 'boot', mac: b.mac, firmware, loader: b.loader, message: b.message });
   });
-  dhcp.on('ignored', (i) => emit({ type: 'refused', service: 'dhcp', client: i.mac, reason: i.reason }));
+  dhcp.on('ignored', (i) =>
+    emit({
+      type: 'refused',
+      service: 'dhcp',
+      client: i.mac,
+      reason: i.detail ? `${i.reason}: ${i.detail}` : i.reason,
+    }),
+  );
   dhcp.on('dropped', (d) => emit({ type: 'refused', service: 'dhcp', client: d.from, reason: d.reason }));
   return dhcp;
 }
@@ -136,6 +158,7 @@ export async function wireHttp(ctx: WireContext): Promise<HttpServer & { runtime
     peerSlots: c.phase1.runtime_peer_slots,
   });
   const machines = await wireMachines({ project, clients, emit });
+  const wake = await wireWake({ project, emit }); // after wireMachines, which writes a missing token
   const webSeedFiles = new Map<string, string>();
   for (const t of out.torrents)
     for (const f of t.files) webSeedFiles.set(`${t.os.name}/${f.path}`, join(t.os.dir, f.path));
@@ -148,7 +171,13 @@ export async function wireHttp(ctx: WireContext): Promise<HttpServer & { runtime
     webSeedFiles,
     clients,
     cmdlineFor: machines.cmdlineFor,
-    routes: [...runtime.routes, ...machines.routes, ...(ctx.routes ?? [])],
+    routes: [
+      ...runtime.routes,
+      ...machines.routes,
+      ...loaderRoutes({ tftpRoot: out.tftpRoot, loaders: out.loaders, clients }),
+      ...wake,
+      ...(ctx.routes ?? []),
+    ],
     statusGuard: ctx.statusGuard,
     onRequest: (r) => {
       runtime.onRequest(r);

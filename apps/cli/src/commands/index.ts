@@ -198,6 +198,11 @@ export const lab = defineCommand({
       placeholder: 's',
       description: 'Seconds between VM power-ons',
     },
+    'kill-runtime-holder': {
+      type: 'boolean',
+      description:
+        "Fault: power off the first VM that serves phase-1's runtime to another, mid-serve; the others must still boot",
+    },
     'install-deps': {
       type: 'boolean',
       description:
@@ -209,6 +214,53 @@ export const lab = defineCommand({
   details:
     'Needs root (namespaces, taps). Everything runs inside a network namespace the lab creates and removes, ' +
     'even on failure or Ctrl+C. Exit 1 if any VM fails to reach its OS. Serial logs: <work-dir>/vm<n>.serial.log.',
+});
+
+export const wake = defineCommand({
+  name: 'wake',
+  summary: 'Power machines on with Wake-on-LAN: a magic packet to each, broadcast on the boot interface.',
+  positionals: [projectDir],
+  options: {
+    mac: {
+      type: 'string',
+      multiple: true,
+      placeholder: 'mac',
+      description: 'A machine to wake (repeatable), e.g. 52:54:00:12:34:56',
+    },
+    all: {
+      type: 'boolean',
+      description: 'Every known machine: DHCP leases in out/leases.json, machines: and dhcp.reservations',
+    },
+    out: outDir,
+  },
+  details:
+    'One UDP packet per machine (6 × 0xFF, then the MAC 16 times) to the broadcast address of the ' +
+    'interface holding general.host_ip, port 9. Needs no privileges. The machine must have WoL enabled.',
+});
+
+export const service = defineCommand({
+  name: 'service',
+  summary: 'Install or remove a systemd unit that runs `start` for a project as a dedicated user.',
+  positionals: [{ name: 'action', description: 'install or remove' }, projectDir],
+  options: {
+    user: {
+      type: 'string',
+      placeholder: 'name',
+      defaultText: 'boottorrent',
+      description: 'The system user the service runs as (created with systemd-sysusers)',
+    },
+    root: {
+      type: 'string',
+      placeholder: 'dir',
+      description: 'Write the files under this directory instead of / and run nothing (packaging, tests)',
+    },
+  },
+  details:
+    'install writes /etc/systemd/system/boottorrent-<project folder>.service (not root: only ' +
+    'CAP_NET_BIND_SERVICE, plus CAP_NET_RAW with DHCP; the file system read-only but the project) and ' +
+    '/etc/sysusers.d/boottorrent.conf, creates the user, hands it the project and reloads systemd. ' +
+    'Then: systemctl enable --now <unit>; systemctl reload <unit> re-reads the project (SIGHUP). ' +
+    'remove stops, disables and deletes the unit.',
 });
 
 export const version = defineCommand({
@@ -225,5 +277,7 @@ export const COMMANDS: readonly Command[] = [
   lazyCommand(build, () => import('./build.js')),
   lazyCommand(start, () => import('./start.js')),
   lazyCommand(lab, () => import('./lab.js')),
+  lazyCommand(wake, () => import('./wake.js')),
+  lazyCommand(service, () => import('./service.js')),
   lazyCommand(version, () => import('./version.js')),
 ];
