@@ -22,7 +22,8 @@ import { StatusReporter } from './status.js';
 /** Options of {@link runAgent}. */
 export interface AgentOptions {
   paths: AgentPaths;
-  term: Terminal;
+  /** Every screen a person may sit at (screens.ts); the menu shows on all, keys come from any. */
+  term: Terminal | readonly Terminal[];
   tools?: LoaderTools;
   /** Shell the `s` key opens. @default "/bin/sh" */
   shell?: string;
@@ -130,9 +131,9 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       const outcome = await chooseOs(con, names, defaultIndex, timeout, notice);
       timeout = -1;
       if ('shell' in outcome) {
-        con.release();
-        con.line('Exit the shell to come back to the menu.');
-        await runOnConsole(opts.shell ?? '/bin/sh', [], '/').catch((e: Error) => con.line(e.message));
+        const tty = con.release().name;
+        con.line(`Exit the shell to come back to the menu${tty ? ` (it runs on ${tty})` : ''}.`);
+        await runOnConsole(opts.shell ?? '/bin/sh', [], '/', tty).catch((e: Error) => con.line(e.message));
         con.acquire();
         notice = undefined;
         continue;
@@ -174,11 +175,16 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       bytesUploaded: totals.uploaded,
     };
     void reporter.report({ phase: 'loading', ...report });
-    con.release();
+    // bin and qemu run on the screen the user chose (where the last key came from).
+    const tty = con.release().name;
     try {
       // 'booted' goes out once the OS really starts (after kexec -l), bounded by the status timeout.
-      const code = await loadOs(withExtraCmdline(os, args.extra), dl.dir, opts.tools, () =>
-        reporter.report({ phase: 'booted', ...report }),
+      const code = await loadOs(
+        withExtraCmdline(os, args.extra),
+        dl.dir,
+        opts.tools,
+        () => reporter.report({ phase: 'booted', ...report }),
+        tty,
       );
       return `${os.dispname} exited with code ${code}`;
     } finally {

@@ -38,4 +38,28 @@ describe('Console', () => {
     await new Promise((r) => setImmediate(r));
     expect(await con.nextKey(10)).toBeNull();
   });
+
+  it('writes to every terminal, takes keys from any, and hands over the one the last key came from', async () => {
+    const screen = { input: new PassThrough(), output: new PassThrough(), name: '/dev/tty1' };
+    const serial = { input: new PassThrough(), output: new PassThrough(), name: '/dev/ttyS0' };
+    const seen = { screen: '', serial: '' };
+    screen.output.on('data', (d: Buffer) => (seen.screen += d.toString()));
+    serial.output.on('data', (d: Buffer) => (seen.serial += d.toString()));
+    const con = new Console([serial, screen]);
+    expect(con.chosen.name).toBe('/dev/ttyS0');
+    con.acquire();
+    con.line('menu');
+    screen.input.write('\x1b[B');
+    expect(await con.nextKey(1000)).toBe('down');
+    serial.input.write('k');
+    expect(await con.nextKey(1000)).toBe('up');
+    screen.input.write('\r');
+    expect(await con.nextKey(1000)).toBe('enter');
+    expect(seen).toEqual({ screen: 'menu\r\n', serial: 'menu\r\n' });
+    expect(con.release().name).toBe('/dev/tty1');
+    serial.input.write('s');
+    screen.input.write('s');
+    await new Promise((r) => setImmediate(r));
+    expect(await con.nextKey(10)).toBeNull();
+  });
 });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { closeSync, constants, createReadStream, createWriteStream, openSync } from 'node:fs';
 import { chmod, rm } from 'node:fs/promises';
-import { constants } from 'node:os';
+import { constants as osConstants } from 'node:os';
 import { basename, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ManifestOs } from '@boottorrent/config';
@@ -17,10 +17,27 @@ export function inside(osDir: string, rel: string): string {
   return p;
 }
 
-/** Runs a program on the console and resolves with its exit code (or rejects when it cannot start). */
-export function runOnConsole(cmd: string, args: string[], cwd: string): Promise<number> {
+/**
+ * Runs a program on the console and resolves with its exit code (or rejects when it cannot start).
+ * With `tty` (a device such as /dev/tty1) the program runs there in a session of its own, with the tty
+ * as its controlling terminal (busybox `setsid -c`), so Ctrl+C and job control work on the screen the
+ * user chose; without, it inherits the agent's stdio.
+ */
+export function runOnConsole(cmd: string, args: string[], cwd: string, tty?: string): Promise<number> {
   return new Promise((resolveP, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: 'inherit' });
+    let fd: number | undefined;
+    try {
+      // A description of its own: the agent's readers are non-blocking, a shell expects blocking reads.
+      if (tty) fd = openSync(tty, constants.O_RDWR | constants.O_NOCTTY);
+    } catch (err) {
+      reject(new AgentError(AgentErrorCode.LoadFailed, `cannot open ${tty}: ${(err as Error).message}`));
+      return;
+    }
+    const child =
+      fd === undefined
+        ? spawn(cmd, args, { cwd, stdio: 'inherit' })
+        : spawn('setsid', ['-c', cmd, ...args], { cwd, stdio: [fd, fd, fd] });
+    if (fd !== undefined) closeSync(fd);
     child.once('error', (err) =>
       reject(
         new AgentError(AgentErrorCode.LoadFailed, `cannot start ${cmd}: ${err.message}`, { cause: err }),
@@ -28,7 +45,7 @@ export function runOnConsole(cmd: string, args: string[], cwd: string): Promise<
     );
     // Killed by a signal: the shell convention, 128 + its number (Ctrl+C gives 130).
     child.once('exit', (code, signal) =>
-      resolveP(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)),
+      resolveP(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0)),
     );
   });
 }
@@ -76,8 +93,8 @@ export interface LoaderTools {
 /**
  * Starts the chosen OS. kexec: `kexec -l` (kernel, joined initrds, cmdline) then `kexec -e`, which
  * does not return. bin: the file made executable and run with its args in the OS folder. qemu:
- * qemu-system-x86_64 with the OS's args in its folder, on the console. Resolves with the exit code of
- * bin/qemu; rejects with AgentError.
+ * qemu-system-x86_64 with the OS's args in its folder, on the console (`tty`: the one the user chose,
+ * see {@link runOnConsole}). Resolves with the exit code of bin/qemu; rejects with AgentError.
  */
 export async function loadOs(
   os: ManifestOs,
@@ -85,6 +102,7 @@ export async function loadOs(
   tools: LoaderTools = {},
   /** Called once the OS is about to start (after `kexec -l` succeeded): the last moment to report. */
   beforeStart: () => Promise<void> = async () => {},
+  tty?: string,
 ): Promise<number> {
   if (os.method === 'kexec') {
     if (!os.kexec)
@@ -112,9 +130,9 @@ export async function loadOs(
     const bin = inside(osDir, os.bin.bin);
     await chmod(bin, 0o755);
     await beforeStart();
-    return runOnConsole(bin, os.bin.args, osDir);
+    return runOnConsole(bin, os.bin.args, osDir, tty);
   }
   if (!os.qemu) throw new AgentError(AgentErrorCode.BadOs, `${os.name}: method qemu without a qemu section`);
   await beforeStart();
-  return runOnConsole(tools.qemu ?? 'qemu-system-x86_64', os.qemu.args, osDir);
+  return runOnConsole(tools.qemu ?? 'qemu-system-x86_64', os.qemu.args, osDir, tty);
 }

@@ -1,5 +1,6 @@
 import { runAgent } from './agent.js';
 import { pathsFromEnv, toolsFromEnv } from './paths.js';
+import { terminalsFromEnv } from './screens.js';
 
 // Entry of dist/agent.mjs, started by phase-1's /init on the console.
 
@@ -7,10 +8,15 @@ import { pathsFromEnv, toolsFromEnv } from './paths.js';
 // foreground group: they are meant for the child, not for the agent.
 process.on('SIGINT', () => {});
 process.on('SIGQUIT', () => {});
+// A child that took a screen as its controlling terminal hangs it up when it exits; the agent reopens
+// the screen (screens.ts) and must survive that tty's signal and the failed writes on its old stdio.
+process.on('SIGHUP', () => {});
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
 runAgent({
   paths: pathsFromEnv(process.env),
   tools: toolsFromEnv(process.env),
-  term: { input: process.stdin, output: process.stdout },
+  term: terminalsFromEnv(process.env),
 }).then(
   (code) => process.exit(code),
   (err: unknown) => {

@@ -94,6 +94,11 @@ export interface Vm extends AsyncDisposable {
   send(text: string): void;
   /** Writes the screen as a PPM image to `file` (needs `screen: true`; QEMU writes the file). */
   screendump(file: string): Promise<void>;
+  /**
+   * Presses `key` on the VM's PS/2 keyboard, as a person at its screen would (needs `screen: true`):
+   * a QEMU key name, `ret`, `down`, `s`, or a combination such as `ctrl-c` (HMP `sendkey`).
+   */
+  sendKey(key: string): Promise<void>;
   stop(): Promise<void>;
   close(): Promise<void>;
 }
@@ -264,6 +269,18 @@ export async function startVm(o: VmOptions): Promise<Vm> {
         });
       const said = await hmp(join(dir, `${name}.monitor.sock`), `screendump ${file}`);
       if (said !== '') throw new LabError(LabErrorCode.Monitor, `${name}: screendump ${file}: ${said}`);
+    },
+    async sendKey(key) {
+      if (!o.screen)
+        throw new LabError(LabErrorCode.Monitor, `${name} has no keyboard to type on`, {
+          hint: 'start it with screen: true',
+        });
+      if (!/^[a-z0-9_]+(-[a-z0-9_]+)*$/i.test(key))
+        throw new LabError(LabErrorCode.BadOption, `"${key}" is not a QEMU key name`, {
+          hint: 'e.g. ret, down, s, ctrl-c (QEMU monitor: sendkey)',
+        });
+      const said = await hmp(join(dir, `${name}.monitor.sock`), `sendkey ${key}`);
+      if (said !== '') throw new LabError(LabErrorCode.Monitor, `${name}: sendkey ${key}: ${said}`);
     },
     stop,
     close: stop,

@@ -41,6 +41,8 @@ export async function startAgent(opts: {
     BT_LEASE: join(scratch, 'lease'),
     BT_DATA: opts.data,
     TERM: 'vt100',
+    // The pty is the agent's stdio; the host's own tty1 and ttyS0 are not its screens.
+    BT_CONSOLES: 'stdio',
     BT_KEXEC: opts.kexec ?? 'false',
   };
   if (opts.meminfo !== undefined) {

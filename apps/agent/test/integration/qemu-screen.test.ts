@@ -1,0 +1,129 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { buildPayload, buildPhase1, defaultSearchRoots, findHostParts } from '@boottorrent/initrd-builder';
+import { findTool, runCommand, startVm, type Vm } from '@boottorrent/testing/lab';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AGENT_BUNDLE } from './pty.js';
+import { makeWorld, type OsSpec, type World } from './world.js';
+
+// A person at the PC: the menu on the VGA screen (read back with OCR), keys on its PS/2 keyboard.
+// Phase-1's command line names only console=ttyS0, so /dev/console is the serial port; the screen is
+// tty1, which the agent must find and use by itself.
+
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+let dir: string | undefined;
+let world: World | undefined;
+let vm: Vm | undefined;
+afterAll(async () => {
+  await vm?.stop();
+  await world?.close();
+  // BT_KEEP_SCREENS=1 keeps the screendumps (PPM + PNG) for a look.
+  if (dir && !process.env.BT_KEEP_SCREENS) await rm(dir, { recursive: true, force: true });
+});
+
+/** A bin OS that names the terminal it was handed, on the serial port (the test's only eyes there). */
+const binOs = (name: string, dispname: string, marker: string): OsSpec => ({
+  name,
+  dispname,
+  method: 'bin',
+  files: { 'run.sh': `#!/bin/sh\necho "${marker} on $(tty)" > /dev/ttyS0\n` },
+  bin: { bin: 'run.sh', args: [] },
+});
+
+let shots = 0;
+/** Photographs the VM's screen and reads it: PPM from QEMU, scaled ×2 to PNG (netpbm), tesseract. */
+async function readScreen(): Promise<{ text: string; png: string }> {
+  const tools = {
+    pnmscale: findTool('pnmscale', { debianPackage: 'netpbm' }),
+    pnmtopng: findTool('pnmtopng', { debianPackage: 'netpbm' }),
+    tesseract: findTool('tesseract', { debianPackage: 'tesseract-ocr' }),
+  };
+  const ppm = join(dir!, `screen-${++shots}.ppm`);
+  const png = ppm.replace(/ppm$/, 'png');
+  await vm!.screendump(ppm);
+  await runCommand('sh', ['-c', `"$0" 2 "$2" | "$1" > "$3"`, tools.pnmscale, tools.pnmtopng, ppm, png]);
+  const text = await runCommand(tools.tesseract, [png, 'stdout'], { timeoutMs: 120_000 });
+  return { text, png };
+}
+
+/** Reads the screen until `re` matches its text (the VGA redraw and OCR are not instant). */
+async function screenShows(re: RegExp, tries = 10): Promise<string> {
+  let last = '';
+  for (let i = 0; i < tries; i++) {
+    last = (await readScreen()).text;
+    if (re.test(last)) return last;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  throw new Error(`the screen never showed ${re}; OCR read:\n${last}`);
+}
+
+describe('agent menu on the VGA screen of a QEMU VM (TCG, direct boot, user-mode network)', () => {
+  it('shows the menu on tty1 besides the serial port, takes keys from the keyboard and runs the chosen OS on the screen', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bt-screen-'));
+    const parts = await findHostParts({ searchRoots: await defaultSearchRoots(REPO) });
+    world = await makeWorld({
+      host: '127.0.0.1',
+      reach: '10.0.2.2',
+      manifest: { timeout: -1 },
+      oss: [binOs('alpha', 'Alpha Linux', 'ALPHA-RAN'), binOs('beta', 'Beta System', 'BETA-RAN')],
+    });
+    const p1 = await buildPhase1({
+      outDir: join(dir, 'phase1'),
+      parts,
+      agentBundle: AGENT_BUNDLE,
+      compression: 'zstd',
+      level: 3,
+    });
+    const torrents = await Promise.all(
+      world.manifest.oss.map(async (o) => ({
+        name: o.torrent,
+        data: await readFile(join(world!.payload, 'torrents', o.torrent)),
+      })),
+    );
+    const payload = await buildPayload({
+      out: join(dir, 'payload.cpio.gz'),
+      manifest: world.manifest,
+      torrents,
+    });
+    const initrd = join(dir, 'initrd.img');
+    const ws = createWriteStream(initrd);
+    for (const f of [...p1.initrds, payload.path]) await pipeline(createReadStream(f), ws, { end: false });
+    await new Promise<void>((r) => ws.end(r));
+    await copyFile(p1.kernel, join(dir, 'vmlinuz'));
+
+    vm = await startVm({
+      name: 'screen',
+      kernel: join(dir, 'vmlinuz'),
+      initrd,
+      append: 'console=ttyS0 quiet panic=-1',
+      memoryMb: 1024,
+      nic: {},
+      screen: true,
+      workDir: dir,
+      consoleFile: join(dir, 'serial.log'),
+    });
+    // The serial port still gets the menu (it is /dev/console) ...
+    await vm.waitFor(/> Alpha Linux[^]*Beta System[^]*Up\/Down to choose/, 600_000);
+    // ... and so does the screen, which nothing but the agent writes to.
+    const menu = await screenShows(/Alpha Linux[^]*Beta System/);
+    expect(menu).toMatch(/choose the system to boot/);
+
+    // Down on the PC's keyboard: the highlight moves on both screens.
+    const from = vm.output().length;
+    await vm.sendKey('down');
+    await vm.waitFor(/> Beta System/, 120_000, { from });
+    await vm.sendKey('ret');
+    // The OS runs on the terminal the key came from: tty1, not the serial console.
+    await vm.waitFor(/BETA-RAN on \/dev\/tty1/, 300_000, { from });
+    const booted = await world.waitPost((p) => p.body.os === 'beta' && p.body.phase === 'booted');
+    expect(booted.body.os).toBe('beta');
+    await vm.waitFor(/Beta System exited with code 0[^]*Up\/Down to choose/, 120_000, { from });
+    // The agent reopened tty1 after the OS's session hung it up: the menu is back on the screen.
+    await screenShows(/Beta System exited with code 0/);
+    expect(vm.output()).not.toMatch(/ALPHA-RAN|crashed/);
+  }, 1_200_000);
+});
