@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { clientStatusSchema, normalizeMac } from '@boottorrent/config';
 import { ipxeScript } from '@boottorrent/pxe';
 import type { ClientTable } from './clients.js';
+import { oneLine } from './line.js';
 import { sendFile } from './range.js';
 
 /** Options of {@link startHttpServer}. */
@@ -112,18 +113,18 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     if (elsewhere.length) {
       // The path is an extra route's, but not for this method.
       res.setHeader('allow', [...new Set(elsewhere)].join(', '));
-      return send(405, `method ${req.method} not allowed on ${path}\n`);
+      return send(405, `method ${req.method} not allowed on ${oneLine(path)}\n`);
     }
     const client = CLIENT_ROUTE.exec(path);
     if (client && !MAC.test(client[1]!)) {
       return send(
         400,
-        `bad MAC "${client[1]!.slice(0, 40)}": expected six hex pairs, e.g. 52:54:00:12:34:56\n`,
+        `bad MAC "${oneLine(client[1]!, 40)}": expected six hex pairs, e.g. 52:54:00:12:34:56\n`,
       );
     }
 
     if (req.method === 'POST') {
-      if (!client?.[2]) return send(404, `no POST route ${path}\n`);
+      if (!client?.[2]) return send(404, `no POST route ${oneLine(path)}\n`);
       const refused = o.statusGuard?.(normalizeMac(client[1]!), remote);
       if (refused) return send(refused.status, refused.line);
       const body = await readBody(req, MAX_STATUS_BODY);
@@ -159,7 +160,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
         return send(200, `#!ipxe\nchain ${o.baseUrl}/boot.ipxe?mac=\${netX/mac}\n`);
       }
       if (!MAC.test(mac))
-        return send(400, `bad mac "${mac.slice(0, 40)}": expected e.g. 52:54:00:12:34:56\n`);
+        return send(400, `bad mac "${oneLine(mac, 40)}": expected e.g. 52:54:00:12:34:56\n`);
       o.clients.observe(normalizeMac(mac), { phase: 'loader', ip: remote }, 'boot.ipxe');
       const script = ipxeScript({
         kernel: `${o.baseUrl}/phase1/${basename(o.phase1.kernel)}`,
@@ -177,17 +178,17 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     }
     if (path.startsWith('/phase1/')) {
       const file = phase1.get(path.slice('/phase1/'.length));
-      if (!file) return send(404, `not found: ${path}\n`);
+      if (!file) return send(404, `not found: ${oneLine(path)}\n`);
       await sendFile(req, res, file);
       return;
     }
     if (path.startsWith('/webseed/')) {
       const file = o.webSeedFiles.get(path.slice('/webseed/'.length));
-      if (!file) return send(404, `not found: ${path}\n`);
+      if (!file) return send(404, `not found: ${oneLine(path)}\n`);
       webSeedBytes += await sendFile(req, res, file);
       return;
     }
-    send(404, `not found: ${path}\n`);
+    send(404, `not found: ${oneLine(path)}\n`);
   };
 
   const server: Server = createServer((req, res) => {

@@ -5,6 +5,7 @@ import type { ClientTable } from './clients.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import type { ServerEvent } from './events.js';
 import { readBody, type HttpRoute, type RouteContext } from './http.js';
+import { oneLine } from './line.js';
 import { MachinePlans } from './machines.js';
 
 /** Largest body PUT /api/v1/machines/:mac takes. @default 4 KiB */
@@ -34,13 +35,13 @@ export function machineRoutes(o: MachineRoutesOptions): HttpRoute[] {
   const macOf = (ctx: RouteContext): string | null => {
     const raw = ctx.params[0]!;
     if (MAC.test(raw)) return raw.toLowerCase().replaceAll('-', ':');
-    ctx.send(400, `bad MAC "${raw.slice(0, 40)}": expected six hex pairs, e.g. 52:54:00:12:34:56\n`);
+    ctx.send(400, `bad MAC "${oneLine(raw, 40)}": expected six hex pairs, e.g. 52:54:00:12:34:56\n`);
     return null;
   };
   const authorized = (req: IncomingMessage, res: ServerResponse, ctx: RouteContext): boolean => {
     const why = checkToken(req.headers.authorization, o.token);
     if (!why) return true;
-    o.log(`refused ${req.method} ${ctx.path} from ${ctx.remote}: ${why} (401)`);
+    o.log(`refused ${req.method} ${oneLine(ctx.path)} from ${ctx.remote}: ${why} (401)`);
     res.setHeader('www-authenticate', 'Bearer realm="boottorrent"');
     ctx.send(401, `${why}: send the project's .boottorrent-token as "Authorization: Bearer <token>"\n`);
     return false;
@@ -87,7 +88,7 @@ export function machineRoutes(o: MachineRoutesOptions): HttpRoute[] {
           const i = parsed.error.issues[0]!;
           const what =
             i.code === 'unrecognized_keys'
-              ? `unknown field "${i.keys[0]!.slice(0, 40)}" (known: os, menu, cmdline)`
+              ? `unknown field "${oneLine(i.keys[0]!, 40)}" (known: os, menu, cmdline)`
               : `${i.path.join('.') || 'body'}: ${i.message}`;
           return ctx.send(400, `${what}\n`);
         }

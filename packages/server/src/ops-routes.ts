@@ -2,6 +2,7 @@ import { normalizeMac } from '@boottorrent/config';
 import { MAX_LOG_LINE_CHARS } from './client-logs.js';
 import { renderDashboard, DASHBOARD_CSP } from './dashboard.js';
 import { readBody, type HttpRoute, type RouteContext } from './http.js';
+import { oneLine } from './line.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import type { Monitor } from './monitor.js';
 import type { EventStreams } from './sse.js';
@@ -15,7 +16,7 @@ const MAC = /^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/i;
 /** The MAC of a route, or a 400 with one line. */
 function macParam(raw: string, ctx: RouteContext): string | null {
   if (MAC.test(raw)) return normalizeMac(raw);
-  ctx.send(400, `bad MAC "${raw.slice(0, 40)}": expected six hex pairs, e.g. 52:54:00:12:34:56\n`);
+  ctx.send(400, `bad MAC "${oneLine(raw, 40)}": expected six hex pairs, e.g. 52:54:00:12:34:56\n`);
   return null;
 }
 

@@ -66,12 +66,10 @@ export async function launchChromium(opts: { width?: number; height?: number } =
       });
     });
     const port = new URL(wsBrowser).port;
-    const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
-      type: string;
-      webSocketDebuggerUrl: string;
-    }[];
-    const target = targets.find((t) => t.type === 'page');
-    if (!target) throw new Error('chromium has no page target');
+    // A page of our own: the about:blank one may not be listed yet when DevTools starts listening.
+    const res = await fetch(`http://127.0.0.1:${port}/json/new?about:blank`, { method: 'PUT' });
+    if (!res.ok) throw new Error(`chromium /json/new: HTTP ${res.status}`);
+    const target = (await res.json()) as { webSocketDebuggerUrl: string };
     const page = await connect(target.webSocketDebuggerUrl);
     // The viewport, exactly: --window-size includes the (invisible) window frame.
     await page.send('Emulation.setDeviceMetricsOverride', {
