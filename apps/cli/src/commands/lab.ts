@@ -53,6 +53,7 @@ export async function run({ values }: ArgsOf<typeof lab>): Promise<number> {
     kill: kill === undefined ? undefined : { index: kill, atProgress: 0.3 },
     noSeeder: values['no-seeder'],
     stagger: values.stagger,
+    killRuntimeHolder: values['kill-runtime-holder'],
     expect,
     installDeps: values['install-deps'],
     hostRoots: values['host-root'],

@@ -28,6 +28,8 @@ export interface LabOptions {
   siteDhcp: boolean;
   /** Fault: power off VM `index` once its download passes `atProgress`. */
   kill?: { index: number; atProgress: number };
+  /** Fault: power off the first VM that serves phase-1's runtime to another, mid-serve. */
+  killRuntimeHolder?: boolean;
   /** Fault: run no BitTorrent seeder on the server (clients use peers and the web seed). */
   noSeeder: boolean;
   /** Seconds between VM power-ons. */
@@ -68,7 +70,13 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
   const net = await labNetwork(o, project, cleanup);
   const macs = Array.from({ length: o.vms }, (_, i) => `52:54:00:77:00:${(0x10 + i).toString(16)}`);
   const vms: Vm[] = [];
-  const watch = new BootWatch(macs, o.log, o.kill && { ...o.kill, power: (i) => void vms[i]?.stop() });
+  const power = (i: number) => void vms[i]?.stop();
+  const watch = new BootWatch(
+    macs,
+    o.log,
+    o.kill && { ...o.kill, power },
+    o.killRuntimeHolder ? { afterMs: 500, power } : undefined,
+  );
 
   const serverArgs = [project.dir, '--out', outDir, '--phase1-dir', phase1Dir];
   if (o.noSeeder) serverArgs.push('--no-seeder');

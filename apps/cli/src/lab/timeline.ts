@@ -15,6 +15,8 @@ export interface VmTimeline {
   bytesFromPeers: number;
   bytesFromWebSeed: number;
   bytesUploaded: number;
+  /** Where its phase-1 runtime came from: 'server', or the peer as "<ip> (<mac>)" (the server says). */
+  runtimeFrom?: string;
 }
 
 export const MILESTONES = [
@@ -49,6 +51,8 @@ export interface LabSummary {
   fromWebSeed: number;
   /** (server + web seed) / all OS bytes the clients received */
   serverShare: number;
+  /** How many VMs got phase-1's runtime from the server and how many from a peer. */
+  runtime: { fromServer: number; fromPeers: number };
 }
 
 export function summarize(vms: VmTimeline[]): LabSummary {
@@ -63,6 +67,10 @@ export function summarize(vms: VmTimeline[]): LabSummary {
     fromPeers,
     fromWebSeed,
     serverShare: all ? (fromServer + fromWebSeed) / all : 1,
+    runtime: {
+      fromServer: vms.filter((v) => v.runtimeFrom === 'server').length,
+      fromPeers: vms.filter((v) => v.runtimeFrom !== undefined && v.runtimeFrom !== 'server').length,
+    },
   };
 }
 
@@ -80,6 +88,11 @@ export function formatSummary(s: LabSummary): string {
   const split = [
     `OS bytes received: ${bytes(s.fromServer)} from the server's seeder, ${bytes(s.fromPeers)} from peers, ${bytes(s.fromWebSeed)} from the web seed`,
     `server share: ${(s.serverShare * 100).toFixed(1)}%`,
+    `phase-1 runtime: ${s.runtime.fromServer} from the server, ${s.runtime.fromPeers} from peers` +
+      s.vms
+        .filter((v) => v.runtimeFrom)
+        .map((v) => `; vm${v.index} from ${v.runtimeFrom}`)
+        .join(''),
   ];
   return [line(head), ...rows.map(line), '', ...split].join('\n');
 }

@@ -13,6 +13,8 @@ export class BootWatch {
     private readonly log: (line: string) => void,
     /** Fault: called once when VM `index` passes `atProgress` of its download. */
     private readonly kill?: { index: number; atProgress: number; power(index: number): void },
+    /** Fault: powers off the first VM the server sends another to for the runtime, `afterMs` later. */
+    private readonly killHolder?: { afterMs: number; power(index: number): void },
   ) {
     macs.forEach((mac, index) =>
       this.timelines.set(mac, {
@@ -44,6 +46,7 @@ export class BootWatch {
   follow(events: EventEmitter<{ event: [ServerEvent] }>): void {
     events.on('event', (e) => {
       if (e.type === 'lease' && e.kind === 'acked') this.mark(e.mac, 'dhcp');
+      if (e.type === 'runtime') return this.#runtime(e);
       if (e.type !== 'client') return;
       const t = this.timelines.get(e.mac);
       const m = PHASE_MILESTONE[e.phase as keyof typeof PHASE_MILESTONE];
@@ -71,6 +74,17 @@ export class BootWatch {
         k.power(t.index);
       }
     });
+  }
+
+  #runtime(e: Extract<ServerEvent, { type: 'runtime' }>): void {
+    const t = this.timelines.get(e.mac);
+    if (e.action === 'have' && t) t.runtimeFrom = e.source;
+    const k = this.killHolder;
+    const holder = e.action === 'redirect' && e.peer ? this.timelines.get(e.peer) : undefined;
+    if (!k || !holder || [...this.timelines.values()].some((v) => v.killed)) return;
+    holder.killed = true;
+    this.log(`fault: powering off vm${holder.index} while it serves the runtime to ${e.mac}`);
+    setTimeout(() => k.power(holder.index), k.afterMs);
   }
 
   /**
