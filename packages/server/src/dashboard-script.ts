@@ -8,7 +8,7 @@ export const DASHBOARD_SCRIPT = String.raw`(() => {
 'use strict';
 const $ = (s) => document.querySelector(s);
 const body = $('#clients tbody'), osBody = $('#oss tbody'), live = $('#live'), note = $('#action-note');
-const rows = new Map(), logs = new Map(), plans = new Map();
+const rows = new Map(), logs = new Map();
 let oss = [];
 const B = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 const bytes = (n) => { let i = 0; while (n >= 1024 && i < B.length - 1) { n /= 1024; i++; } return (i ? n.toFixed(1) : String(n)) + ' ' + B[i]; };
@@ -36,15 +36,14 @@ function actions(c) {
   td.sel = sel; td.skip = skip;
   return td;
 }
-function applyPlan(mac) {
-  const r = rows.get(mac), p = plans.get(mac);
-  if (!r || !p) return;
+// The machine's plan (config.yaml's machines: and the API's override) comes with its row; the
+// controls follow it only when it changed, so a choice being made is not reset by a progress report.
+function applyPlan(r, c) {
+  const key = JSON.stringify(c.machine || null);
+  if (key === r.plan) return;
+  r.plan = key;
+  const p = c.machine || { os: null, menu: true };
   r.act.sel.value = p.os || ''; r.act.skip.checked = p.menu === false;
-}
-function loadPlans() {
-  fetch('/api/v1/machines').then((r) => (r.ok ? r.json() : [])).then((list) => {
-    for (const p of list) { plans.set(p.mac, p); applyPlan(p.mac); }
-  }).catch(() => {});
 }
 function render(c) {
   let r = rows.get(c.mac);
@@ -63,8 +62,9 @@ function render(c) {
     cell(c.os || '-'), progress(c), cell(dl && c.rate ? bytes(Math.round(c.rate)) + '/s' : '-', 'num'),
     cell(bytes(c.bytesFromServer), 'num'), cell(bytes(c.bytesFromPeers), 'num'), cell(bytes(c.bytesFromWebSeed), 'num'),
     cell(phase1(c))];
-  if (!r.act) { r.act = actions(c); r.tr.append(r.act); applyPlan(c.mac); }
+  if (!r.act) r.act = actions(c);
   r.tr.replaceChildren(...cells, r.act);
+  applyPlan(r, c);
   r.client = c;
   detail(c.mac);
 }
@@ -107,7 +107,6 @@ es.addEventListener('snapshot', (e) => {
   for (const [mac, l] of Object.entries(s.logs)) logs.set(mac, l);
   for (const c of s.clients) render(c);
   if (!s.clients.length) { const tr = document.createElement('tr'); tr.id = 'empty'; const td = cell('No machine seen yet: power one on.'); td.colSpan = 12; tr.append(td); body.append(tr); }
-  loadPlans();
   document.body.dataset.live = 'snapshot';
 });
 es.addEventListener('client', (e) => { render(JSON.parse(e.data)); document.body.dataset.updates = String(+(document.body.dataset.updates || 0) + 1); });
@@ -130,7 +129,6 @@ async function setMachine(mac, os, skipMenu) {
       body: JSON.stringify({ os: os || null, menu: !skipMenu }),
     });
     const text = (await res.text()).trim().split('\n')[0];
-    if (res.ok) { try { plans.set(mac, JSON.parse(text)); } catch {} }
     note.className = res.ok ? 'ok' : 'bad';
     note.textContent = res.ok ? mac + ': next boot ' + (os || 'menu') + (skipMenu ? ', no menu' : '') : res.status + ' ' + (text || res.statusText);
   } catch (err) { note.className = 'bad'; note.textContent = mac + ': ' + err.message; }

@@ -58,8 +58,9 @@ function clientRow(c: ClientRow, log: Snapshot['logs'][string] | undefined): str
     td(formatBytes(c.bytesFromServer), 'num') +
     td(formatBytes(c.bytesFromPeers), 'num') +
     td(formatBytes(c.bytesFromWebSeed), 'num') +
-    td((c as { runtimeSource?: string }).runtimeSource ?? '-') +
-    '<td class="act"></td></tr>';
+    td(c.runtimeSource ?? '-') +
+    td(planText(c), 'act') +
+    '</tr>';
   const lines = log ?? [];
   const detail = c.phase === 'error' && (c.message || lines.length);
   return (
@@ -69,6 +70,13 @@ function clientRow(c: ClientRow, log: Snapshot['logs'][string] | undefined): str
     (detail && lines.length ? `<pre>${escapeHtml(lines.map((l) => l.text).join('\n'))}</pre>` : '') +
     '</td></tr>'
   );
+}
+
+/** The machine's next boot in words, for the static table (the script puts controls there). */
+function planText(c: ClientRow): string {
+  const p = c.machine;
+  if (!p) return 'menu';
+  return `${p.os ?? 'default OS'}${p.menu ? ' (menu)' : ', no menu'}${p.cmdline ? ` + ${p.cmdline}` : ''}`;
 }
 
 function osRow(o: OsRow): string {

@@ -1,8 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
-import { stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { API_TOKEN_FILE } from '@boottorrent/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../../src/index.js';
 import { decodePng, launchChromium, type Browser } from './_browser.js';
@@ -276,6 +277,20 @@ describe('dashboard', () => {
     });
     expect(direct.status).toBeGreaterThanOrEqual(400);
     expect(note).toBe(`${direct.status} ${direct.text.trim().split('\n')[0]}`);
+
+    // With the project's token the same action sets the machine's next boot; the row follows.
+    const token = (await readFile(join(room.server.out.outDir, '..', API_TOKEN_FILE), 'utf8')).trim();
+    await page.evaluate(`localStorage.setItem('boottorrent.token', ${JSON.stringify(token)}); true`);
+    await page.evaluate(
+      `(() => { const act = [...document.querySelectorAll('#clients tr[data-mac]')].find((tr) => tr.dataset.mac === '${late}').querySelector('.act');
+        act.querySelector('select').value = 'hello'; act.querySelector('input').checked = true; act.querySelector('button').click(); })()`,
+    );
+    await page.waitFor(
+      `document.querySelector('#action-note').textContent === '${late}: next boot hello, no menu'`,
+    );
+    expect(room.server.clients.get(late)?.machine).toMatchObject({ os: 'hello', menu: false });
+    const html = await call(room.base, 'GET', '/');
+    expect(html.text).toMatch(new RegExp(`data-mac="${late}".*?<td class="act">hello, no menu</td>`, 's'));
 
     const png = await page.screenshot();
     await writeFile(SCREENSHOT, png);
