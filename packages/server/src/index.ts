@@ -75,3 +75,5 @@ export {
 export type { UnitOptions } from './systemd.js';
 export { installService, removeService, systemdRunning } from './service-install.js';
 export type { ServiceOptions, ServiceInstalled } from './service-install.js';
+export { loaderRoutes } from './loader-route.js';
+export type { LoaderRouteOptions } from './loader-route.js';

@@ -10,8 +10,10 @@ const IGNORE_REASONS = [
   'no-plan',
   'other-server',
   'pool-exhausted',
-  'relayed',
+  'unknown-subnet',
   'plan-error',
+  'arch-unsupported',
+  'loader-missing',
 ];
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS']);
 
