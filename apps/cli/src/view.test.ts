@@ -92,4 +92,14 @@ describe('createView, plain lines', () => {
     );
     expect(eventLevel({ type: 'refused', service: 'tftp', client: 'a', reason: 'not found' })).toBe('info');
   });
+
+  it('warns about a boot client the server cannot serve, with the reason in the line', () => {
+    for (const reason of [
+      'arch-unsupported: arm64 UEFI (arch 11), phase-1 is x86_64',
+      'loader-missing: 32-bit UEFI (arch 6) needs ipxe-i386.efi, which this server does not have',
+      'unknown-subnet: relayed by 10.79.0.1, which is in no configured subnet',
+      'pool-exhausted',
+    ])
+      expect(eventLevel({ type: 'refused', service: 'dhcp', client: 'm', reason }), reason).toBe('warn');
+  });
 });

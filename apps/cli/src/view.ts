@@ -26,8 +26,12 @@ export function eventLevel(e: ServerEvent): LogLevel {
     case 'tftp':
       return e.kind === 'error' ? 'warn' : 'info';
     case 'refused':
-      // Every machine on a site LAN that is not ours would fill the log at info.
-      return e.service === 'dhcp' ? 'debug' : 'info';
+      // Every machine on a site LAN that is not ours would fill the log at info; a boot client we
+      // cannot serve (its firmware, a relay's subnet, a full pool) is one the operator must fix.
+      if (e.service === 'tftp') return 'info';
+      return /^(arch-unsupported|loader-missing|unknown-subnet|pool-exhausted|plan-error)\b/.test(e.reason)
+        ? 'warn'
+        : 'debug';
     default:
       return 'info';
   }
