@@ -54,7 +54,9 @@ describe('checkRam', () => {
       const os = { name: 'big', dispname: 'Big OS', method: 'bin', size: 2 * 1024 ** 3 } as ManifestOs;
       await expect(checkRam(os, meminfo)).rejects.toMatchObject({
         code: 'AGENT_NO_RAM',
-        message: expect.stringMatching(/^not enough RAM for Big OS: /),
+        message: expect.stringMatching(
+          /^not enough RAM for Big OS \(bin\): it needs 2\.1 GiB \(files 2\.0 GiB \+ margin 96\.0 MiB\), this machine has 781\.3 MiB available$/,
+        ),
         hint: 'pick a smaller OS or give this machine more RAM',
       });
       await expect(checkRam({ ...os, size: 1024 }, meminfo)).resolves.toBeUndefined();

@@ -4,22 +4,24 @@ import type { ClientManifest, ManifestOs } from '@boottorrent/config';
 import { download, type Download, type DownloadProgress } from '@boottorrent/seeder';
 import type { Console } from './console.js';
 import { AgentError, AgentErrorCode } from './errors.js';
-import { formatBytes, memAvailable, progressLine, ramNeeded } from './format.js';
+import { formatBytes, memAvailable, progressLine } from './format.js';
 import type { AgentPaths } from './paths.js';
+import { ramNeeded } from './ram.js';
 import type { StatusReporter } from './status.js';
 
 /** Seconds without verified progress before a download is given up. @default 60 */
 export const DEFAULT_STALL_SECONDS = 60;
 
-/** Throws AgentError when the OS (plus what loading it takes) does not fit in the available RAM. */
+/** Throws AgentError when the OS (plus what its method takes to load it, see ramNeeded) does not fit in the available RAM. */
 export async function checkRam(os: ManifestOs, meminfoPath: string): Promise<void> {
   const available = memAvailable(await readFile(meminfoPath, 'utf8').catch(() => ''));
   if (available === undefined) return;
-  const need = ramNeeded(os.size, os.method);
-  if (available < need) {
+  const need = ramNeeded(os);
+  if (available < need.bytes) {
+    const parts = need.parts.map(([what, b]) => `${what} ${formatBytes(b)}`).join(' + ');
     throw new AgentError(
       AgentErrorCode.NoRam,
-      `not enough RAM for ${os.dispname}: it needs ${formatBytes(need)}, this machine has ${formatBytes(available)} available`,
+      `not enough RAM for ${os.dispname} (${os.method}): it needs ${formatBytes(need.bytes)} (${parts}), this machine has ${formatBytes(available)} available`,
       { hint: 'pick a smaller OS or give this machine more RAM' },
     );
   }

@@ -34,17 +34,6 @@ export function memAvailable(meminfo: string): number | undefined {
   return m ? Number(m[1]) * 1024 : undefined;
 }
 
-/** Room kept free for Node, the kernel and page tables when deciding whether an OS fits. @default 96 MiB */
-export const RAM_MARGIN = 96 * 1024 * 1024;
-
-/**
- * Bytes an OS needs in RAM: its files in tmpfs, plus for kexec a second copy (the joined initrd and
- * the kernel's own copy of the segments), plus a margin.
- */
-export function ramNeeded(size: number, method: 'kexec' | 'bin' | 'qemu'): number {
-  return size * (method === 'kexec' ? 2 : 1) + RAM_MARGIN;
-}
-
 /**
  * A message as one console line: a tool's stderr may span several lines; they are joined with "; "
  * and control characters dropped, so one failure is one line and the menu below it stays in place.
