@@ -34,6 +34,27 @@ const binOs = (name: string, dispname: string, marker: string): OsSpec => ({
   bin: { bin: 'run.sh', args: [] },
 });
 
+/** QEMU key names for the characters the test types (US layout). */
+const KEY: Record<string, string> = {
+  ' ': 'spc',
+  '/': 'slash',
+  '-': 'minus',
+  '.': 'dot',
+  '>': 'shift-dot',
+  $: 'shift-4',
+  '?': 'shift-slash',
+  '(': 'shift-9',
+  ')': 'shift-0',
+  '\n': 'ret',
+};
+/** Types `text` on the VM's keyboard, one key at a time. */
+async function type(text: string): Promise<void> {
+  for (const c of text) {
+    const key = KEY[c] ?? (/[A-Z]/.test(c) ? `shift-${c.toLowerCase()}` : c);
+    await vm!.sendKey(key);
+  }
+}
+
 let shots = 0;
 /** Photographs the VM's screen and reads it: PPM from QEMU, scaled ×2 to PNG (netpbm), tesseract. */
 async function readScreen(): Promise<{ text: string; png: string }> {
@@ -124,6 +145,29 @@ describe('agent menu on the VGA screen of a QEMU VM (TCG, direct boot, user-mode
     await vm.waitFor(/Beta System exited with code 0[^]*Up\/Down to choose/, 120_000, { from });
     // The agent reopened tty1 after the OS's session hung it up: the menu is back on the screen.
     await screenShows(/Beta System exited with code 0/);
+
+    // s on the keyboard: a shell on the screen, whose controlling terminal is tty1, so Ctrl+C typed
+    // there interrupts a command (130 = killed by SIGINT; without it the sleep would run its 1000 s).
+    const shellFrom = vm.output().length;
+    await vm.sendKey('s');
+    await vm.waitFor(/Exit the shell to come back to the menu \(it runs on \/dev\/tty1\)/, 120_000, {
+      from: shellFrom,
+    });
+    await screenShows(/Exit the shell/);
+    await type('sleep 1000\n');
+    // A Ctrl+C that lands before the shell has made sleep the foreground job is lost (and the line
+    // typed after it flushed): press it again until the shell reports how sleep ended.
+    let said: RegExpMatchArray | undefined;
+    for (let i = 0; i < 5 && !said; i++) {
+      const at = vm.output().length;
+      await vm.sendKey('ctrl-c');
+      await type('echo INTR-$? SHELL-ON-$(tty) > /dev/ttyS0\n');
+      said = await vm.waitFor(/INTR-(\d+) SHELL-ON-(\S+)/, 30_000, { from: at }).catch(() => undefined);
+    }
+    expect(said?.slice(1)).toEqual(['130', '/dev/tty1']);
+    const exitFrom = vm.output().length;
+    await type('exit\n');
+    await vm.waitFor(/Up\/Down to choose/, 120_000, { from: exitFrom });
     expect(vm.output()).not.toMatch(/ALPHA-RAN|crashed/);
   }, 1_200_000);
 });
