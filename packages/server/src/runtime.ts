@@ -5,6 +5,7 @@ import type { Phase1Runtime } from '@boottorrent/initrd-builder';
 import type { ClientTable } from './clients.js';
 import type { ServerEvent } from './events.js';
 import { readBody, type HttpRequestEvent, type HttpRoute, type RouteContext } from './http.js';
+import { oneLine } from './line.js';
 import { sendFile } from './range.js';
 import {
   RuntimeScheduler,
@@ -70,14 +71,14 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
   });
 
   const fetch = async (req: IncomingMessage, res: ServerResponse, ctx: RouteContext) => {
-    if (!o.runtime || ctx.params[0] !== name) return ctx.send(404, `not found: ${ctx.path}\n`);
+    if (!o.runtime || ctx.params[0] !== name) return ctx.send(404, `not found: ${oneLine(ctx.path)}\n`);
     const rawMac = ctx.url.searchParams.get('mac');
     if (rawMac !== null && !MAC.test(rawMac))
-      return ctx.send(400, `bad mac "${rawMac.slice(0, 40)}": expected e.g. 52:54:00:12:34:56\n`);
+      return ctx.send(400, `bad mac "${oneLine(rawMac, 40)}": expected e.g. 52:54:00:12:34:56\n`);
     const failedRaw = ctx.url.searchParams.get('failed');
     const failed = FAILURES.find((f) => f === failedRaw);
     if (failedRaw !== null && !failed)
-      return ctx.send(400, `bad failed "${failedRaw.slice(0, 20)}": expected hash, stall or error\n`);
+      return ctx.send(400, `bad failed "${oneLine(failedRaw, 20)}": expected hash, stall or error\n`);
     // Without a MAC (curl by hand) the address stands in for the machine.
     const who = rawMac ? normalizeMac(rawMac) : `ip:${ctx.remote}`;
     const pick = scheduler.pick(who, failed);
@@ -105,7 +106,7 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
 
   const have = async (req: IncomingMessage, res: ServerResponse, ctx: RouteContext) => {
     const mac = ctx.params[0]!;
-    if (!MAC.test(mac)) return ctx.send(400, `bad MAC "${mac.slice(0, 40)}": expected six hex pairs\n`);
+    if (!MAC.test(mac)) return ctx.send(400, `bad MAC "${oneLine(mac, 40)}": expected six hex pairs\n`);
     const body = await readBody(req, 256);
     if (body === 'aborted') return;
     const port = Number(/(?:^|&)port=(\d+)/.exec(body === 'too-large' ? '' : body)?.[1]);
