@@ -55,7 +55,6 @@ describe('server mode answers crafted packets', () => {
     [6, undefined, 'ipxe-i386.efi'],
     [7, undefined, 'snponly.efi'],
     [9, undefined, 'snponly.efi'],
-    [11, undefined, 'ipxe-arm64.efi'],
     [16, 'HTTPClient:Arch:00016:UNDI:003001', 'http://10.77.0.1:8080/snponly.efi'],
   ])('offers an address and the loader for client arch %i', async (arch, vendorClass, file) => {
     const r = await offer({ mac: randomMac(), arch, vendorClass: vendorClass ?? pxeClass(arch) });
@@ -71,6 +70,17 @@ describe('server mode answers crafted packets', () => {
     expect(Buffer.from(p.options.get(DhcpOption.VendorClassIdentifier) ?? []).toString()).toBe(
       arch === 16 ? 'HTTPClient' : '',
     );
+  });
+
+  it('gives ARM64 firmware no offer at all, saying why (phase-1 is x86_64)', async () => {
+    const mac = randomMac();
+    expect(await offer({ mac, arch: 11, vendorClass: pxeClass(11) })).toBeNull();
+    const e = await server.waitFor((x) => x.type === 'ignored' && x.payload?.mac === mac, 5000);
+    expect(e.payload).toEqual({
+      mac,
+      reason: 'arch-unsupported',
+      detail: 'arm64 UEFI (arch 11), phase-1 is x86_64',
+    });
   });
 
   it('gives iPXE (user class "iPXE") the script URL and option 175.176 = 1', async () => {
