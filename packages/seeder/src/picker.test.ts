@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { installPicker, pickOrder, type PickTorrent } from './picker.js';
+import { installPicker, MAX_TOTAL_REQUESTS, pickOrder, type PickTorrent } from './picker.js';
 
 const BLOCK = 16 * 1024;
 
@@ -82,16 +82,33 @@ describe('installPicker', () => {
     for (let w = 0; w < 16; w++) addWire((i) => i === 200 || i % 16 !== w); // each lacks a sixteenth
     installPicker(t as never);
     t._updateWireWrapper();
-    // every wire got its 1 s pipeline (130 blocks), only pieces it holds, no block asked twice
+    // every wire got its 1 s pipeline (130 blocks) cut to an equal share of MAX_TOTAL_REQUESTS (64),
+    // only pieces it holds, no block asked twice
+    const share = Math.min(130, Math.ceil(MAX_TOTAL_REQUESTS / 16));
     const perWire = new Map<number, number[]>();
     for (const [w, p] of requests) perWire.set(w, [...(perWire.get(w) ?? []), p]);
-    expect([...perWire.values()].map((ps) => ps.length)).toEqual(new Array(16).fill(130));
+    expect([...perWire.values()].map((ps) => ps.length)).toEqual(new Array(16).fill(share));
     for (const [w, ps] of perWire) expect(ps.every((p) => p === 200 || p % 16 !== w)).toBe(true);
-    expect(requests.length).toBe(16 * 130);
+    expect(requests.length).toBe(16 * share);
     // the rarest piece went first to whichever wire was served first
     expect(requests[0]![1]).toBe(200);
     // at most one look per piece per wire (webtorrent's own scan is per piece tried, squared)
     expect(gets()).toBeLessThanOrEqual(16 * n);
+  });
+
+  it('keeps at most MAX_PIPELINE_REQUESTS per connection and MAX_TOTAL_REQUESTS over all of them', () => {
+    const gigabit = { downloadSpeed: () => 125_000_000 }; // 1 s = 7631 blocks
+    const one = fakeTorrent(512, 128);
+    one.addWire(() => true, gigabit);
+    installPicker(one.t as never);
+    one.t._updateWireWrapper();
+    expect(one.requests.length).toBe(512); // 8 MiB
+    const four = fakeTorrent(512, 128);
+    for (let w = 0; w < 4; w++) four.addWire(() => true, gigabit);
+    installPicker(four.t as never);
+    four.t._updateWireWrapper();
+    expect(four.requests.length).toBe(MAX_TOTAL_REQUESTS); // 16 MiB, 4 MiB each
+    expect(new Set(four.requests.map(([w]) => w)).size).toBe(4);
   });
 
   it('leaves choked wires, web seeds and wires without a block yet to webtorrent; skips wires with a full pipeline', () => {
