@@ -22,6 +22,7 @@ APT_PACKAGES=(
   python3 make g++  # node-gyp, for @boottorrent/tftp's native wire (headers: the nodejs package's /usr/include/node)
   chromium prometheus  # the dashboard test's headless browser; promtool checks /metrics
   tesseract-ocr netpbm  # the agent's screen test reads a VM's screendump (PPM) with OCR
+  debootstrap  # tools/oses/debian-live.sh builds a Debian 12 root filesystem (docs/oses.md)
 )
 # Unpacked, never installed: name in .cache/deb → Debian package.
 declare -A EXTRACT=(
@@ -30,6 +31,7 @@ declare -A EXTRACT=(
   [tftpd-hpa]=tftpd-hpa
   [opentracker]=opentracker
   [isc-dhcp-relay]=isc-dhcp-relay  # dhcrelay for the relay tests; installed, it would start a service
+  [debian-installer]=debian-installer-12-netboot-amd64  # tools/oses/debian-installer.sh (docs/oses.md)
 )
 
 missing=()
