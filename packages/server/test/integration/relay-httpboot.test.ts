@@ -3,20 +3,16 @@
 // and a refused event saying why; a machine behind ISC dhcrelay (router namespace, far segment)
 // gets an address from config.yaml's dhcp.subnets and reaches the loader through the router.
 import type { ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { initProject } from '@boottorrent/config';
 import { createNetns, findTool, randomMac, type Netns, type NetnsHost } from '@boottorrent/testing/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServerEvent } from '../../src/index.js';
+import { REPO, startNsServer, type NsServer } from './_ns-boot.js';
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
-const REPO = here('../../../../');
 const DHCRELAY = join(REPO, '.cache/deb/isc-dhcp-relay/usr/sbin/dhcrelay'); // tools/setup.sh unpacks it
-const PHASE1_CACHE = join(REPO, 'node_modules/.cache/bt-server-ns/phase1');
 const SERVER = '10.77.22.1';
 const GIADDR = '10.78.22.1';
 
@@ -25,20 +21,7 @@ let ns: Netns;
 let near: NetnsHost;
 let router: NetnsHost;
 let far: NetnsHost;
-let server: ChildProcess;
-const events: ServerEvent[] = [];
-let output = '';
-
-async function until<T>(what: string, f: () => T | undefined, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() > end)
-      throw new Error(`${what}: not within ${timeoutMs} ms; server said: ${output.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+let server: NsServer;
 
 /** Runs the crafted DHCP client in `host`; resolves with the offer (null when none came). */
 async function probe(host: NetnsHost, arch: number, vendor: string, waitMs = 3000) {
@@ -64,10 +47,10 @@ beforeAll(async () => {
   await router.run('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
   await ns.ip('route', 'add', '10.78.22.0/24', 'via', '10.77.22.254');
 
-  const p = join(dir, 'project');
-  await initProject(p, { hostIp: SERVER, interface: 'br0' });
-  await writeFile(
-    join(p, 'config.yaml'),
+  server = await startNsServer(
+    ns,
+    join(dir, 'project'),
+    SERVER,
     [
       `general: { host_ip: ${SERVER}, timeout: 0, seed_time: 0 }`,
       'dhcp:',
@@ -81,41 +64,18 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  await mkdir(PHASE1_CACHE, { recursive: true });
-  server = ns.spawn(process.execPath, [here('./_ns-server.mjs'), p, PHASE1_CACHE], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  let ready = false;
-  createInterface({ input: server.stdout! }).on('line', (line) => {
-    output += `${line}\n`;
-    const msg = JSON.parse(line) as { event?: ServerEvent; ready?: boolean };
-    if (msg.event) events.push(msg.event);
-    if (msg.ready) ready = true;
-  });
-  // The first run builds phase-1 into the cache; later runs find it there.
-  await until(
-    'server ready',
-    () => (ready ? true : server.exitCode !== null ? false : undefined),
-    300_000,
-  ).then((ok) => {
-    if (!ok) throw new Error(`server exited: ${output}`);
-  });
 }, 330_000);
 
 afterAll(async () => {
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-  }
+  await server?.close();
   await ns?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
 const refusal = (mac: string, prefix: string) =>
-  until(
+  server.until(
     `refused ${prefix} for ${mac}`,
-    () => events.find((e) => e.type === 'refused' && e.client === mac && e.reason.startsWith(prefix)),
+    () => server.events.find((e) => e.type === 'refused' && e.client === mac && e.reason.startsWith(prefix)),
     20_000,
   );
 
@@ -178,7 +138,7 @@ exit 0
     await chmod(script, 0o755);
     let client: ChildProcess | undefined;
     try {
-      await until(
+      await server.until(
         'dhcrelay listening',
         () => (/Listening on LPF\/far0/.test(relayOut) ? true : undefined),
         10_000,
@@ -202,7 +162,7 @@ exit 0
         { stdio: 'ignore' },
       );
       let lines = '';
-      const bound = await until(
+      const bound = await server.until(
         'udhcpc bound',
         () => {
           void readFile(log, 'utf8').then(
@@ -219,7 +179,7 @@ exit 0
       const got = join(dir, 'undionly.kpxe');
       await far.run(findTool('curl'), ['-sSf', '-o', got, `http://${SERVER}:8080/undionly.kpxe`]);
       expect((await readFile(got)).equals(await readFile('/usr/lib/ipxe/undionly.kpxe'))).toBe(true);
-      expect(events).toContainEqual(
+      expect(server.events).toContainEqual(
         expect.objectContaining({ type: 'lease', kind: 'acked', mac: far.mac, ip: '10.78.22.100' }),
       );
     } finally {
