@@ -37,7 +37,8 @@ export class TtyScreen implements Terminal {
   }
 
   private open(): void {
-    const flags = constants.O_RDWR | constants.O_NOCTTY;
+    // O_NONBLOCK: a serial port without CLOCAL would block open() until carrier, freezing the agent.
+    const flags = constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK;
     const rfd = openSync(this.name, flags);
     let wfd: number;
     try {

@@ -82,6 +82,10 @@ describe('startVm', { timeout: 120_000 }, () => {
     expect(m).not.toBeNull();
     expect(image.length).toBe(m[0].length + Number(m[1]) * Number(m[2]) * 3);
     await expect(vm.screendump(join(dir, 'a b.ppm'))).rejects.toMatchObject({ code: 'LAB_BAD_OPTION' });
+    // The monitor takes key names; what is not one is refused before it reaches QEMU.
+    await vm.sendKey('ctrl-alt-f1');
+    await expect(vm.sendKey('ret; quit')).rejects.toMatchObject({ code: 'LAB_BAD_OPTION' });
+    await expect(vm.sendKey('nosuchkey')).rejects.toMatchObject({ code: 'LAB_MONITOR' });
   });
 
   it('refuses a screendump without a screen, and stops twice without complaint', async () => {
@@ -90,6 +94,7 @@ describe('startVm', { timeout: 120_000 }, () => {
       code: 'LAB_MONITOR',
       hint: 'start it with screen: true',
     });
+    await expect(vm.sendKey('ret')).rejects.toMatchObject({ code: 'LAB_MONITOR' });
     await Promise.all([vm.stop(), vm.close()]);
     await vm.stop();
   });
