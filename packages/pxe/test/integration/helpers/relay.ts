@@ -19,6 +19,8 @@ export interface RelayRoom {
   server: string;
   /** The relay's address on the far segment (the clients' giaddr and gateway), e.g. 10.78.21.1. */
   giaddr: string;
+  /** Other DHCP servers the relay forwards to (a site's DHCP server beside a proxy). */
+  moreServers: string[];
   dispose(): Promise<void>;
 }
 
@@ -26,7 +28,7 @@ export interface RelayRoom {
  * Near segment 10.77.<n>.0/24 (server .1, router .254), far segment 10.78.<n>.0/24 (router .1,
  * one client without an address), forwarding on in the router, a route back on the server.
  */
-export async function createRelayRoom(n: number): Promise<RelayRoom> {
+export async function createRelayRoom(n: number, moreServers: string[] = []): Promise<RelayRoom> {
   const server = `10.77.${n}.1`;
   const giaddr = `10.78.${n}.1`;
   const lab = await createLab({ cidr: `${server}/24`, clients: 0 });
@@ -47,7 +49,7 @@ export async function createRelayRoom(n: number): Promise<RelayRoom> {
     await router.ip('addr', 'add', `${giaddr}/24`, 'brd', '+', 'dev', 'far0');
     await router.run('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
     await lab.server.ip('route', 'add', `10.78.${n}.0/24`, 'via', `10.77.${n}.254`);
-    return { lab, router, client, server, giaddr, dispose: () => lab.dispose() };
+    return { lab, router, client, server, giaddr, moreServers, dispose: () => lab.dispose() };
   } catch (e) {
     await lab.dispose();
     throw e;
@@ -94,8 +96,9 @@ function watch(proc: ChildProcess): Proc {
  */
 export async function startDhcrelay(room: RelayRoom, pidFile: string): Promise<Proc> {
   const bin = requireTool('dhcrelay', { paths: [DHCRELAY] });
+  const servers = [room.server, ...room.moreServers];
   const p = watch(
-    room.router.spawn(bin, ['-d', '-4', '-a', '-pf', pidFile, '-iu', 'up0', '-id', 'far0', room.server], {
+    room.router.spawn(bin, ['-d', '-4', '-a', '-pf', pidFile, '-iu', 'up0', '-id', 'far0', ...servers], {
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
