@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { oneLine } from './format.js';
+import { formatBytes, oneLine } from './format.js';
 
 describe('oneLine', () => {
   it('joins a multi-line tool complaint into one console line', () => {
@@ -13,5 +13,12 @@ describe('oneLine', () => {
 
   it('drops control characters a tool could use to move the cursor over the menu', () => {
     expect(oneLine('bad\x1b[2J\x07 kernel')).toBe('bad[2J kernel');
+  });
+});
+
+describe('formatBytes', () => {
+  it('prints whole bytes below 1 KiB, even for a computed rate', () => {
+    expect(formatBytes(765 / 7)).toBe('109 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
   });
 });
