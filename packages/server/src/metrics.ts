@@ -123,10 +123,11 @@ export function renderMetrics(m: Monitor): string {
   family(
     'boottorrent_phase1_sent_bytes_total',
     'counter',
-    'Bytes of phase-1 (kernel, initrds) sent, by protocol.',
+    'Bytes of phase-1 the server sent: the loader part (kernel, initrds) by protocol, and the runtime.',
     [
-      [{ via: 'http' }, c.phase1Bytes.http],
-      [{ via: 'tftp' }, c.phase1Bytes.tftp],
+      [{ via: 'http', part: 'loader' }, c.phase1Bytes.http],
+      [{ via: 'tftp', part: 'loader' }, c.phase1Bytes.tftp],
+      [{ via: 'http', part: 'runtime' }, c.phase1Bytes.runtime],
     ],
   );
   const up = m.uploaded();

@@ -43,12 +43,15 @@ export function routeLabel(path: string): string {
   if (p === '/boot.ipxe') return 'boot_ipxe';
   if (p === '/metrics') return 'metrics';
   if (p.startsWith('/phase1/')) return 'phase1';
+  if (p.startsWith('/runtime/')) return 'runtime';
+  if (/^\/[^/]+\.(efi|kpxe|pxe|0)$/.test(p)) return 'boot_loader';
   if (p.startsWith('/webseed/')) return 'webseed';
   if (p === '/api/v1/events') return 'api_events';
   if (/^\/api\/v1\/clients\/[^/]+\/status$/.test(p)) return 'api_status';
   if (/^\/api\/v1\/clients\/[^/]+\/log$/.test(p)) return 'api_log';
   if (p.startsWith('/api/v1/clients')) return 'api_clients';
-  if (p.startsWith('/api/v1/machines')) return 'api_machines';
+  const api = /^\/api\/v1\/(machines|runtime|wake)(\/|$)/.exec(p);
+  if (api) return `api_${api[1]}`;
   if (p.startsWith('/api/')) return 'api_other';
   return 'other';
 }
@@ -69,7 +72,8 @@ export class Monitor {
     tftp: { completed: 0, failed: 0 },
     http: new Map<string, number>(),
     trackerAnnounces: 0,
-    phase1Bytes: { http: 0, tftp: 0 },
+    /** Phase-1 bytes sent: the loader part (kernel, initrds, payload) by protocol, and the runtime. */
+    phase1Bytes: { http: 0, tftp: 0, runtime: 0 },
   };
   readonly #rates = new Map<string, { at: number; bytes: number; rate: number }>();
   #leaseIndex: Map<string, string> | null = null;
@@ -102,6 +106,9 @@ export class Monitor {
       case 'http':
         bump(c.http, `${routeLabel(e.path)}\0${e.method}\0${e.status}`);
         if (e.path.startsWith('/phase1/')) c.phase1Bytes.http += e.bytes;
+        // The runtime only when this server sent it: a 302 hands the client to a peer.
+        if (e.path.startsWith('/runtime/') && (e.status === 200 || e.status === 206))
+          c.phase1Bytes.runtime += e.bytes;
         break;
     }
   }

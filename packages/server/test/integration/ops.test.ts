@@ -106,7 +106,9 @@ describe('/metrics', () => {
 
     const after = samples(res.text);
     const delta = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
-    expect(delta('boottorrent_phase1_sent_bytes_total{via="http"}')).toBe((await stat(kernel)).size);
+    expect(delta('boottorrent_phase1_sent_bytes_total{via="http",part="loader"}')).toBe(
+      (await stat(kernel)).size,
+    );
     expect(delta('boottorrent_tftp_transfers_total{result="completed"}')).toBe(1);
     expect(delta('boottorrent_tftp_sent_bytes_total')).toBe((await stat('/usr/lib/ipxe/undionly.kpxe')).size);
     expect(delta('boottorrent_tracker_announces_total')).toBeGreaterThanOrEqual(1);
