@@ -20,19 +20,24 @@ export interface NsServer {
   close(): Promise<void>;
 }
 
-/** Writes a project at `dir` with `config` as its config.yaml and serves it inside `ns`. */
+/** Writes a project at `dir` with `config` as its config.yaml and serves it in `ns` (seeder off unless asked). */
 export async function startNsServer(
   ns: Netns,
   dir: string,
   hostIp: string,
   config: string,
+  opts: { seeder?: boolean } = {},
 ): Promise<NsServer> {
   await initProject(dir, { hostIp, interface: 'br0' });
   await writeFile(join(dir, 'config.yaml'), config);
   await mkdir(PHASE1_CACHE, { recursive: true });
-  const child: ChildProcess = ns.spawn(process.execPath, [here('./_ns-server.mjs'), dir, PHASE1_CACHE], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = ns.spawn(
+    process.execPath,
+    [here('./_ns-server.mjs'), dir, PHASE1_CACHE, opts.seeder ? 'seeder' : 'no-seeder'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const events: ServerEvent[] = [];
   let output = '';
   let ready = false;

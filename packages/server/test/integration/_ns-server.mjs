@@ -4,7 +4,7 @@
 import { loadProject } from '@boottorrent/config';
 import { startBootServer } from '../../dist/index.js'; // built by npm run build, as CI does first
 
-const [dir, phase1Dir] = process.argv.slice(2);
+const [dir, phase1Dir, seeder] = process.argv.slice(2);
 const out = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const r = await loadProject(dir);
 if (!r.project) {
@@ -14,7 +14,7 @@ if (!r.project) {
 const server = await startBootServer({
   project: r.project,
   phase1Dir,
-  seeder: false,
+  seeder: seeder === 'seeder',
   onEvent: (e) => out({ event: e }),
 });
 out({ ready: true, loaders: server.out.loaders });
