@@ -8,6 +8,7 @@ import { readBody, type HttpRequestEvent, type HttpRoute, type RouteContext } fr
 import { oneLine } from './line.js';
 import { sendFile } from './range.js';
 import {
+  ArrivalGate,
   RuntimeScheduler,
   type RuntimeFailure,
   type RuntimeSchedulerOptions,
@@ -24,6 +25,13 @@ const FAILURES: readonly RuntimeFailure[] = ['hash', 'stall', 'error'];
 export interface RuntimeServiceOptions extends RuntimeSchedulerOptions {
   /** The built runtime; null (a zstd phase-1) serves nothing. */
   runtime: Phase1Runtime | null;
+  /**
+   * The boot loader's files (name → path), served first come, first served through `loaderSlots`
+   * (see {@link ArrivalGate}); without them, or with 0 slots, the built-in /phase1/ route serves them.
+   */
+  loaderFiles?: ReadonlyMap<string, string>;
+  /** @default 0 (no gate) */
+  loaderSlots?: number;
   clients: ClientTable;
   emit(e: ServerEvent): void;
 }
@@ -121,6 +129,21 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
     res.writeHead(204).end();
   };
 
+  const gate = new ArrivalGate(o.loaderSlots ?? 0);
+  const loader = async (req: IncomingMessage, res: ServerResponse, ctx: RouteContext) => {
+    const file = o.loaderFiles?.get(ctx.params[0]!);
+    if (!file) return ctx.send(404, `not found: ${ctx.path}\n`);
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    const release = await gate.acquire(ctx.remote, gone.signal).catch(() => null);
+    if (!release) return;
+    try {
+      await sendFile(req, res, file);
+    } finally {
+      release();
+    }
+  };
+
   const report = (): RuntimeReport => ({
     name,
     sha256: o.runtime?.sha256 ?? null,
@@ -137,6 +160,9 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
   return {
     scheduler,
     routes: [
+      ...(o.loaderFiles && (o.loaderSlots ?? 0) > 0
+        ? [{ method: 'GET' as const, path: /^\/phase1\/([^/]+)$/, handle: loader }]
+        : []),
       { method: 'GET', path: /^\/runtime\/([^/]+)$/, handle: fetch },
       { method: 'POST', path: /^\/api\/v1\/runtime\/([^/]+)\/have$/, handle: have },
       {

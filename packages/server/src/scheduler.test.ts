@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RuntimeScheduler } from './scheduler.js';
+import { ArrivalGate, RuntimeScheduler } from './scheduler.js';
 
 const mac = (i: number) => `02:00:00:00:00:${i.toString(16).padStart(2, '0')}`;
 
@@ -107,5 +107,43 @@ describe('RuntimeScheduler', () => {
     fromServer(s, 1);
     // 1 asks again (it rebooted without the server noticing): not to itself; the server is free.
     expect(s.pick(mac(1)).kind).toBe('server');
+  });
+});
+
+describe('ArrivalGate', () => {
+  it('gives a freed slot to the machine that asked first, not the latest request', async () => {
+    const g = new ArrivalGate(1);
+    const order: string[] = [];
+    const a = await g.acquire('10.0.0.1'); // a's kernel
+    const waits = ['10.0.0.2', '10.0.0.3'].map((who) =>
+      g.acquire(who).then((release) => {
+        order.push(who);
+        return release;
+      }),
+    );
+    a();
+    const b = await waits[0]!;
+    // a comes back for its next file: it ranks before c, which asked later than a's first request.
+    const aAgain = g.acquire('10.0.0.1').then((release) => {
+      order.push('10.0.0.1');
+      return release;
+    });
+    b();
+    (await aAgain)();
+    (await waits[1]!)();
+    expect(order).toEqual(['10.0.0.2', '10.0.0.1', '10.0.0.3']);
+  });
+
+  it('drops a waiting request that went away, and lets everything through with 0 slots', async () => {
+    const g = new ArrivalGate(1);
+    const hold = await g.acquire('a');
+    const gone = new AbortController();
+    const dropped = g.acquire('b', gone.signal);
+    gone.abort();
+    await expect(dropped).rejects.toThrow();
+    expect(g.waiting()).toBe(0);
+    hold();
+    const open = new ArrivalGate(0);
+    await Promise.all([open.acquire('a'), open.acquire('b'), open.acquire('c')]);
   });
 });

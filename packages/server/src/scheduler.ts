@@ -226,3 +226,56 @@ export class RuntimeScheduler {
     }
   }
 }
+
+/**
+ * A first-come gate for what the boot loader fetches (kernel, base, payload): at most `slots` files
+ * are sent at once, and a freed slot goes to the machine that asked first (by its first request), not
+ * to whoever asked last. Machines then finish their boot loader's files one after another instead of
+ * all together at the end, so the first ones fetch the runtime from each other while the server is
+ * still sending the rest. 0 slots: no gate.
+ */
+export class ArrivalGate {
+  readonly #rank = new Map<string, number>();
+  #next = 0;
+  #busy = 0;
+  #waiting: { rank: number; go: () => void }[] = [];
+
+  constructor(readonly slots: number) {}
+
+  /** Resolves with a release function once `who` may send; `signal` drops a request that went away. */
+  acquire(who: string, signal?: AbortSignal): Promise<() => void> {
+    let rank = this.#rank.get(who);
+    if (rank === undefined) this.#rank.set(who, (rank = this.#next++));
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#busy--;
+      this.#waiting.sort((a, b) => a.rank - b.rank);
+      this.#waiting.shift()?.go();
+    };
+    if (this.slots <= 0 || this.#busy < this.slots) {
+      this.#busy++;
+      return Promise.resolve(release);
+    }
+    return new Promise((resolve, reject) => {
+      const entry = {
+        rank,
+        go: () => {
+          this.#busy++;
+          resolve(release);
+        },
+      };
+      this.#waiting.push(entry);
+      signal?.addEventListener('abort', () => {
+        this.#waiting = this.#waiting.filter((w) => w !== entry);
+        reject(new Error('request went away'));
+      });
+    });
+  }
+
+  /** Requests waiting for a slot. */
+  waiting(): number {
+    return this.#waiting.length;
+  }
+}
