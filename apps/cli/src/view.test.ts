@@ -1,12 +1,20 @@
 import { ClientLogs, ClientTable, type BootServer, type ServerEvent } from '@boottorrent/server';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createView, eventLevel, FAILURE_TAIL } from './view.js';
 
 /** The parts of a BootServer the view reads: a real client table and log ring. */
 function fakeServer() {
   const clients = new ClientTable();
   const logs = new ClientLogs();
-  const server = { clients, logs, uploaded: () => ({ seeder: 0, webSeed: 0 }) } as unknown as BootServer;
+  const server = {
+    clients,
+    logs,
+    uploaded: () => ({ seeder: 0, webSeed: 0 }),
+    phase1: () => ({
+      phase1Bytes: { loader: 0, runtime: 0 },
+      stats: { fromServer: 0, fromPeers: 0, holders: 0 },
+    }),
+  } as unknown as BootServer;
   return { clients, logs, server };
 }
 
@@ -101,5 +109,26 @@ describe('createView, plain lines', () => {
       'pool-exhausted',
     ])
       expect(eventLevel({ type: 'refused', service: 'dhcp', client: 'm', reason }), reason).toBe('warn');
+  });
+});
+
+describe('createView, on a terminal', () => {
+  it('lists each failed machine under the table with its message and last console lines', () => {
+    vi.useFakeTimers();
+    try {
+      const { clients, logs, server } = fakeServer();
+      const screens: string[] = [];
+      const view = createView('tty', (s) => screens.push(s));
+      view.attach(server);
+      const mac = '52:54:00:00:00:02';
+      logs.append(mac, ['one', 'two', 'three', 'four']);
+      clients.report(mac, { phase: 'error', os: 'demo', message: 'no peer sent data for 60 s' });
+      vi.advanceTimersByTime(500);
+      view.stop();
+      const screen = screens.at(-1)!;
+      expect(screen).toContain(`${mac} failed: no peer sent data for 60 s\n  | two\n  | three\n  | four\n`);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
