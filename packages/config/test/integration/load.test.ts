@@ -88,7 +88,7 @@ describe('loadProject', () => {
 
   it('defaults phase-1 to xz and checks the level against the compressor', async () => {
     const r = await loadProject(await project({ 'config.yaml': GOOD_CONFIG, ...TINY_OS }));
-    expect(r.project?.config.phase1).toEqual({ compression: 'xz', level: null });
+    expect(r.project?.config.phase1).toMatchObject({ compression: 'xz', level: null });
     const cfg = GOOD_CONFIG + 'phase1:\n  compression: gzip\n  level: 19\n';
     expect(await lines({ 'config.yaml': cfg, ...TINY_OS })).toEqual([
       'config.yaml:13:10 phase1.level: 19 is not a gzip level — use 1 to 9, or null for the default',
