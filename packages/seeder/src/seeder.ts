@@ -98,6 +98,13 @@ export interface Seeder {
   readonly port: number;
   /** info hashes being seeded */
   readonly infoHashes: string[];
+  /**
+   * Seeds one more folder on the running seeder (same port, same options), checked like those given
+   * at start. Resolves once it is served; an info hash already seeded is a no-op.
+   */
+  add(entry: { torrent: Uint8Array; dir: string }): Promise<void>;
+  /** Stops seeding one torrent and drops its peers; the others go on. False if it was not seeded. */
+  remove(infoHash: string): Promise<boolean>;
   stats(): SwarmUploadStats;
   on<E extends keyof SeederEvents>(event: E, listener: (...args: SeederEvents[E]) => void): this;
   off<E extends keyof SeederEvents>(event: E, listener: (...args: SeederEvents[E]) => void): this;
@@ -229,7 +236,12 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
   });
   const events = new EventEmitter();
   events.on('error', () => {}); // 'error' is informative here; never crash the host process
-  const swarms: { torrent: Torrent; wires: WireTracker; superSeeder?: SuperSeeder | undefined }[] = [];
+  const swarms: {
+    torrent: Torrent;
+    wires: WireTracker;
+    superSeeder?: SuperSeeder | undefined;
+    queue?: UploadQueue | undefined;
+  }[] = [];
   const superSeeders: SuperSeeder[] = [];
   const uploadQueues: UploadQueue[] = [];
   let closed: Promise<void> | null = null;
@@ -244,61 +256,64 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
     return closed;
   };
   const onAbort = (): void => void close();
-  try {
-    for (const [i, p] of parsed.entries()) {
-      const dir = resolve(opts.torrents[i]!.dir);
-      await checkSizes(dir, p);
-      let superSeeder: SuperSeeder | undefined;
-      const torrent = await addTorrent(client, inPlace(p), {
-        // Wraps each wire before its first bitfield, so it must see every wire.
-        onAdd: (t) => {
-          if (opts.superSeed ?? true) {
-            const layout = { count: p.pieces.length, length: p.pieceLength, lastLength: p.lastPieceLength };
-            superSeeder = new SuperSeeder(t, layout, { slots, logger: opts.logger });
-            superSeeders.push(superSeeder);
-          }
-          // after the super-seeder: it then counts a piece as sent when the queue really sends it
-          if (opts.uploadQueue ?? true) uploadQueues.push(new UploadQueue(t));
-        },
-        path: dir,
-        announce: opts.announce ?? [],
-        skipVerify: opts.skipVerify ?? false,
-        uploads: maxConns,
-        fastPath: opts.fastPath ?? true,
-        pieceCacheBytes: SEEDER_PIECE_CACHE_BYTES,
-      });
-      if (!torrent.done) {
-        throw new SeederError(
-          SeederErrorCode.BadFolder,
-          `${dir} does not match torrent ${p.name} (${p.infoHash}): ${Math.round(torrent.progress * 100)}% of the pieces verified`,
-        );
-      }
-      const wires = new WireTracker(torrent, {
-        lanTuning: true,
-        logger: opts.logger,
-        selfPort: () => client.torrentPort,
-        selfPeerId: () => client.peerId,
-      });
-      torrent.on(
-        'wire',
-        (wire: {
-          remoteAddress?: string;
-          remotePort?: number;
-          on(e: 'upload', l: (n: number) => void): void;
-        }) => {
-          const peer = `${wire.remoteAddress}:${wire.remotePort}`;
-          events.emit('peer', { infoHash: p.infoHash, peer });
-          wire.on('upload', (bytes) => events.emit('upload', { infoHash: p.infoHash, peer, bytes }));
-        },
+  const seed = async (p: ParsedTorrent, folder: string): Promise<void> => {
+    const dir = resolve(folder);
+    await checkSizes(dir, p);
+    let superSeeder: SuperSeeder | undefined;
+    let queue: UploadQueue | undefined;
+    const torrent = await addTorrent(client, inPlace(p), {
+      // Wraps each wire before its first bitfield, so it must see every wire.
+      onAdd: (t) => {
+        if (opts.superSeed ?? true) {
+          const layout = { count: p.pieces.length, length: p.pieceLength, lastLength: p.lastPieceLength };
+          superSeeder = new SuperSeeder(t, layout, { slots, logger: opts.logger });
+          superSeeders.push(superSeeder);
+        }
+        // after the super-seeder: it then counts a piece as sent when the queue really sends it
+        if (opts.uploadQueue ?? true) uploadQueues.push((queue = new UploadQueue(t)));
+      },
+      path: dir,
+      announce: opts.announce ?? [],
+      skipVerify: opts.skipVerify ?? false,
+      uploads: maxConns,
+      fastPath: opts.fastPath ?? true,
+      pieceCacheBytes: SEEDER_PIECE_CACHE_BYTES,
+    });
+    if (!torrent.done) {
+      await new Promise<void>((r) => torrent.destroy({ destroyStore: false }, () => r()));
+      throw new SeederError(
+        SeederErrorCode.BadFolder,
+        `${dir} does not match torrent ${p.name} (${p.infoHash}): ${Math.round(torrent.progress * 100)}% of the pieces verified`,
       );
-      torrent.on('error', (err: unknown) =>
-        events.emit(
-          'error',
-          new SeederError(SeederErrorCode.Swarm, `${p.name}: ${String(err)}`, { cause: err }),
-        ),
-      );
-      swarms.push({ torrent, wires, superSeeder });
     }
+    const wires = new WireTracker(torrent, {
+      lanTuning: true,
+      logger: opts.logger,
+      selfPort: () => client.torrentPort,
+      selfPeerId: () => client.peerId,
+    });
+    torrent.on(
+      'wire',
+      (wire: {
+        remoteAddress?: string;
+        remotePort?: number;
+        on(e: 'upload', l: (n: number) => void): void;
+      }) => {
+        const peer = `${wire.remoteAddress}:${wire.remotePort}`;
+        events.emit('peer', { infoHash: p.infoHash, peer });
+        wire.on('upload', (bytes) => events.emit('upload', { infoHash: p.infoHash, peer, bytes }));
+      },
+    );
+    torrent.on('error', (err: unknown) =>
+      events.emit(
+        'error',
+        new SeederError(SeederErrorCode.Swarm, `${p.name}: ${String(err)}`, { cause: err }),
+      ),
+    );
+    swarms.push({ torrent, wires, superSeeder, queue });
+  };
+  try {
+    for (const [i, p] of parsed.entries()) await seed(p, opts.torrents[i]!.dir);
   } catch (err) {
     await close();
     throw err;
@@ -310,7 +325,25 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
     get port() {
       return client.torrentPort;
     },
-    infoHashes: parsed.map((p) => p.infoHash),
+    get infoHashes() {
+      return swarms.map((s) => s.torrent.infoHash);
+    },
+    async add(entry) {
+      if (closed) throw new SeederError(SeederErrorCode.Aborted, 'seeder closed: cannot add a torrent');
+      const p = await parse(entry.torrent);
+      if (swarms.some((s) => s.torrent.infoHash === p.infoHash)) return;
+      await seed(p, entry.dir);
+    },
+    async remove(infoHash) {
+      const i = swarms.findIndex((s) => s.torrent.infoHash === infoHash.toLowerCase());
+      if (i < 0 || closed) return false;
+      const [s] = swarms.splice(i, 1);
+      s!.superSeeder?.destroy();
+      s!.queue?.destroy();
+      // Keeps the files: they are the OS folder, seeded in place.
+      await new Promise<void>((r) => s!.torrent.destroy({ destroyStore: false }, () => r()));
+      return true;
+    },
     stats: () =>
       swarms.map(({ torrent, wires, superSeeder }) => ({
         infoHash: torrent.infoHash,
