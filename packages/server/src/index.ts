@@ -77,3 +77,5 @@ export { installService, removeService, systemdRunning } from './service-install
 export type { ServiceOptions, ServiceInstalled } from './service-install.js';
 export { loaderRoutes } from './loader-route.js';
 export type { LoaderRouteOptions } from './loader-route.js';
+export { applyReload, reloadableProject, reloadFromDir, describeReload } from './reload.js';
+export type { ReloadResult, ReloadTargets } from './reload.js';

@@ -8,6 +8,7 @@ import { ServerError, ServerErrorCode, type Logger } from './errors.js';
 import type { ServerEvent, ServerEventMap, ServiceName } from './events.js';
 import { Monitor } from './monitor.js';
 import { opsRoutes } from './ops-routes.js';
+import { applyReload, reloadableProject, type ReloadResult } from './reload.js';
 import { checkInterface, whoUses } from './preflight.js';
 import type { RuntimeReport } from './runtime.js';
 import { wireDhcp, wireHttp, wireSeeder, wireTftp, wireTracker, type WireContext } from './services.js';
@@ -54,6 +55,14 @@ export interface BootServer extends EventEmitter<ServerEventMap> {
   uploaded(): { seeder: number; webSeed: number };
   /** Phase-1 from the server and from peers: bytes sent, runtime holders, where each copy came from. */
   phase1(): RuntimeReport;
+  /**
+   * Re-reads nothing itself: builds out/ for `project` (a freshly loaded copy of the running one)
+   * and serves what changed without a restart: new and changed OS folders are hashed, seeded and
+   * whitelisted, the payload (manifest + torrents) is rewritten for later clients, and downloads of
+   * unchanged OSes go on. Addresses, ports, DHCP, phase-1 and `machines:` keep their running values
+   * (listed in `restart`). A failed build rejects and leaves the services as they were.
+   */
+  reload(project: Project): Promise<ReloadResult>;
   /** Stops every service and waits for their sockets. Idempotent; no event fires after it. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -169,10 +178,31 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
   if (c.dhcp.enable) await bind('dhcp', 67, 'udp', wireDhcp);
   const http = await bind('http', c.http.port, 'tcp', wireHttp);
   stack.defer(() => streams.close());
-  if (c.tracker.enable) await bind('tracker', c.tracker.port, 'tcp', wireTracker);
+  const tracker = c.tracker.enable ? await bind('tracker', c.tracker.port, 'tcp', wireTracker) : undefined;
   const seeder = o.seeder === false ? undefined : await bind('seeder', c.torrent.port, 'tcp', wireSeeder);
 
   const services = stack.move();
+  // One reload at a time; `running` is the project the services were last brought to.
+  let running = project;
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = (next: Project): Promise<ReloadResult> => {
+    const done = reloading.then(async () => {
+      if (closed) throw new ServerError(ServerErrorCode.Aborted, 'server closed: nothing to reload');
+      const { project: p, restart } = reloadableProject(running, next);
+      const built = await buildOut({
+        project: p,
+        outDir: out.outDir,
+        phase1Dir: o.phase1Dir,
+        hostRoots: o.hostRoots,
+      });
+      const changes = await applyReload(out, built, { seeder, tracker, webSeedFiles: http.webSeedFiles });
+      Object.assign(out, built); // in place: the monitor, the wiring and `server.out` share it
+      running = p;
+      return { ...changes, restart };
+    });
+    reloading = done.catch(() => {});
+    return done;
+  };
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -191,6 +221,7 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
     ports,
     logs: monitor.logs,
     phase1: () => http.runtime(),
+    reload,
     uploaded: () => ({
       seeder: seeder?.stats().reduce((a, t) => a + t.uploaded, 0) ?? 0,
       webSeed: http.webSeedBytes(),

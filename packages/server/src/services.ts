@@ -147,7 +147,9 @@ export async function wireDhcp({ project, out, clients, emit }: WireContext): Pr
 }
 
 /** HTTP: boot scripts, phase-1 (kernel, initrds, payload), the web seed and the status API. */
-export async function wireHttp(ctx: WireContext): Promise<HttpServer & { runtime(): RuntimeReport }> {
+export async function wireHttp(
+  ctx: WireContext,
+): Promise<HttpServer & { runtime(): RuntimeReport; webSeedFiles: Map<string, string> }> {
   const { project, out, clients, cmdline, emit } = ctx;
   const c = project.config;
   const runtime = runtimeService({
@@ -184,7 +186,8 @@ export async function wireHttp(ctx: WireContext): Promise<HttpServer & { runtime
       emit({ type: 'http', ...r });
     },
   });
-  return Object.assign(http, { runtime: runtime.report });
+  // webSeedFiles: read on every request, so BootServer.reload can swap the torrents' files.
+  return Object.assign(http, { runtime: runtime.report, webSeedFiles });
 }
 
 /** The tracker (HTTP + UDP), announcing only the project's torrents. */
