@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import WebTorrent from 'webtorrent';
 import { SeederError, SeederErrorCode, type Logger } from './errors.js';
 import { enableFastWire } from './fast-wire.js';
+import { PEER_ID_PREFIX } from './peer-id.js';
 
-/** Peer-ID prefixes (Azureus style, BEP 20): S = the server's seeder, A = an agent downloading. */
-export const PEER_ID_PREFIX = { server: '-BS0100-', agent: '-BA0100-' } as const;
+export { isServerPeerId, PEER_ID_PREFIX } from './peer-id.js';
 
 export interface ClientOptions {
   role: keyof typeof PEER_ID_PREFIX;
@@ -21,11 +21,6 @@ export interface ClientOptions {
 
 function peerId(role: keyof typeof PEER_ID_PREFIX): string {
   return Buffer.concat([Buffer.from(PEER_ID_PREFIX[role], 'latin1'), randomBytes(12)]).toString('hex');
-}
-
-/** hex peer id → does it carry our server prefix? */
-export function isServerPeerId(hex: string | undefined): boolean {
-  return !!hex && Buffer.from(hex, 'hex').toString('latin1').startsWith(PEER_ID_PREFIX.server);
 }
 
 /**

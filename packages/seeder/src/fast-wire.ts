@@ -1,6 +1,7 @@
 import { Socket } from 'node:net';
 import Peer from 'webtorrent/lib/peer.js';
 import { writeDone } from './buffer-pool.js';
+import { isBootTorrentPeerId } from './peer-id.js';
 
 /**
  * The parts of a bittorrent-protocol 5 wire the fast path replaces or reads. Field names are that
@@ -54,9 +55,6 @@ const BLOCK = 16 * 1024;
  * @default 128 KiB
  */
 export const BIG_REQUEST_BYTES = 128 * 1024;
-
-/** Peer-id prefixes (Azureus style) of BootTorrent's seeder and agent: `-BS` / `-BA`, any version. */
-const OURS = /^2d42(53|41)/i; // '-B' then 'S' or 'A', in hex
 
 const u32 = (b: Uint8Array, at: number): number =>
   ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
@@ -226,7 +224,7 @@ function connect(peer: FastPeer, conn: Socket, wire: FastWire): void {
     }
     // a REQUEST (17 bytes: length 13, id 6) for one block, to a BootTorrent peer: coalesce
     if (data.length === 17 && data[4] === 6 && data[3] === 13 && !wire._encryptor) {
-      ours ??= wire.peerId === undefined ? undefined : OURS.test(wire.peerId);
+      ours ??= wire.peerId === undefined ? undefined : isBootTorrentPeerId(wire.peerId);
       if (ours && u32(data, 13) === BLOCK) {
         const index = u32(data, 5);
         const offset = u32(data, 9);
