@@ -84,8 +84,17 @@ export interface Phase1Result {
  */
 export const DEFAULT_PHASE1_COMPRESSION = 'xz';
 
-/** QEMU's firmware and data folders (qemu-system-data, seabios, ipxe-qemu). */
-export const QEMU_DATA_DIRS = ['/usr/share/qemu', '/usr/share/seabios', '/usr/lib/ipxe/qemu'] as const;
+/**
+ * QEMU's firmware and data folders (qemu-system-data, seabios, ipxe-qemu) and its loadable modules:
+ * Debian builds TCG as one (accel-tcg-x86_64.so); without it QEMU stops with "could not load module
+ * for type 'tcg-accel-ops'". A module's own libraries are looked up only when QEMU loads it.
+ */
+export const QEMU_DATA_DIRS = [
+  '/usr/share/qemu',
+  '/usr/share/seabios',
+  '/usr/lib/ipxe/qemu',
+  '/usr/lib/x86_64-linux-gnu/qemu',
+] as const;
 
 function abortCheck(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted) {

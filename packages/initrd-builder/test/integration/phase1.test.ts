@@ -197,6 +197,8 @@ describe('buildPhase1', () => {
     expect(recs.get('usr/bin/qemu-system-x86_64')).toMatchObject({ mode: 0o755 });
     expect(recs.has('usr/share/seabios/bios-256k.bin')).toBe(true);
     expect([...recs.keys()].some((p) => p.startsWith('usr/lib/ipxe/qemu/'))).toBe(true);
+    // Debian's QEMU loads TCG as a module; without it QEMU stops at once.
+    expect(recs.has('usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so')).toBe(true);
     expect([...recs.keys()].some((p) => /libglib-2\.0\.so/.test(p))).toBe(true);
   });
 
