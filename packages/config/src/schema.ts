@@ -200,7 +200,7 @@ export const phase1Schema = z
       .int()
       .min(1)
       .max(64)
-      .default(2)
+      .default(1)
       .describe(
         "How many clients download phase-1's runtime (Node + agent, ~28 MB) from this server at once. The others wait a moment and get it from a client that already holds it, so a small number lets the first clients finish fast and pass it on.",
       ),
@@ -212,6 +212,15 @@ export const phase1Schema = z
       .default(1)
       .describe(
         'How many clients each client that holds the runtime serves at once. Every copy is checked against the SHA-256 in what the server served before it is unpacked.',
+      ),
+    loader_slots: z
+      .number()
+      .int()
+      .min(0)
+      .max(256)
+      .default(1)
+      .describe(
+        'How many boot loader downloads (kernel, base, payload) the server sends at once, first come first served, runtime copies first. 1 lets machines finish one after another and pass the runtime on while the server sends the rest; 0 sends to everyone at once.',
       ),
   })
   .describe('The phase-1 Linux every client loads first (kernel, busybox, Node, the agent).');

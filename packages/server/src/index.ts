@@ -39,6 +39,8 @@ export { runtimeService, RUNTIME_URL_PATH } from './runtime.js';
 export type { RuntimeService, RuntimeServiceOptions, RuntimeReport } from './runtime.js';
 export {
   RuntimeScheduler,
+  ArrivalGate,
+  DEFAULT_LOADER_SLOTS,
   DEFAULT_RUNTIME_SERVER_SLOTS,
   DEFAULT_RUNTIME_PEER_SLOTS,
   DEFAULT_RUNTIME_MAX_WAIT_MS,

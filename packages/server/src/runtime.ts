@@ -9,6 +9,7 @@ import { oneLine } from './line.js';
 import { sendFile } from './range.js';
 import {
   ArrivalGate,
+  DEFAULT_LOADER_SLOTS,
   RuntimeScheduler,
   type RuntimeFailure,
   type RuntimeSchedulerOptions,
@@ -30,7 +31,7 @@ export interface RuntimeServiceOptions extends RuntimeSchedulerOptions {
    * (see {@link ArrivalGate}); without them, or with 0 slots, the built-in /phase1/ route serves them.
    */
   loaderFiles?: ReadonlyMap<string, string>;
-  /** @default 0 (no gate) */
+  /** 0: no gate. @default DEFAULT_LOADER_SLOTS */
   loaderSlots?: number;
   clients: ClientTable;
   emit(e: ServerEvent): void;
@@ -78,6 +79,7 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
     }
   });
 
+  const gate = new ArrivalGate(o.loaderSlots ?? DEFAULT_LOADER_SLOTS);
   const fetch = async (req: IncomingMessage, res: ServerResponse, ctx: RouteContext) => {
     if (!o.runtime || ctx.params[0] !== name) return ctx.send(404, `not found: ${oneLine(ctx.path)}\n`);
     const rawMac = ctx.url.searchParams.get('mac');
@@ -104,9 +106,14 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
     o.emit({ type: 'runtime', action: 'server', mac: who });
     const socket = req.socket;
     const before = socket.bytesWritten;
+    // With the loader gate, a runtime copy goes ahead of every boot loader file: it makes a source.
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    const release = await gate.acquire(ctx.remote, gone.signal, true).catch(() => null);
     try {
-      await sendFile(req, res, o.runtime.path);
+      if (release) await sendFile(req, res, o.runtime.path);
     } finally {
+      release?.();
       bytes.runtime += socket.bytesWritten - before;
       scheduler.serverDone(who);
     }
@@ -129,7 +136,6 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
     res.writeHead(204).end();
   };
 
-  const gate = new ArrivalGate(o.loaderSlots ?? 0);
   const loader = async (req: IncomingMessage, res: ServerResponse, ctx: RouteContext) => {
     const file = o.loaderFiles?.get(ctx.params[0]!);
     if (!file) return ctx.send(404, `not found: ${ctx.path}\n`);
@@ -160,7 +166,7 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
   return {
     scheduler,
     routes: [
-      ...(o.loaderFiles && (o.loaderSlots ?? 0) > 0
+      ...(o.loaderFiles && gate.slots > 0
         ? [{ method: 'GET' as const, path: /^\/phase1\/([^/]+)$/, handle: loader }]
         : []),
       { method: 'GET', path: /^\/runtime\/([^/]+)$/, handle: fetch },

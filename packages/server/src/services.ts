@@ -152,12 +152,15 @@ export async function wireHttp(
 ): Promise<HttpServer & { runtime(): RuntimeReport; webSeedFiles: Map<string, string> }> {
   const { project, out, clients, cmdline, emit } = ctx;
   const c = project.config;
+  const loaderFiles = [out.phase1.kernel, ...out.phase1.loaderInitrds, out.payload];
   const runtime = runtimeService({
     runtime: out.phase1.runtime,
     clients,
     emit,
     serverSlots: c.phase1.runtime_server_slots,
     peerSlots: c.phase1.runtime_peer_slots,
+    loaderFiles: new Map(loaderFiles.map((p) => [basename(p), p])),
+    loaderSlots: c.phase1.loader_slots,
   });
   const machines = await wireMachines({ project, clients, emit });
   const wake = await wireWake({ project, emit }); // after wireMachines, which writes a missing token

@@ -20,6 +20,7 @@ import { execFileSync } from 'node:child_process';
 import { buildPayload } from '@boottorrent/initrd-builder';
 import {
   cacheHome,
+  DEFAULT_LOADER_SLOTS,
   DEFAULT_RUNTIME_PEER_SLOTS,
   DEFAULT_RUNTIME_SERVER_SLOTS,
   type RuntimeReport,
@@ -61,7 +62,7 @@ const { values } = parseCli('storm', {
     'server-slots': { type: 'string', default: String(DEFAULT_RUNTIME_SERVER_SLOTS) },
     'peer-slots': { type: 'string', default: String(DEFAULT_RUNTIME_PEER_SLOTS) },
     /** Boot loader files sent at once, first come first served, in peer-phase1 (0: all at once). */
-    'loader-slots': { type: 'string', default: '0' },
+    'loader-slots': { type: 'string', default: String(DEFAULT_LOADER_SLOTS) },
   },
 });
 const ns = values.n.split(',').map(Number);
