@@ -77,6 +77,7 @@ export class Monitor {
   };
   readonly #rates = new Map<string, { at: number; bytes: number; rate: number }>();
   #leaseIndex: Map<string, string> | null = null;
+  #leaseIndexAt = 0;
 
   constructor(
     readonly clients: ClientTable,
@@ -131,8 +132,10 @@ export class Monitor {
   leaseOwner(ip: string): string | null | undefined {
     const dhcp = this.services.dhcp;
     if (!dhcp || dhcp.mode !== 'server') return null;
-    if (!this.#leaseIndex) {
-      const now = this.now();
+    const now = this.now();
+    // Rebuilt after each lease event, and every few seconds so an expired lease drops out.
+    if (!this.#leaseIndex || now - this.#leaseIndexAt > LEASE_INDEX_MS) {
+      this.#leaseIndexAt = now;
       this.#leaseIndex = new Map(
         dhcp
           .leases()
@@ -196,6 +199,9 @@ export class Monitor {
     this.#rates.set(c.mac, { at: now, bytes, rate });
   }
 }
+
+/** How long the ip → MAC index of bound leases is trusted without a lease event. */
+const LEASE_INDEX_MS = 5000;
 
 function bump(m: Map<string, number>, key: string): void {
   m.set(key, (m.get(key) ?? 0) + 1);
