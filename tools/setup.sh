@@ -23,6 +23,7 @@ APT_PACKAGES=(
   chromium prometheus  # the dashboard test's headless browser; promtool checks /metrics
   tesseract-ocr netpbm  # the agent's screen test reads a VM's screendump (PPM) with OCR
   debootstrap  # tools/oses/debian-live.sh builds a Debian 12 root filesystem (docs/oses.md)
+  systemd util-linux  # systemd-analyze verify checks the service unit; setpriv runs start with two capabilities
 )
 # Unpacked, never installed: name in .cache/deb → Debian package.
 declare -A EXTRACT=(
