@@ -20,7 +20,7 @@ APT_PACKAGES=(
   tftp-hpa atftp curl busybox isc-dhcp-client aria2 mktorrent
   libowfat0 libwrap0
   python3 make g++  # node-gyp, for @boottorrent/tftp's native wire (headers: the nodejs package's /usr/include/node)
-  chromium prometheus  # the dashboard test's headless browser; promtool checks /metrics
+  chromium  # the dashboard test's headless browser
   tesseract-ocr netpbm  # the agent's screen test reads a VM's screendump (PPM) with OCR
   debootstrap  # tools/oses/debian-live.sh builds a Debian 12 root filesystem (docs/oses.md)
   systemd util-linux  # systemd-analyze verify checks the service unit; setpriv runs start with two capabilities
@@ -31,6 +31,7 @@ declare -A EXTRACT=(
   [busybox-static]=busybox-static
   [tftpd-hpa]=tftpd-hpa
   [opentracker]=opentracker
+  [prometheus]=prometheus  # promtool checks /metrics; installed, it would start a Prometheus server
   [isc-dhcp-relay]=isc-dhcp-relay  # dhcrelay for the relay tests; installed, it would start a service
   [debian-installer]=debian-installer-12-netboot-amd64  # tools/oses/debian-installer.sh (docs/oses.md)
 )

@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { API_TOKEN_FILE } from '@boottorrent/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,10 @@ import { call, startRoom } from './_room.js';
  * screenshotted. Each test posts from its own 127.0.0.x address, so rate limits do not mix.
  */
 const run = promisify(execFile);
+/** promtool from Debian's prometheus package, unpacked (not installed: that would start a server) by tools/setup.sh. */
+const PROMTOOL = fileURLToPath(
+  new URL('../../../../.cache/deb/prometheus/usr/bin/promtool', import.meta.url),
+);
 let room: Awaited<ReturnType<typeof startRoom>>;
 /** Where the dashboard screenshot is kept after the run, to look at. */
 export const SCREENSHOT = join(tmpdir(), 'boottorrent-dashboard.png');
@@ -31,11 +36,17 @@ const status = (mac: string, body: object, from: string) =>
 /** `promtool check metrics` on `text`: its exit code and output. */
 function promtool(text: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(PROMTOOL, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
     p.stdout.on('data', (d: Buffer) => (output += d.toString()));
     p.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    p.on('error', (e) => reject(new Error(`promtool: ${e.message} (apt-get install prometheus)`)));
+    p.on('error', (e) =>
+      reject(
+        new Error(
+          `promtool: ${e.message} (run tools/setup.sh: it unpacks Debian's prometheus under .cache/deb)`,
+        ),
+      ),
+    );
     p.on('close', (code) => resolve({ code: code ?? -1, output }));
     p.stdin.end(text);
   });
