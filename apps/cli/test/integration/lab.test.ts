@@ -29,7 +29,9 @@ interface Result {
     error?: string;
     marks: Record<string, number>;
     bytesFromPeers: number;
+    runtimeFrom?: string;
   }[];
+  runtime: { fromServer: number; fromPeers: number };
 }
 
 function lab(name: string, args: string[]): Promise<{ code: number | null; result: Result; stderr: string }> {
@@ -91,6 +93,34 @@ describe('boottorrent lab (QEMU VMs, TCG)', { timeout: 900_000 }, () => {
     const r = await lab('kill', ['--vms', '3', '--kill-vm', '1', '--timeout', '480']);
     expect(r.code, explain(r)).toBe(0);
     expect(r.result.vms.map((v) => (v.killed ? 'killed' : v.ok))).toEqual([true, 'killed', true]);
+  });
+
+  it("gives later VMs phase-1's runtime from a VM that holds it (--stagger)", async () => {
+    const r = await lab('stagger', ['--vms', '3', '--stagger', '30', '--timeout', '600']);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.result.vms.map((v) => v.ok)).toEqual([true, true, true]);
+    // The server's own account (its runtime events): the first VM from the server, later ones from a peer.
+    expect(r.result.vms[0]!.runtimeFrom).toBe('server');
+    for (const v of r.result.vms) expect(v.runtimeFrom, `vm${v.index}`).toBeDefined();
+    expect(r.result.runtime.fromPeers).toBeGreaterThanOrEqual(1);
+    const peerMacs = r.result.vms.filter((v) => v.runtimeFrom !== 'server').map((v) => v.runtimeFrom);
+    for (const m of peerMacs) expect(m).toMatch(/^10\.\d+\.\d+\.\d+ \(52:54:00:77:00:1[0-2]\)$/);
+  });
+
+  it('still boots the others when the VM serving the runtime is powered off mid-serve', async () => {
+    const r = await lab('kill-holder', [
+      '--vms',
+      '3',
+      '--stagger',
+      '30',
+      '--kill-runtime-holder',
+      '--timeout',
+      '600',
+    ]);
+    expect(r.code, explain(r)).toBe(0);
+    const killed = r.result.vms.filter((v) => v.killed);
+    expect(killed).toHaveLength(1);
+    for (const v of r.result.vms.filter((x) => !x.killed)) expect(v.ok, `vm${v.index}`).toBe(true);
   });
 
   it('boots a UEFI VM (OVMF) in proxyDHCP mode beside a site DHCP server (dnsmasq)', async () => {
