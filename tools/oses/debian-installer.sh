@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian 12's installer as an OS folder for BootTorrent: Debian's own netboot kernel and initrd
 # (package debian-installer-12-netboot-amd64), kexec'd with its console on the serial port and the
-# screen. It starts at "Debian installer main menu"'s first question. See docs/oses.md.
+# screen. Its first screen asks for the language ("[!!] Select a language"). See docs/oses.md.
 #
 #   tools/oses/debian-installer.sh OS_DIR     # writes OS_DIR/{config.yaml,linux,initrd.gz}
 #
