@@ -207,7 +207,7 @@ describe('agent under a pseudo-terminal', () => {
       { meminfo: 'MemTotal: 1000000 kB\nMemFree: 900000 kB\nMemAvailable: 800000 kB\n' },
     );
     await agent.waitFor(
-      /not enough RAM for Big OS: it needs 2\.1 GiB, this machine has 781\.3 MiB available — pick a smaller OS or give this machine more RAM\r?\n/,
+      /not enough RAM for Big OS \(bin\): it needs 2\.1 GiB \(files 2\.0 GiB \+ margin 96\.0 MiB\), this machine has 781\.3 MiB available — pick a smaller OS or give this machine more RAM\r?\n/,
     );
     await agent.waitFor(/Could not boot Big OS[^]*Up\/Down/);
     expect(agent.text()).not.toMatch(/Downloading|BIG-RAN|at .*\.js:\d+/);
@@ -217,7 +217,7 @@ describe('agent under a pseudo-terminal', () => {
     );
     expect(log.url).toBe('/api/v1/clients/52%3A54%3A00%3Aaa%3Abb%3Acc/log');
     expect(log.body.lines).toContain(
-      'boottorrent: could not boot Big OS: not enough RAM for Big OS: it needs 2.1 GiB, this machine has 781.3 MiB available — pick a smaller OS or give this machine more RAM',
+      'boottorrent: could not boot Big OS: not enough RAM for Big OS (bin): it needs 2.1 GiB (files 2.0 GiB + margin 96.0 MiB), this machine has 781.3 MiB available — pick a smaller OS or give this machine more RAM',
     );
   });
 
