@@ -22,6 +22,8 @@ export interface BuildOptions {
   hostRoots?: string[];
   /** Where phase-1 is built and cached; one can serve several projects. @default <outDir>/phase1 */
   phase1Dir?: string;
+  /** A phase-1 built before, served as is (a reload keeps the running one). @default built or cached */
+  phase1?: BuiltOut['phase1'];
   onProgress?: (e: BuildEvent) => void;
   signal?: AbortSignal;
 }
@@ -124,25 +126,29 @@ export async function buildOut(opts: BuildOptions): Promise<BuiltOut> {
     }),
   );
 
-  const parts = await findHostParts({
-    searchRoots: await hostSearchRoots(opts.hostRoots),
-    requireQemu: project.oss.some((o) => o.method === 'qemu'),
-  });
-  const phase1 = await timed(
-    'phase-1',
-    () =>
-      buildPhase1({
-        outDir: phase1Dir,
-        parts,
-        agentBundle: agentBundlePath(),
-        compression: cfg.phase1.compression,
-        ...(cfg.phase1.level === null ? {} : { level: cfg.phase1.level }),
-        qemu: project.oss.some((o) => o.method === 'qemu'),
-        onProgress: (detail) => opts.onProgress?.({ step: 'phase1', detail }),
-        signal: opts.signal,
-      }),
-    (r) => r.cached,
-  );
+  const phase1 =
+    opts.phase1 ??
+    (await (async () => {
+      const parts = await findHostParts({
+        searchRoots: await hostSearchRoots(opts.hostRoots),
+        requireQemu: project.oss.some((o) => o.method === 'qemu'),
+      });
+      return timed(
+        'phase-1',
+        () =>
+          buildPhase1({
+            outDir: phase1Dir,
+            parts,
+            agentBundle: agentBundlePath(),
+            compression: cfg.phase1.compression,
+            ...(cfg.phase1.level === null ? {} : { level: cfg.phase1.level }),
+            qemu: project.oss.some((o) => o.method === 'qemu'),
+            onProgress: (detail) => opts.onProgress?.({ step: 'phase1', detail }),
+            signal: opts.signal,
+          }),
+        (r) => r.cached,
+      );
+    })());
 
   const loaders = await copyLoaders(
     tftpRoot,

@@ -194,6 +194,7 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
         outDir: out.outDir,
         phase1Dir: o.phase1Dir,
         hostRoots: o.hostRoots,
+        phase1: out.phase1, // phase-1 changes need a restart: the running one is kept
       });
       const changes = await applyReload(out, built, { seeder, tracker, webSeedFiles: http.webSeedFiles });
       Object.assign(out, built); // in place: the monitor, the wiring and `server.out` share it
