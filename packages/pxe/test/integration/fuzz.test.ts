@@ -6,10 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DhcpMessageType } from '../../src/constants.js';
 import { Agent } from './helpers/agent.js';
 import { startUdhcpc } from './helpers/clients.js';
-import { createLab, randomMac, type Lab } from './helpers/netns.js';
+import { createLab, randomMac, type Lab, type Netns } from './helpers/netns.js';
 import { b64, craft, pxeClass } from './helpers/packets.js';
 
 const COUNT = 100_000;
+
+/** UDP datagrams the kernel dropped in `ns` because a socket's receive buffer was full. */
+async function udpRcvbufErrors(ns: Netns): Promise<number> {
+  const snmp = await ns.run('cat', ['/proc/net/snmp']);
+  const [head, values] = snmp.split('\n').filter((l) => l.startsWith('Udp:'));
+  const i = head!.split(/\s+/).indexOf('RcvbufErrors');
+  return Number(values!.split(/\s+/)[i]);
+}
 const SEED = Number(process.env.BTPXE_FUZZ_SEED ?? 0x5eed);
 
 describe('fuzzing the server', () => {
@@ -63,6 +71,7 @@ describe('fuzzing the server', () => {
         craft({ mac: randomMac(), type: DhcpMessageType.Inform, ciaddr: '10.77.0.250' }),
       ].map(b64);
       await fuzzer.call('udpOpen', { name: 'fz', port: 0, iface: 'cli0' });
+      const kernelDropsBefore = await udpRcvbufErrors(lab.server);
       const r = await fuzzer.call<{ sent: number }>('fuzz', {
         name: 'fz',
         count: COUNT,
@@ -84,9 +93,12 @@ describe('fuzzing the server', () => {
         if (next.received === stats.received) break;
         stats = next;
       }
-      // The kernel drops what a busy server cannot read in time; most must still get through.
-      expect(stats.received).toBeGreaterThan(COUNT / 5);
-      expect(stats.dropped).toBeGreaterThan(COUNT / 20);
+      // The kernel drops what a busy server cannot read in time (how many depends on the machine's
+      // load): every packet is either read by the server or counted by the kernel as a buffer drop.
+      const kernelDrops = (await udpRcvbufErrors(lab.server)) - kernelDropsBefore;
+      expect(stats.received + kernelDrops).toBeGreaterThanOrEqual(COUNT * 0.99);
+      expect(stats.received).toBeGreaterThan(1000);
+      expect(stats.dropped).toBeGreaterThan(stats.received / 20);
       for (const reason of ['truncated', 'bad-cookie', 'option-overrun', 'overload-loop'])
         expect(stats.droppedByReason[reason]).toBeGreaterThan(0);
       expect(stats.droppedByReason['internal-error']).toBeUndefined();
