@@ -83,7 +83,23 @@ execFileSync(busybox, ['--install', '-s', bin]);
 
 const procs = new Procs();
 let lab: Lab | undefined;
+/**
+ * Process groups of the clients: a client's shell exits once it holds phase-1, but the busybox
+ * httpd it started (the runtime holder) lives on in its group until the run ends.
+ */
+const groups = new Set<number>();
+const killGroups = () => {
+  for (const g of groups) {
+    try {
+      process.kill(-g, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  groups.clear();
+};
 process.on('exit', () => {
+  killGroups();
   procs.killAllSync();
   lab?.destroySync();
 });
@@ -126,6 +142,7 @@ async function runOnce(method: Method, n: number): Promise<Result> {
           WORK: dir,
           XZ: xz,
         });
+        groups.add(p.pid);
         p.onMessage((m) => {
           const t = (performance.now() - t0) / 1000;
           if (m.event === 'loader') loaderAt.push(t);
@@ -159,6 +176,7 @@ async function runOnce(method: Method, n: number): Promise<Result> {
       cpuSeconds: round(cpuSeconds),
     };
   } finally {
+    killGroups();
     await procs.killAll();
     await lab.destroy();
     lab = undefined;
