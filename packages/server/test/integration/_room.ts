@@ -15,6 +15,38 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Ports of a loopback test project. */
+export type RoomPorts = Record<'tftp' | 'http' | 'tracker' | 'torrent', number>;
+
+/**
+ * A config.yaml for a project on 127.0.0.1: DHCP off (it answers broadcasts, so it only runs inside
+ * namespaces), free ports (or the ones given), phase-1 with zstd -1 (seconds, not a minute), then
+ * `extra` lines. Returns the ports.
+ */
+export async function writeLoopbackConfig(
+  projectDir: string,
+  o: { general?: string; ports?: RoomPorts; extra?: string[] } = {},
+): Promise<RoomPorts> {
+  const ports = o.ports ?? {
+    tftp: await freePort(),
+    http: await freePort(),
+    tracker: await freePort(),
+    torrent: await freePort(),
+  };
+  const yaml = [
+    `general: { host_ip: 127.0.0.1, ${o.general ?? 'timeout: 0, seed_time: 0'} }`,
+    'dhcp: { enable: false, interface: lo }',
+    `tftp: { port: ${ports.tftp} }`,
+    `http: { port: ${ports.http} }`,
+    `tracker: { port: ${ports.tracker} }`,
+    `torrent: { port: ${ports.torrent} }`,
+    'phase1: { compression: zstd, level: 1 }',
+    ...(o.extra ?? []),
+  ];
+  await writeFile(join(projectDir, 'config.yaml'), yaml.join('\n') + '\n');
+  return ports;
+}
+
 /**
  * The whole boot server in-process on 127.0.0.1 with the example OS `init` writes, DHCP off (it
  * answers broadcasts, so it only runs inside namespaces), free ports, phase-1 built with zstd -1.
@@ -29,16 +61,7 @@ export async function startRoom(name: string): Promise<{
   const dir = await mkdtemp(join(tmpdir(), `bt-${name}-`));
   const p = join(dir, 'project');
   await initProject(p, { hostIp: '127.0.0.1', interface: 'lo' });
-  const yaml = [
-    'general: { host_ip: 127.0.0.1, timeout: 0, seed_time: 0 }',
-    'dhcp: { enable: false, interface: lo }',
-    `tftp: { port: ${await freePort()} }`,
-    `http: { port: ${await freePort()} }`,
-    `tracker: { port: ${await freePort()} }`,
-    `torrent: { port: ${await freePort()} }`,
-    'phase1: { compression: zstd, level: 1 }',
-  ];
-  await writeFile(join(p, 'config.yaml'), yaml.join('\n') + '\n');
+  await writeLoopbackConfig(p);
   const r = await loadProject(p);
   if (!r.project) throw new Error(`test project invalid: ${JSON.stringify(r.errors)}`);
   const events: ServerEvent[] = [];

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +12,7 @@ import {
   type BuiltOut,
   type ServerEvent,
 } from '../../src/index.js';
+import { writeLoopbackConfig } from './_room.js';
 
 /**
  * Per-machine plans end to end on loopback: config.yaml's machines:, the per-client iPXE script,
@@ -27,14 +27,6 @@ let out: BuiltOut;
 let token: string;
 const events: ServerEvent[] = [];
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 const DESK = '52:54:00:00:00:01';
 const ROOM_MAC = '52:54:00:aa:bb:cc';
 
@@ -44,24 +36,19 @@ beforeAll(async () => {
   await initProject(p, { hostIp: '127.0.0.1', interface: 'lo' });
   await cp(join(p, 'oss/hello'), join(p, 'oss/other'), { recursive: true });
   await writeFile(join(p, 'oss/other/config.yaml'), 'dispname: Other\nmethod: bin\nbin: hello.sh\n');
-  const yaml = [
-    'general: { host_ip: 127.0.0.1, timeout: 5, seed_time: 0, default_os: hello }',
-    'dhcp: { enable: false, interface: lo }',
-    `tftp: { port: ${await freePort()} }`,
-    `http: { port: ${await freePort()} }`,
-    `tracker: { port: ${await freePort()} }`,
-    `torrent: { port: ${await freePort()} }`,
-    'phase1: { compression: zstd, level: 1 }',
-    'machines:',
-    `  - mac: ${DESK}`,
-    '    os: other',
-    '    menu: false',
-    '    cmdline: nomodeset hostname=desk1',
-    '  - mac: 52:54:00:aa:*',
-    '    name: room A',
-    '    os: hello',
-  ];
-  await writeFile(join(p, 'config.yaml'), yaml.join('\n') + '\n');
+  await writeLoopbackConfig(p, {
+    general: 'timeout: 5, seed_time: 0, default_os: hello',
+    extra: [
+      'machines:',
+      `  - mac: ${DESK}`,
+      '    os: other',
+      '    menu: false',
+      '    cmdline: nomodeset hostname=desk1',
+      '  - mac: 52:54:00:aa:*',
+      '    name: room A',
+      '    os: hello',
+    ],
+  });
   const r = await loadProject(p);
   if (!r.project) throw new Error(`test project invalid: ${JSON.stringify(r.errors)}`);
   project = r.project;

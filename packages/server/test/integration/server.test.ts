@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { initProject, loadProject, type Project } from '@boottorrent/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBootServer, type BootServer, type BuiltOut, type ServerEvent } from '../../src/index.js';
+import { freePort, writeLoopbackConfig, type RoomPorts } from './_room.js';
 
 /**
  * The whole boot server in-process on loopback (DHCP off: it answers broadcasts, so it only ever
@@ -18,41 +18,18 @@ const run = promisify(execFile);
 let dir: string;
 let phase1Dir: string;
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 /** A project on 127.0.0.1 with the example OS `init` writes, on free ports (or the ones given). */
-async function project(name: string, ports?: Record<'tftp' | 'http' | 'tracker' | 'torrent', number>) {
+async function project(name: string, ports?: RoomPorts) {
   const p = join(dir, name);
   await initProject(p, { hostIp: '127.0.0.1', interface: 'lo' });
-  const pt = ports ?? {
-    tftp: await freePort(),
-    http: await freePort(),
-    tracker: await freePort(),
-    torrent: await freePort(),
-  };
-  const yaml = [
-    'general: { host_ip: 127.0.0.1, timeout: 0, seed_time: 0 }',
-    'dhcp: { enable: false, interface: lo }',
-    `tftp: { port: ${pt.tftp} }`,
-    `http: { port: ${pt.http} }`,
-    `tracker: { port: ${pt.tracker} }`,
-    `torrent: { port: ${pt.torrent} }`,
-    'phase1: { compression: zstd, level: 1 }',
-  ];
-  await writeFile(join(p, 'config.yaml'), yaml.join('\n') + '\n');
+  const pt = await writeLoopbackConfig(p, { ports });
   const r = await loadProject(p);
   if (!r.project) throw new Error(`test project invalid: ${JSON.stringify(r.errors)}`);
   return { project: r.project, ports: pt };
 }
 
 let server: BootServer;
-let main: { project: Project; ports: Record<'tftp' | 'http' | 'tracker' | 'torrent', number> };
+let main: { project: Project; ports: RoomPorts };
 const events: ServerEvent[] = [];
 
 beforeAll(async () => {
