@@ -96,7 +96,9 @@ export const start = defineCommand({
     },
   },
   details:
-    'Needs root (or CAP_NET_BIND_SERVICE + CAP_NET_RAW) for DHCP and ports below 1024. Ctrl+C or SIGTERM ' +
+    'Needs root (or CAP_NET_BIND_SERVICE + CAP_NET_RAW) for DHCP and ports below 1024. SIGHUP reloads ' +
+    'the project: new and changed OS folders are served without a restart (a broken config keeps the ' +
+    'running one). Ctrl+C or SIGTERM ' +
     'stops gracefully; a second Ctrl+C exits at once. Without a terminal it prints one plain line per ' +
     'event (no colour, no timestamp; under systemd each line carries its journald priority). The ' +
     'dashboard is at http://<host_ip>:<http port>/, Prometheus metrics at /metrics.',

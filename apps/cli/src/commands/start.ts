@@ -1,5 +1,12 @@
 import { ensureApiToken } from '@boottorrent/config';
-import { checkPrivileges, ServerErrorCode, startBootServer } from '@boottorrent/server';
+import {
+  checkPrivileges,
+  describeReload,
+  reloadFromDir,
+  ServerErrorCode,
+  startBootServer,
+  type BootServer,
+} from '@boottorrent/server';
 import { fstatSync } from 'node:fs';
 import { createView, type LogLevel, type ViewMode } from '../view.js';
 import type { ArgsOf } from '../command.js';
@@ -36,6 +43,16 @@ export async function run({ values, positionals }: ArgsOf<typeof start>): Promis
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // SIGHUP (systemctl reload): re-read the project; a broken one keeps the running one.
+  let running: BootServer | null = null;
+  process.on('SIGHUP', () => {
+    if (!running) return err('reload: not serving yet, SIGHUP ignored');
+    void reloadFromDir(running, project.dir).then((r) => {
+      if (r.ok) return err(`reloaded: ${describeReload(r.result)}`);
+      err(`reload refused, still serving the previous project (${r.problems.length} problem(s)):`);
+      for (const line of r.problems) err(`  ${line}`);
+    });
+  });
 
   const server = await startBootServer({
     project,
@@ -55,6 +72,7 @@ export async function run({ values, positionals }: ArgsOf<typeof start>): Promis
     throw e;
   });
   if (!server) return 0;
+  running = server;
   view.attach(server);
   if (mode === 'json')
     process.stdout.write(JSON.stringify({ time: new Date().toISOString(), type: 'ready' }) + '\n');

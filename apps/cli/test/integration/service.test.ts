@@ -103,7 +103,7 @@ describe('boottorrent service', () => {
     );
   });
 
-  it('start runs as a non-root user with only CAP_NET_BIND_SERVICE + CAP_NET_RAW: DHCP, TFTP on 69, HTTP on 80', async () => {
+  it('start runs as a non-root user with only CAP_NET_BIND_SERVICE + CAP_NET_RAW: DHCP, TFTP on 69, HTTP on 80; SIGHUP reloads', async () => {
     const child = spawn(
       'ip',
       [
@@ -143,8 +143,43 @@ describe('boottorrent service', () => {
     expect(await readFile(got)).toEqual(served);
     expect(served.length).toBeGreaterThan(1000);
 
+    // SIGHUP, as `systemctl reload` sends it: a new OS folder is served without a restart...
+    const stderrAfter = async (re: RegExp) => {
+      const from = stderr.length;
+      const until = Date.now() + 120_000;
+      while (!re.test(stderr.slice(from))) {
+        if (Date.now() > until || child.exitCode !== null) throw new Error(`no ${re} in: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return stderr.slice(from);
+    };
+    sh(['cp', '-r', join(project, 'oss/hello'), join(project, 'oss/second')]);
+    await writeFile(
+      join(project, 'oss/second/config.yaml'),
+      'dispname: Second\nmethod: bin\nbin: hello.sh\n',
+    );
+    let said = stderrAfter(/^reloaded: .*\n/m);
+    child.kill('SIGHUP');
+    expect(await said).toContain('reloaded: added second\n');
+    const second = sh(['ip', 'netns', 'exec', NS, 'curl', '-sf', `http://${ADDR}/webseed/second/hello.sh`]);
+    expect(second).toBe(await readFile(join(project, 'oss/second/hello.sh'), 'utf8'));
+    // ...and a broken config.yaml keeps the running project, one line per problem.
+    await writeFile(
+      join(project, 'config.yaml'),
+      `${await readFile(join(project, 'config.yaml'), 'utf8')}bogus: 1\n`,
+    );
+    said = stderrAfter(/^reload refused.*\n( {2}.*\n)+/m);
+    child.kill('SIGHUP');
+    const refused = await said;
+    expect(refused).toMatch(
+      /^reload refused, still serving the previous project \(1 problem\(s\)\):\n {2}.*config\.yaml:\d+:\d+.*bogus/m,
+    );
+    expect(sh(['ip', 'netns', 'exec', NS, 'curl', '-sf', `http://${ADDR}/webseed/second/hello.sh`])).toBe(
+      second,
+    );
+
     const exit = new Promise((r) => child.on('exit', r));
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
-  }, 180_000);
+  }, 400_000);
 });
