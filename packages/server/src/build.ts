@@ -72,6 +72,30 @@ export function serverUrls(p: Project) {
  * (rebuilt only when its inputs change) and the boot loaders from the host. Idempotent.
  */
 export async function buildOut(opts: BuildOptions): Promise<BuiltOut> {
+  try {
+    return await build(opts);
+  } catch (e) {
+    throw fileError(e) ?? e;
+  }
+}
+
+/** Filesystem errnos that a user fixes (permissions, a full disk, a file where a folder should be). */
+const FILE_ERRNOS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR', 'EEXIST', 'EISDIR']);
+
+/** A filesystem failure of the build as one ServerError naming the path, or undefined for others. */
+function fileError(e: unknown): ServerError | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (!err || typeof err.code !== 'string' || !FILE_ERRNOS.has(err.code) || !err.path) return undefined;
+  return new ServerError(ServerErrorCode.Io, `cannot write ${err.path} while building out/ (${err.code})`, {
+    cause: e,
+    hint:
+      err.code === 'ENOSPC'
+        ? 'free some disk space there'
+        : 'give the user running boottorrent write access to it, or pick other folders with --out and --phase1-dir',
+  });
+}
+
+async function build(opts: BuildOptions): Promise<BuiltOut> {
   const { project } = opts;
   const cfg = project.config;
   const outDir = opts.outDir ?? join(project.dir, 'out');

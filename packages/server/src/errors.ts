@@ -20,6 +20,8 @@ export const ServerErrorCode = {
   Privileges: 'SERVER_PRIVILEGES',
   /** A boot loader the configuration needs is not installed on the host. */
   LoaderMissing: 'SERVER_LOADER_MISSING',
+  /** out/ or the phase-1 cache cannot be written (permissions, a full disk, a file in the way). */
+  Io: 'SERVER_IO',
   /** A service failed to start for another reason (see `cause`). */
   Start: 'SERVER_START',
 } as const;

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { initProject, loadProject, type Project } from '@boottorrent/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBootServer, type BootServer, type BuiltOut, type ServerEvent } from '../../src/index.js';
+import {
+  buildOut,
+  startBootServer,
+  type BootServer,
+  type BuiltOut,
+  type ServerEvent,
+} from '../../src/index.js';
 import { freePort, writeLoopbackConfig, type RoomPorts } from './_room.js';
 
 /**
@@ -141,5 +147,19 @@ describe('startBootServer', () => {
     const again = await startBootServer({ project: p, out: server.out });
     await again.close();
     expect(after).toBe(0);
+  });
+});
+
+describe('buildOut', () => {
+  it('names a folder it cannot write in one SERVER_IO line, not a stack trace', async () => {
+    const { project: p } = await project('unwritable');
+    const e = (await buildOut({
+      project: p,
+      outDir: join(dir, 'out-x'),
+      phase1Dir: '/dev/null/phase1',
+    }).catch((x) => x)) as { code: string; message: string; hint: string };
+    expect(e.code).toBe('SERVER_IO');
+    expect(e.message).toBe('cannot write /dev/null/phase1 while building out/ (ENOTDIR)');
+    expect(e.hint).toMatch(/--phase1-dir/);
   });
 });
