@@ -43,7 +43,8 @@ describe('startVm', { timeout: 120_000 }, () => {
       consoleFile,
     });
     expect(vm.pid).toBe(vm.child.pid);
-    const [line] = await vm.waitFor(/Command line: [^\r\n]*/, 90_000);
+    // Up to the line's end: the console arrives in chunks, and a match must not stop mid-line.
+    const [line] = await vm.waitFor(/Command line: [^\r\n]*\r?\n/, 90_000);
     expect(line).toContain('bt.lab.test=1');
     await vm.waitFor(/Kernel panic/, 90_000);
     const err = await vm.waitFor(/a line that never comes/, 90_000).catch((e) => e);
