@@ -1,13 +1,9 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import {
-  buildPayload,
-  buildPhase1,
   compress,
   defaultSearchRoots,
   findHostParts,
@@ -15,8 +11,8 @@ import {
   type CpioEntry,
 } from '@boottorrent/initrd-builder';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AGENT_BUNDLE } from './pty.js';
 import { startVm, type Vm } from '@boottorrent/testing/lab';
+import { directBootImage } from './boot-image.js';
 import { makeWorld, type World } from './world.js';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -92,33 +88,11 @@ describe('agent in phase-1 under QEMU (TCG, user-mode network, host = 10.0.2.2)'
       ],
     });
     // zstd here (the initrd-builder QEMU test boots xz, the default): fast to build, and covered too.
-    const p1 = await buildPhase1({
-      outDir: join(dir, 'phase1'),
-      parts,
-      agentBundle: AGENT_BUNDLE,
-      compression: 'zstd',
-      level: 3,
-    });
-    const torrents = await Promise.all(
-      world.manifest.oss.map(async (o) => ({
-        name: o.torrent,
-        data: await readFile(join(world!.payload, 'torrents', o.torrent)),
-      })),
-    );
-    const payload = await buildPayload({
-      out: join(dir, 'payload.cpio.gz'),
-      manifest: world.manifest,
-      torrents,
-    });
-    const initrd = join(dir, 'initrd.img');
-    const ws = createWriteStream(initrd);
-    for (const f of [...p1.initrds, payload.path]) await pipeline(createReadStream(f), ws, { end: false });
-    await new Promise<void>((r) => ws.end(r));
-    await copyFile(p1.kernel, join(dir, 'vmlinuz'));
+    const image = await directBootImage(dir, world, parts);
 
     vm = await startVm({
-      kernel: join(dir, 'vmlinuz'),
-      initrd,
+      kernel: image.kernel,
+      initrd: image.initrd,
       append: 'console=ttyS0 quiet panic=-1 bt.os=hello',
       memoryMb: 1024,
       nic: {},

@@ -1,13 +1,11 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { buildPayload, buildPhase1, defaultSearchRoots, findHostParts } from '@boottorrent/initrd-builder';
+import { defaultSearchRoots, findHostParts } from '@boottorrent/initrd-builder';
 import { findTool, runCommand, startVm, type Vm } from '@boottorrent/testing/lab';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AGENT_BUNDLE } from './pty.js';
+import { directBootImage } from './boot-image.js';
 import { makeWorld, type OsSpec, type World } from './world.js';
 
 // A person at the PC: the menu on the VGA screen (read back with OCR), keys on its PS/2 keyboard.
@@ -92,34 +90,12 @@ describe('agent menu on the VGA screen of a QEMU VM (TCG, direct boot, user-mode
       manifest: { timeout: -1 },
       oss: [binOs('alpha', 'Alpha Linux', 'ALPHA-RAN'), binOs('beta', 'Beta System', 'BETA-RAN')],
     });
-    const p1 = await buildPhase1({
-      outDir: join(dir, 'phase1'),
-      parts,
-      agentBundle: AGENT_BUNDLE,
-      compression: 'zstd',
-      level: 3,
-    });
-    const torrents = await Promise.all(
-      world.manifest.oss.map(async (o) => ({
-        name: o.torrent,
-        data: await readFile(join(world!.payload, 'torrents', o.torrent)),
-      })),
-    );
-    const payload = await buildPayload({
-      out: join(dir, 'payload.cpio.gz'),
-      manifest: world.manifest,
-      torrents,
-    });
-    const initrd = join(dir, 'initrd.img');
-    const ws = createWriteStream(initrd);
-    for (const f of [...p1.initrds, payload.path]) await pipeline(createReadStream(f), ws, { end: false });
-    await new Promise<void>((r) => ws.end(r));
-    await copyFile(p1.kernel, join(dir, 'vmlinuz'));
+    const image = await directBootImage(dir, world, parts);
 
     vm = await startVm({
       name: 'screen',
-      kernel: join(dir, 'vmlinuz'),
-      initrd,
+      kernel: image.kernel,
+      initrd: image.initrd,
       append: 'console=ttyS0 quiet panic=-1',
       memoryMb: 1024,
       nic: {},
