@@ -32,7 +32,10 @@ function actions(c) {
   const lbl = document.createElement('label'); lbl.append(skip, ' no menu');
   const btn = document.createElement('button'); btn.textContent = 'Set'; btn.type = 'button';
   btn.addEventListener('click', () => setMachine(c.mac, sel.value, skip.checked));
-  td.append(sel, lbl, btn);
+  const wake = document.createElement('button'); wake.textContent = 'Wake'; wake.type = 'button'; wake.className = 'wake';
+  wake.title = 'send a Wake-on-LAN packet to ' + c.mac;
+  wake.addEventListener('click', () => wakeMachine(c.mac));
+  td.append(sel, lbl, btn, ' ', wake);
   td.sel = sel; td.skip = skip;
   return td;
 }
@@ -120,6 +123,24 @@ $('#token-form').addEventListener('submit', (e) => {
   e.preventDefault(); localStorage.setItem('boottorrent.token', tokenInput.value.trim());
   note.textContent = tokenInput.value.trim() ? 'token saved in this browser' : 'token cleared'; note.className = '';
 });
+// POSTs with the saved token; the note shows ok(answer) on success, else the server's status and first line.
+async function post(path, what, ok) {
+  const token = localStorage.getItem('boottorrent.token') || '';
+  note.className = ''; note.textContent = what + ': sending…';
+  try {
+    const res = await fetch(path, { method: 'POST', headers: { authorization: 'Bearer ' + token } });
+    const text = (await res.text()).trim();
+    note.className = res.ok ? 'ok' : 'bad';
+    note.textContent = res.ok ? ok(text) : res.status + ' ' + (text.split('\n')[0] || res.statusText);
+  } catch (err) { note.className = 'bad'; note.textContent = what + ': ' + err.message; }
+}
+function wakeMachine(mac) {
+  return post('/api/v1/machines/' + encodeURIComponent(mac) + '/wake', mac, (text) => {
+    let to = ''; try { const s = JSON.parse(text); to = ' (' + s.to + ':' + s.port + ')'; } catch { /* plain answer */ }
+    return mac + ': wake-on-LAN sent' + to;
+  });
+}
+$('#reload').addEventListener('click', () => post('/api/v1/reload', 'reload', (text) => text.split('\n')[0]));
 async function setMachine(mac, os, skipMenu) {
   const token = localStorage.getItem('boottorrent.token') || '';
   note.className = ''; note.textContent = mac + ': sending…';

@@ -137,6 +137,7 @@ ${sum.oss.map(osRow).join('\n')}
 <footer>
 <form id="token-form"><label>Admin token <input id="token" type="password" autocomplete="off"
  placeholder="paste the token from the project once"></label> <button>Save</button>
+<button type="button" id="reload" title="load the project folder again (what SIGHUP does)">Reload project</button>
 <span id="action-note"></span></form>
 <noscript><p>JavaScript is off: this is a snapshot; reload for fresh numbers. Actions need JavaScript.</p></noscript>
 <p class="links"><a href="/metrics">metrics</a> · <a href="/api/v1/clients">clients JSON</a></p>

@@ -66,6 +66,8 @@ export {
 export type { WakeOptions, WakeSent, KnownMachine } from './wake.js';
 export { wakeRoutes, wireWake } from './wake-api.js';
 export type { WakeRoutesOptions } from './wake-api.js';
+export { reloadRoutes, wireReload } from './reload-api.js';
+export type { ReloadRoutesOptions } from './reload-api.js';
 export {
   systemdUnit,
   sysusersConfig,

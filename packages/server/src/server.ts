@@ -142,6 +142,8 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
     }),
   );
   const streams = new EventStreams(monitor);
+  // Set once every service is up; POST /api/v1/reload before that is told to wait.
+  const reloader: { now?: (next: Project) => Promise<ReloadResult> } = {};
   const ctx: WireContext = {
     project,
     out,
@@ -150,6 +152,14 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
     emit,
     routes: opsRoutes(monitor, streams, `${project.config.dhcp.interface} ${host}`),
     statusGuard: (mac, remote) => monitor.guard.admit(mac, remote),
+    reload: (next) =>
+      reloader.now
+        ? reloader.now(next)
+        : Promise.reject(
+            new ServerError(ServerErrorCode.Aborted, 'the server is still starting: nothing to reload yet', {
+              hint: 'try again once every service listens',
+            }),
+          ),
   };
   const ports: Partial<Record<ServiceName, number>> = {};
 
@@ -204,6 +214,7 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
     reloading = done.catch(() => {});
     return done;
   };
+  reloader.now = reload;
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {

@@ -19,6 +19,8 @@ import type { ServerEvent } from './events.js';
 import { wireMachines } from './machines-api.js';
 import { startHttpServer, type HttpRoute, type HttpServer, type HttpServerOptions } from './http.js';
 import { loaderRoutes } from './loader-route.js';
+import type { ReloadResult } from './reload.js';
+import { wireReload } from './reload-api.js';
 import { runtimeService, type RuntimeReport } from './runtime.js';
 import { wireWake } from './wake-api.js';
 
@@ -34,6 +36,8 @@ export interface WireContext {
   routes?: readonly HttpRoute[];
   /** The gate in front of the agents' status POSTs (see {@link HttpServerOptions.statusGuard}). */
   statusGuard?: HttpServerOptions['statusGuard'];
+  /** The running server's reload, behind the token at `POST /api/v1/reload` (no route without it). */
+  reload?: (project: Project) => Promise<ReloadResult>;
 }
 
 /** TFTP: the boot loaders from out/tftp, phase-1 by name, and pxelinux.cfg generated on the fly. */
@@ -164,6 +168,7 @@ export async function wireHttp(
   });
   const machines = await wireMachines({ project, clients, emit });
   const wake = await wireWake({ project, emit }); // after wireMachines, which writes a missing token
+  const reload = ctx.reload ? await wireReload({ project, reload: ctx.reload, emit }) : [];
   const webSeedFiles = new Map<string, string>();
   for (const t of out.torrents)
     for (const f of t.files) webSeedFiles.set(`${t.os.name}/${f.path}`, join(t.os.dir, f.path));
@@ -181,6 +186,7 @@ export async function wireHttp(
       ...machines.routes,
       ...loaderRoutes({ tftpRoot: out.tftpRoot, loaders: out.loaders, clients }),
       ...wake,
+      ...reload,
       ...(ctx.routes ?? []),
     ],
     statusGuard: ctx.statusGuard,
