@@ -6,7 +6,16 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['.cache/**', '**/dist/**', '**/node_modules/**', '**/.nx/**', '**/test/fixtures/**', '**/*.d.ts'] },
+  {
+    ignores: [
+      '.cache/**',
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/.nx/**',
+      '**/test/fixtures/**',
+      '**/*.d.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

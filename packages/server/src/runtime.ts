@@ -138,7 +138,7 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
 
   const loader = async (req: IncomingMessage, res: ServerResponse, ctx: RouteContext) => {
     const file = o.loaderFiles?.get(ctx.params[0]!);
-    if (!file) return ctx.send(404, `not found: ${ctx.path}\n`);
+    if (!file) return ctx.send(404, `not found: ${oneLine(ctx.path)}\n`);
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     const release = await gate.acquire(ctx.remote, gone.signal).catch(() => null);
