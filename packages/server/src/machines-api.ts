@@ -143,9 +143,11 @@ export async function wireMachines(o: {
   project: Project;
   clients: ClientTable;
   emit(e: ServerEvent): void;
+  /** The OS names served now (a reload adds and removes some). @default the project's */
+  osNames?: () => string[];
 }): Promise<{ plans: MachinePlans; routes: HttpRoute[]; cmdlineFor(mac: string): string }> {
   const log = (message: string) => o.emit({ type: 'warning', service: 'http', message });
-  const plans = await MachinePlans.open(o.project, log);
+  const plans = await MachinePlans.open(o.project, log, o.osNames);
   const { token } = await ensureApiToken(o.project.dir).catch((e: Error & { hint?: string }) => {
     throw new ServerError(ServerErrorCode.BadOption, e.message, { cause: e, hint: e.hint ?? '' });
   });

@@ -39,12 +39,20 @@ export interface MachinePlan {
  */
 export class MachinePlans {
   readonly #project: Project;
+  /** The OS names an override may pick: the project's, or what a reload serves now. */
+  readonly #osNames: () => string[];
   readonly #file: string;
   readonly #overrides: Map<string, MachineOverride>;
   #saving: Promise<void> = Promise.resolve();
 
-  private constructor(project: Project, file: string, overrides: Map<string, MachineOverride>) {
+  private constructor(
+    project: Project,
+    file: string,
+    overrides: Map<string, MachineOverride>,
+    osNames: () => string[],
+  ) {
     this.#project = project;
+    this.#osNames = osNames;
     this.#file = file;
     this.#overrides = overrides;
   }
@@ -53,7 +61,12 @@ export class MachinePlans {
    * Loads the overrides saved by an earlier run. An override naming an OS the project no longer has
    * loses that field (reported through `warn`); an unreadable state file is a SERVER_BAD_OPTION.
    */
-  static async open(project: Project, warn: (message: string) => void = () => {}): Promise<MachinePlans> {
+  static async open(
+    project: Project,
+    warn: (message: string) => void = () => {},
+    /** The OS names served now (they change on reload). @default the project's oss/ */
+    osNames: () => string[] = () => project.oss.map((o) => o.name),
+  ): Promise<MachinePlans> {
     const file = join(project.dir, MACHINES_STATE_FILE);
     const overrides = new Map<string, MachineOverride>();
     let text: string | undefined;
@@ -84,7 +97,7 @@ export class MachinePlans {
         overrides.set(mac, override);
       }
     }
-    return new MachinePlans(project, file, overrides);
+    return new MachinePlans(project, file, overrides, osNames);
   }
 
   /** The plan for `mac` (lower case, colons), or null when neither config.yaml nor the API sets one. */
@@ -161,8 +174,9 @@ export class MachinePlans {
 
   /** Checks an override against the project: the OS exists, the command line is safe. Null when fine. */
   checkOverride(o: MachineOverrideInput): string | null {
-    if (o.os != null && !this.#project.oss.some((x) => x.name === o.os)) {
-      const names = this.#project.oss.map((x) => x.name).join(', ');
+    const served = this.#osNames();
+    if (o.os != null && !served.includes(o.os)) {
+      const names = served.join(', ');
       return `os "${o.os.slice(0, 60)}" is not a folder in oss/ (use one of: ${names})`;
     }
     const bad = o.cmdline != null ? badCmdline(o.cmdline) : null;

@@ -166,7 +166,13 @@ export async function wireHttp(
     loaderFiles: new Map(loaderFiles.map((p) => [basename(p), p])),
     loaderSlots: c.phase1.loader_slots,
   });
-  const machines = await wireMachines({ project, clients, emit });
+  // `out` is updated in place by a reload: an OS it adds can be picked at once.
+  const machines = await wireMachines({
+    project,
+    clients,
+    emit,
+    osNames: () => out.torrents.map((t) => t.os.name),
+  });
   const wake = await wireWake({ project, emit }); // after wireMachines, which writes a missing token
   const reload = ctx.reload ? await wireReload({ project, reload: ctx.reload, emit }) : [];
   const webSeedFiles = new Map<string, string>();

@@ -75,6 +75,14 @@ describe('POST /api/v1/reload', () => {
     expect(osNames()).toContain('extra');
     const html = await call(room.base, 'GET', '/');
     expect(html.text).toMatch(/<table id="oss">.*<td class="mono">extra<\/td>/s);
+    // …and a machine can be set to boot it at once, without a restart.
+    const put = await call(room.base, 'PUT', '/api/v1/machines/52:54:00:00:00:42', {
+      body: JSON.stringify({ os: 'extra', menu: false }),
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    });
+    expect(put.status, put.text).toBe(200);
+    const plan = await call(room.base, 'GET', '/boot.ipxe?mac=52:54:00:00:00:42');
+    expect(plan.text).toContain('bt.os=extra');
   });
 
   it('a broken config.yaml is a 422 with the problem line, and the old project stays served', async () => {
