@@ -2,21 +2,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { CliError, CliErrorCode, defineCommand, parseCommandArgs, type ArgsOf } from './command.js';
 import { lab, start } from './commands/index.js';
 import { shortUsage } from './help.js';
-
-const demo = defineCommand({
-  name: 'demo',
-  summary: 'A command for these tests.',
-  positionals: [{ name: 'dir', description: 'Where', default: '.' }],
-  options: {
-    json: { type: 'boolean', short: 'j', description: 'JSON out' },
-    out: { type: 'string', placeholder: 'dir', defaultText: '<dir>/out', description: 'Output' },
-    mode: { type: 'string', choices: ['server', 'proxy'], default: 'server', description: 'Mode' },
-    nic: { type: 'string', default: 'virtio', description: 'NIC' },
-    root: { type: 'string', multiple: true, placeholder: 'dir', description: 'Roots' },
-    vms: { type: 'integer', min: 1, default: 3, placeholder: 'n', description: 'VMs' },
-    kill: { type: 'integer', min: 0, max: 9, placeholder: 'n', description: 'Kill one' },
-  },
-});
+import { demo } from '../test/fixtures/demo-command.js';
 
 function parse(argv: string[]) {
   const r = parseCommandArgs(demo, argv);

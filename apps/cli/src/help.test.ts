@@ -1,22 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { defineCommand } from './command.js';
 import { COMMANDS, lab, start } from './commands/index.js';
 import { commandHelp, shortUsage, usageLine } from './help.js';
-
-const demo = defineCommand({
-  name: 'demo',
-  summary: 'A command for these tests.',
-  positionals: [{ name: 'dir', description: 'Where', default: '.' }],
-  options: {
-    json: { type: 'boolean', short: 'j', description: 'JSON out' },
-    out: { type: 'string', placeholder: 'dir', defaultText: '<dir>/out', description: 'Output' },
-    mode: { type: 'string', choices: ['server', 'proxy'], default: 'server', description: 'Mode' },
-    nic: { type: 'string', default: 'virtio', description: 'NIC' },
-    root: { type: 'string', multiple: true, placeholder: 'dir', description: 'Roots' },
-    vms: { type: 'integer', min: 1, default: 3, placeholder: 'n', description: 'VMs' },
-    kill: { type: 'integer', min: 0, max: 9, placeholder: 'n', description: 'Kill one' },
-  },
-});
+import { demo } from '../test/fixtures/demo-command.js';
 
 describe('usage and help generated from the options', () => {
   it('shows each kind of option with its value, choices, range and default', () => {
