@@ -1,6 +1,6 @@
 import { ClientLogs, ClientTable, type BootServer, type ServerEvent } from '@boottorrent/server';
 import { describe, expect, it, vi } from 'vitest';
-import { createView, eventLevel, FAILURE_TAIL } from './view.js';
+import { createView, FAILURE_TAIL } from './view.js';
 
 /** The parts of a BootServer the view reads: a real client table and log ring. */
 function fakeServer() {
@@ -89,26 +89,6 @@ describe('createView, plain lines', () => {
       ...Array.from({ length: FAILURE_TAIL - 2 }, (_, i) => `  ${mac} | later ${i}\n`),
       `client ${mac}  error demo (status)\n`,
     ]);
-  });
-
-  it('ranks a failed machine as an error and DHCP chatter as debug', () => {
-    const base = { mac: 'm', why: '', bytesFromServer: 0, bytesFromPeers: 0, bytesFromWebSeed: 0 };
-    expect(eventLevel({ type: 'client', phase: 'error', ...base })).toBe('error');
-    expect(eventLevel({ type: 'client', phase: 'booted', ...base })).toBe('info');
-    expect(eventLevel({ type: 'refused', service: 'dhcp', client: 'm', reason: 'not-boot-client' })).toBe(
-      'debug',
-    );
-    expect(eventLevel({ type: 'refused', service: 'tftp', client: 'a', reason: 'not found' })).toBe('info');
-  });
-
-  it('warns about a boot client the server cannot serve, with the reason in the line', () => {
-    for (const reason of [
-      'arch-unsupported: arm64 UEFI (arch 11), phase-1 is x86_64',
-      'loader-missing: 32-bit UEFI (arch 6) needs ipxe-i386.efi, which this server does not have',
-      'unknown-subnet: relayed by 10.79.0.1, which is in no configured subnet',
-      'pool-exhausted',
-    ])
-      expect(eventLevel({ type: 'refused', service: 'dhcp', client: 'm', reason }), reason).toBe('warn');
   });
 });
 

@@ -1,88 +1,20 @@
-import { totals, type BootServer, type ClientInfo, type ServerEvent } from '@boottorrent/server';
+import {
+  eventSeverity,
+  formatBytes,
+  formatEvent,
+  LOG_LEVELS,
+  SYSLOG_PRIORITY,
+  totals,
+  type BootServer,
+  type ClientInfo,
+  type LogLevel,
+  type ServerEvent,
+} from '@boottorrent/server';
 
 export type ViewMode = 'tty' | 'lines' | 'json';
 
-/** `--log-level`: the least an event must matter to be printed (the TTY's recent list and plain lines). */
-export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-/** syslog priorities (RFC 5424 §6.2.1), for journald's `<N>` line prefix. */
-const PRIORITY: Record<LogLevel, number> = { error: 3, warn: 4, info: 6, debug: 7 };
 /** Console lines of a failed machine printed under its error. */
 export const FAILURE_TAIL = 10;
-
-/** How much an event matters: a failed machine is an error, the per-request HTTP log is debug. */
-export function eventLevel(e: ServerEvent): LogLevel {
-  switch (e.type) {
-    case 'warning':
-      return 'warn';
-    case 'runtime':
-      return e.action === 'failed' ? 'warn' : e.action === 'have' || e.action === 'left' ? 'info' : 'debug';
-    case 'client':
-      return e.phase === 'error' ? 'error' : 'info';
-    case 'http':
-      return e.status >= 500 ? 'warn' : 'debug';
-    case 'lease':
-      return e.kind === 'acked' ? 'info' : 'debug';
-    case 'tftp':
-      return e.kind === 'error' ? 'warn' : 'info';
-    case 'refused':
-      // Every machine on a site LAN that is not ours would fill the log at info; a boot client we
-      // cannot serve (its firmware, a relay's subnet, a full pool) is one the operator must fix.
-      if (e.service === 'tftp') return 'info';
-      return /^(arch-unsupported|loader-missing|unknown-subnet|pool-exhausted|plan-error)\b/.test(e.reason)
-        ? 'warn'
-        : 'debug';
-    default:
-      return 'info';
-  }
-}
-
-/** Formats bytes for people: 1.5 MiB. */
-export function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
-}
-
-/** One human line per event (the non-TTY log and the TTY's recent-events list). */
-export function eventLine(e: ServerEvent): string | null {
-  switch (e.type) {
-    case 'listening':
-      return `${e.service} listening on ${e.address}:${e.port}`;
-    case 'lease':
-      return `dhcp ${e.kind} ${e.ip} to ${e.mac}`;
-    case 'boot':
-      return `dhcp ${e.message}: ${e.mac} (${e.firmware}) gets ${e.loader}`;
-    case 'tftp':
-      if (e.kind === 'start') return null;
-      return `tftp ${e.kind} ${e.file ?? ''} to ${e.client}${e.bytes !== undefined ? ` (${bytes(e.bytes)} in ${e.ms} ms)` : ''}${e.error ? `: ${e.error}` : ''}`;
-    case 'http':
-      if (e.path.startsWith('/api/')) return null;
-      return `http ${e.status} ${e.method} ${e.path} to ${e.remote} (${bytes(e.bytes)})`;
-    case 'client': {
-      const pct =
-        e.phase === 'downloading' && e.progress !== undefined ? ` ${Math.round(e.progress * 100)}%` : '';
-      return `client ${e.mac} ${e.ip ?? ''} ${e.phase}${pct}${e.os ? ` ${e.os}` : ''} (${e.why})`;
-    }
-    case 'refused':
-      return `${e.service} refused ${e.client}${e.file ? ` ${e.file}` : ''}: ${e.reason}`;
-    case 'warning':
-      return `warning: ${e.service}: ${e.message}`;
-    case 'runtime':
-      if (e.action === 'have') return `runtime: ${e.mac} holds it (from ${e.source}) and serves it`;
-      if (e.action === 'failed') return `runtime: ${e.mac} asks again, its source failed (${e.failed})`;
-      if (e.action === 'left') return `runtime: ${e.mac} left (loads its OS); no longer a source`;
-      if (e.action === 'redirect') return `runtime: ${e.mac} sent to peer ${e.peer}`;
-      return `runtime: ${e.mac} served by the server`;
-    default:
-      // An event type this view does not know yet: --json still carries it.
-      return null;
-  }
-}
 
 /** Options of {@link createView}. */
 export interface ViewOptions {
@@ -132,11 +64,11 @@ export function createView(mode: ViewMode, write: (s: string) => void, opts: Vie
       fmt(['MAC', 'IP', 'FIRMWARE', 'PHASE', 'OS', 'FROM SERVER', 'FROM PEERS', 'RUNTIME FROM']),
       ...rows.map(fmt),
       '',
-      `swarm: ${bytes(t.fromServer + t.fromWebSeed)} from the server, ${bytes(t.fromPeers)} from peers` +
+      `swarm: ${formatBytes(t.fromServer + t.fromWebSeed)} from the server, ${formatBytes(t.fromPeers)} from peers` +
         (t.fromServer + t.fromPeers > 0 ? ` (server share ${(t.serverShare * 100).toFixed(0)}%)` : '') +
-        `; server uploading ${bytes(rate)}/s, ${bytes(total)} in all`,
-      `phase-1: ${bytes(p1.phase1Bytes.loader + p1.phase1Bytes.runtime)} from the server ` +
-        `(boot loader ${bytes(p1.phase1Bytes.loader)}, runtime ${bytes(p1.phase1Bytes.runtime)}); ` +
+        `; server uploading ${formatBytes(rate)}/s, ${formatBytes(total)} in all`,
+      `phase-1: ${formatBytes(p1.phase1Bytes.loader + p1.phase1Bytes.runtime)} from the server ` +
+        `(boot loader ${formatBytes(p1.phase1Bytes.loader)}, runtime ${formatBytes(p1.phase1Bytes.runtime)}); ` +
         `runtime copies ${p1.stats.fromServer} from the server, ${p1.stats.fromPeers} from peers; ` +
         `${p1.stats.holders} holder${p1.stats.holders === 1 ? '' : 's'}`,
       '',
@@ -148,7 +80,7 @@ export function createView(mode: ViewMode, write: (s: string) => void, opts: Vie
 
   const print = (level: LogLevel, line: string) => {
     if (LOG_LEVELS.indexOf(level) > threshold) return;
-    if (mode === 'lines') write(`${opts.journal ? `<${PRIORITY[level]}>` : ''}${line}\n`);
+    if (mode === 'lines') write(`${opts.journal ? `<${SYSLOG_PRIORITY[level]}>` : ''}${line}\n`);
     else {
       recent.push(`${new Date().toISOString().slice(11, 19)} ${line}`);
       if (recent.length > 8) recent.shift();
@@ -181,8 +113,8 @@ export function createView(mode: ViewMode, write: (s: string) => void, opts: Vie
         write(JSON.stringify({ time: new Date().toISOString(), ...e }) + '\n');
         return;
       }
-      const line = eventLine(e);
-      if (line !== null) print(eventLevel(e), line);
+      const line = formatEvent(e);
+      if (line !== null) print(eventSeverity(e), line);
       if (e.type !== 'client') return;
       if (e.phase !== 'error') failing.delete(e.mac);
       else if (!failing.has(e.mac)) failed(e.mac);
@@ -205,8 +137,8 @@ function row(c: ClientInfo): string[] {
     c.firmware ?? '-',
     phase,
     c.os ?? '-',
-    bytes(c.bytesFromServer + c.bytesFromWebSeed),
-    bytes(c.bytesFromPeers),
+    formatBytes(c.bytesFromServer + c.bytesFromWebSeed),
+    formatBytes(c.bytesFromPeers),
     c.runtimeSource ?? '-',
   ];
 }

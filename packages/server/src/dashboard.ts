@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DASHBOARD_SCRIPT } from './dashboard-script.js';
+// The page's script formats bytes the same way in the browser.
+import { formatBytes } from './format.js';
 import type { ClientRow, OsRow } from './monitor.js';
 import type { Snapshot } from './sse.js';
 
@@ -25,17 +27,6 @@ export function escapeHtml(s: unknown): string {
     /[&<>"'`]/g,
     (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' })[ch]!,
   );
-}
-
-/** 1.5 MiB: bytes for people (the script formats the same way). */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i ? n.toFixed(1) : String(n)} ${units[i]}`;
 }
 
 const td = (v: unknown, cls = '') => `<td${cls ? ` class="${cls}"` : ''}>${escapeHtml(v)}</td>`;

@@ -1,5 +1,4 @@
-import { buildOut } from '@boottorrent/server';
-import { bytes } from '../view.js';
+import { buildOut, formatBytes } from '@boottorrent/server';
 import type { ArgsOf } from '../command.js';
 import { out } from '../output.js';
 import { requireProject } from './_project.js';
@@ -17,8 +16,9 @@ export async function run({ values, positionals }: ArgsOf<typeof build>): Promis
     },
   });
   for (const t of built.torrents)
-    out(`  ${t.os.name}: ${bytes(t.size)}, ${t.pieceCount} pieces, info hash ${t.infoHash}`);
-  for (const [part, size] of Object.entries(built.phase1.sizes)) out(`  phase-1 ${part}: ${bytes(size)}`);
+    out(`  ${t.os.name}: ${formatBytes(t.size)}, ${t.pieceCount} pieces, info hash ${t.infoHash}`);
+  for (const [part, size] of Object.entries(built.phase1.sizes))
+    out(`  phase-1 ${part}: ${formatBytes(size)}`);
   out(`out: ${built.outDir}`);
   return 0;
 }

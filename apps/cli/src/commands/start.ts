@@ -8,7 +8,7 @@ import {
   type BootServer,
 } from '@boottorrent/server';
 import { fstatSync } from 'node:fs';
-import { createView, type LogLevel, type ViewMode } from '../view.js';
+import { createView, type ViewMode } from '../view.js';
 import type { ArgsOf } from '../command.js';
 import { err } from '../output.js';
 import { requireProject } from './_project.js';
@@ -30,7 +30,7 @@ export async function run({ values, positionals }: ArgsOf<typeof start>): Promis
     err(`wrote the API token to ${token.file} (mode 0600): send it as "Authorization: Bearer <token>"`);
   const mode: ViewMode = values.json ? 'json' : process.stdout.isTTY ? 'tty' : 'lines';
   const view = createView(mode, (s) => process.stdout.write(s), {
-    level: values['log-level'] as LogLevel,
+    level: values['log-level'],
     journal: stdoutIsJournal(),
   });
   const stop = new AbortController();

@@ -1,5 +1,5 @@
 import type { ClientPhase } from '@boottorrent/config';
-import { bytes } from '../view.js';
+import { formatBytes as bytes } from '@boottorrent/server';
 
 /** Milestones of one VM, in seconds since it was powered on. */
 export interface VmTimeline {
