@@ -1,21 +1,25 @@
 #!/bin/sh
 # One machine of the storm benchmark, inside its namespace, under busybox (PATH): what iPXE does
 # (the per-client boot script, then every file it names, following redirects), then what phase-1's
-# /init does: the runtime script taken out of the base it fetched (the same script, not a copy).
-# Environment: BB_BIN (a folder of busybox applet links), SERVER (host:port), MAC, WORK (empty folder),
-# XZ (the host's xz: the kernel's role of unpacking base, whose x86 filter busybox cannot decode).
-# Prints one JSON line per milestone.
+# /init does: the runtime script taken out of the base it fetched (the same script, not a copy), then
+# the agent from what phase-1 holds (its Node, its agent.mjs) with the boot script's command line,
+# until it runs kexec -e (KEXEC, a stub that records the call and ends the agent).
+# Environment: BB_BIN (a folder of busybox applet links), SERVER (host:port), MAC, IP, WORK (empty
+# folder), XZ (the host's xz: the kernel's role of unpacking initrds, whose x86 filter busybox cannot
+# decode), KEXEC (the stub). Prints one JSON line per milestone: loader, phase1, downloaded, ready.
 set -e
 export PATH="$BB_BIN"
 cd "$WORK"
 wget -q -O boot.ipxe "http://$SERVER/boot.ipxe?mac=$MAC"
+initrds=""
 for u in $(sed -n 's/^kernel \([^ ]*\).*/\1/p; s/^initrd \([^ ]*\).*/\1/p' boot.ipxe); do
   wget -q -O "$(basename "$u")" "$u"
+  case "$u" in *vmlinuz*) ;; *) initrds="$initrds $(basename "$u")" ;; esac
 done
 echo '{"event":"loader"}'
+mkdir -p root
 url=$(sed -n 's/^kernel .* bt\.runtime=\([^ ]*\).*/\1/p' boot.ipxe)
 if [ -n "$url" ]; then
-  mkdir -p root
   "$XZ" -dc base.cpio.xz | (cd root && cpio -idm etc/boottorrent/runtime etc/boottorrent/runtime.sh 2>/dev/null)
   # It holds phase-1 once the runtime passed its SHA-256 check (the script then serves and unpacks it).
   BT_RUNTIME_URL=$url BT_MAC=$MAC BT_INFO=root/etc/boottorrent/runtime BT_DIR="$WORK/run" BT_ROOT="$WORK/root" \
@@ -25,6 +29,31 @@ if [ -n "$url" ]; then
   done
   grep -q "SHA-256 checked" runtime.log
 else
-  # One stage: the boot loader brought Node and the agent (the kernel unpacks them, as for base).
+  # One stage: the boot loader brought Node and the agent.
   echo '{"event":"phase1"}'
 fi
+# The kernel's part: unpack what the boot loader loaded (base aside: its /init is this script's job).
+for f in $initrds; do
+  case "$f" in
+  base.*) ;;
+  *.xz) "$XZ" -dc "$f" | (cd root && cpio -idmu 2>/dev/null) ;;
+  *.gz) gzip -dc "$f" | (cd root && cpio -idmu 2>/dev/null) ;;
+  esac
+done
+# What /init and its udhcpc script leave for the agent: the command line and the lease.
+sed -n 's/^kernel [^ ]* //p' boot.ipxe >cmdline
+printf 'interface=eth0\nmac=%s\nip=%s\nserver=%s\n' "$MAC" "$IP" "${SERVER%:*}" >lease
+mkdir -p oss
+: >kexec.log
+BT_PAYLOAD="$WORK/root/boottorrent" BT_CMDLINE="$WORK/cmdline" BT_LEASE="$WORK/lease" BT_DATA="$WORK/oss" \
+  BT_CONSOLES=stdio BT_KEXEC="$KEXEC" STORM_KEXEC_LOG="$WORK/kexec.log" \
+  root/lib64/ld-linux-x86-64.so.2 --library-path root/lib/x86_64-linux-gnu root/usr/bin/node root/agent.mjs \
+  </dev/null 2>&1 | while IFS= read -r line; do
+  echo "$line" >>agent.log
+  case "$line" in
+  *"Downloaded "*) echo '{"event":"downloaded"}' ;;
+  *"could not boot"* | *"agent crashed"*) echo "$line" >&2 && echo '{"event":"error"}' ;;
+  esac
+done
+grep -q '^exec' kexec.log || { tail -n 5 agent.log >&2; exit 1; }
+echo '{"event":"ready"}'

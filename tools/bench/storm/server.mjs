@@ -1,54 +1,48 @@
-// The boot server's HTTP side for the storm benchmark, run inside the server's namespace: the real
-// startHttpServer (per-client iPXE script, phase-1 files) with the real runtime routes and scheduler
-// of @boottorrent/server. Prints {"event":"listening"}; on a "report" line on stdin it prints
-// {"event":"report", ...GET /api/v1/runtime}. With loader slots > 0 the boot loader's files go first
-// come, first served (ArrivalGate).
-import { basename } from 'node:path';
+// The boot server of the storm benchmark, run inside the server's namespace: the real
+// startBootServer of @boottorrent/server for the bench's project (HTTP with the per-client iPXE
+// script, phase-1 files, runtime routes and scheduler, status API; the tracker and the seeder of the
+// OS). DHCP and TFTP are off in the project (the clients start at the boot script, as iPXE does).
+//
+//   node server.mjs PROJECT OUT PHASE1_JSON METHOD SERVER_SLOTS PEER_SLOTS LOADER_SLOTS
+//
+// PHASE1_JSON is buildPhase1's result, built once by storm.ts. `server-phase1` serves it as one
+// stage (the boot loader loads base, node and agent; no runtime URL), `peer-phase1` as built (two
+// stages). Prints {"event":"listening"}; on a "report" line on stdin it prints
+// {"event":"report", ...GET /api/v1/runtime, "os": {seeder, webSeed}} (bytes the server sent).
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { ClientTable, runtimeService, startHttpServer } from '@boottorrent/server';
+import { loadProject } from '@boottorrent/config';
+import { buildOut, startBootServer } from '@boottorrent/server';
 
-const [host, port, method, dir, serverSlots, peerSlots, loaderSlots] = process.argv.slice(2);
-const f = (name) => `${dir}/${name}`;
-const clients = new ClientTable();
-const twoStage = method === 'peer-phase1';
-const runtime = {
-  path: f('runtime.cpio.xz'),
-  sha256: '',
-  size: 0,
-  parts: [],
+const [projectDir, outDir, phase1File, method, serverSlots, peerSlots, loaderSlots] = process.argv.slice(2);
+const loaded = await loadProject(projectDir);
+if (!loaded.project) {
+  process.stderr.write(`storm server: bad project ${projectDir}: ${JSON.stringify(loaded.errors)}\n`);
+  process.exit(1);
+}
+const c = loaded.project.config;
+const project = {
+  ...loaded.project,
+  config: {
+    ...c,
+    phase1: {
+      ...c.phase1,
+      runtime_server_slots: Number(serverSlots),
+      runtime_peer_slots: Number(peerSlots),
+      loader_slots: Number(loaderSlots),
+    },
+  },
 };
-const loaderNames = [
-  'vmlinuz',
-  'base.cpio.xz',
-  'payload.cpio.gz',
-  ...(twoStage ? [] : ['node.cpio.xz', 'agent.cpio.xz']),
-];
-const svc = runtimeService({
-  runtime: twoStage ? runtime : null,
-  loaderFiles: new Map(loaderNames.map((n) => [n, f(n)])),
-  loaderSlots: Number(loaderSlots ?? 0),
-  clients,
-  emit: (e) => process.stdout.write(JSON.stringify({ event: 'runtime', ...e }) + '\n'),
-  serverSlots: Number(serverSlots),
-  peerSlots: Number(peerSlots),
-});
-const baseUrl = `http://${host}:${port}`;
-const initrds = twoStage
-  ? [f('base.cpio.xz'), f('payload.cpio.gz')]
-  : [f('base.cpio.xz'), f('node.cpio.xz'), f('agent.cpio.xz'), f('payload.cpio.gz')];
-const http = await startHttpServer({
-  host,
-  port: Number(port),
-  baseUrl,
-  phase1: { kernel: f('vmlinuz'), initrds },
-  cmdline: `console=ttyS0 bt.server=${host}${twoStage ? ` bt.runtime=${baseUrl}/runtime/${basename(runtime.path)}` : ''}`,
-  webSeedFiles: new Map(),
-  clients,
-  routes: svc.routes,
-  onRequest: (e) => svc.onRequest(e),
-});
-process.stdout.write(JSON.stringify({ event: 'listening', port: http.port }) + '\n');
+const built = JSON.parse(readFileSync(phase1File, 'utf8'));
+const phase1 = method === 'peer-phase1' ? built : { ...built, loaderInitrds: built.initrds, runtime: null };
+// Hashes come from out/hash-cache.json after the first run; the payload names this server.
+const out = await buildOut({ project, outDir, phase1 });
+const server = await startBootServer({ project, out });
+process.stdout.write(JSON.stringify({ event: 'listening', port: server.ports.http }) + '\n');
 createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line === 'report') process.stdout.write(JSON.stringify({ event: 'report', ...svc.report() }) + '\n');
+  if (line === 'report')
+    process.stdout.write(
+      JSON.stringify({ event: 'report', ...server.phase1(), os: server.uploaded() }) + '\n',
+    );
 });
-process.on('SIGTERM', () => void http.close().then(() => process.exit(0)));
+process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));

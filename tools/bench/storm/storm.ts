@@ -1,24 +1,29 @@
-// Boot storm: N machines fetch phase-1 at once over the swarm benchmark's shaped links.
+// Boot storm: N machines boot at once over the swarm benchmark's shaped links, up to loading the OS.
 //
-//   node tools/bench/storm/storm.ts [--n 2,4,8,16] [--json FILE] [--mbit 20] [--phase1-dir DIR]
+//   node tools/bench/storm/storm.ts [--n 2,4,8,16] [--json FILE] [--mbit 20] [--size-mib 64]
+//        [--seed-time 30] [--phase1-dir DIR] [--max-minutes 20] [--keep]
 //
 // Two methods in one run: `server-phase1` (today's one stage: iPXE loads kernel, base, node, agent
 // and payload from the server) and `peer-phase1` (iPXE loads kernel, base and payload; /init's
 // runtime script fetches Node + agent from the server or, by redirect, from a machine holding it).
-// Each client runs client.sh under busybox in its own namespace; the server is the real
-// startHttpServer with the real runtime scheduler (server.mjs). Reports per N the time until every
-// client holds phase-1 (phase1Last, s: every file in hand, the runtime's hash checked; unpacking is
-// the same for both methods and not counted) and the server's phase-1 bytes (what its HTTP side sent for
-// /phase1/* and /runtime/*). osLast (until every client is ready to load its OS) is not measured
-// yet: null. Needs root (network namespaces).
+// The server is the real startBootServer (server.mjs) for a project with one kexec OS of --size-mib
+// and a `machines:` entry that boots it at once (project.ts). Each client runs client.sh under
+// busybox in its own namespace: boot script, its files, the runtime script, then the real agent
+// bundle with the Node it got, which downloads the OS over BitTorrent from the seeder and the other
+// clients, seeds it for the project's seed_time and runs kexec: a stub (kexec-stub.sh) that records
+// the command line and ends the agent at `kexec -e`. Reports per N: phase1Last (s until every client
+// holds phase-1: every file in hand, the runtime's hash checked; unpacking not counted), osLast (s
+// until every client runs kexec -e, ready to load its OS), the server's phase-1 bytes (its HTTP side,
+// /phase1/* and /runtime/*) and OS bytes (its seeder and web seed). Needs root (network namespaces).
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile, copyFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { buildPayload } from '@boottorrent/initrd-builder';
+import { loadProject } from '@boottorrent/config';
 import {
+  buildOut,
   cacheHome,
   DEFAULT_LOADER_SLOTS,
   DEFAULT_RUNTIME_PEER_SLOTS,
@@ -26,8 +31,9 @@ import {
   type RuntimeReport,
 } from '@boottorrent/server';
 import { parseCli } from '../swarm/cli.ts';
-import { createLab, type Lab } from '../swarm/netns.ts';
+import { createLab, SUBNET, type Lab } from '../swarm/netns.ts';
 import { Procs } from '../swarm/procs.ts';
+import { MAC_PREFIX, OS_NAME, writeStormProject } from './project.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '../../..');
@@ -37,19 +43,25 @@ type Method = (typeof METHODS)[number];
 interface Result {
   method: Method;
   n: number;
-  /** Seconds until the last client held phase-1 (loader files, and the runtime unpacked). */
+  /** Seconds until the last client held phase-1 (loader files, and the runtime's hash checked). */
   phase1Last: number;
   /** Seconds until the last client had the loader's files. */
   loaderLast: number;
-  /** Not measured yet. */
-  osLast: null;
+  /** Seconds until the last client had the OS (every piece checked), before seeding it. */
+  osDownloadedLast: number;
+  /** Seconds until the last client ran `kexec -e`: ready to load its OS, after seeding. */
+  osLast: number;
   serverPhase1Bytes: number;
   serverLoaderBytes: number;
   serverRuntimeBytes: number;
+  /** What the server's seeder and web seed sent (the OS). */
+  serverOsBytes: number;
   runtimeFromServer: number;
   runtimeFromPeers: number;
   failures: number;
   cpuSeconds: number;
+  /** The machine's 1-minute load average at the start and the end of the run. */
+  load: [number, number];
 }
 
 const { values } = parseCli('storm', {
@@ -58,7 +70,13 @@ const { values } = parseCli('storm', {
     methods: { type: 'string', default: METHODS.join(',') },
     json: { type: 'string' },
     mbit: { type: 'string', default: '20' },
+    'size-mib': { type: 'string', default: '64' },
+    /** The project's general.seed_time (30, the config's default: what a real boot does). */
+    'seed-time': { type: 'string', default: '30' },
     'phase1-dir': { type: 'string' },
+    'max-minutes': { type: 'string', default: '20' },
+    /** Leave the scratch folder (each client's boot script, runtime.log, agent.log, kexec.log). */
+    keep: { type: 'boolean', default: false },
     'server-slots': { type: 'string', default: String(DEFAULT_RUNTIME_SERVER_SLOTS) },
     'peer-slots': { type: 'string', default: String(DEFAULT_RUNTIME_PEER_SLOTS) },
     /** Boot loader files sent at once, first come first served, in peer-phase1 (0: all at once). */
@@ -67,16 +85,49 @@ const { values } = parseCli('storm', {
 });
 const ns = values.n.split(',').map(Number);
 const mbit = Number(values.mbit);
-const phase1Dir = values['phase1-dir'] ?? join(cacheHome(), 'phase1');
+const sizeMib = Number(values['size-mib']);
+const seedTime = Number(values['seed-time']);
+const maxMs = Number(values['max-minutes']) * 60_000;
+for (const [k, v] of [
+  ['n', Math.min(...ns)],
+  ['mbit', mbit],
+  ['size-mib', sizeMib],
+  ['max-minutes', maxMs],
+] as const)
+  if (!(v > 0)) {
+    process.stderr.write(`storm: --${k}: give a positive number\n`);
+    process.exit(2);
+  }
+if (!(seedTime >= 0)) {
+  process.stderr.write('storm: --seed-time: give seconds >= 0\n');
+  process.exit(2);
+}
+const methods = values.methods.split(',') as Method[];
+for (const m of methods)
+  if (!METHODS.includes(m)) {
+    process.stderr.write(`storm: --methods: ${m} is not one of ${METHODS.join(', ')}\n`);
+    process.exit(2);
+  }
+// Our own phase-1 cache: the CLI's (cacheHome()/phase1) may be rebuilt by someone else meanwhile.
+const phase1Dir = values['phase1-dir'] ?? join(cacheHome(), 'storm-phase1');
 const busybox = join(REPO, '.cache/deb/busybox-static/bin/busybox');
+const kexecStub = join(HERE, 'kexec-stub.sh');
 const xz = execFileSync('sh', ['-c', 'command -v xz']).toString().trim();
+const HTTP_PORT = 8080;
 
 const work = await mkdtemp(join(tmpdir(), 'bt-storm-'));
-const files = join(work, 'files');
-await mkdir(files);
-for (const f of ['vmlinuz', 'base.cpio.xz', 'node.cpio.xz', 'agent.cpio.xz', 'runtime.cpio.xz'])
-  await copyFile(join(phase1Dir, f), join(files, f));
-await buildPayload({ out: join(files, 'payload.cpio.gz'), manifest: { storm: true }, torrents: [] });
+const projectDir = join(work, 'project');
+const outDir = join(work, 'out');
+const phase1Json = join(work, 'phase1.json');
+await writeStormProject(projectDir, { hostIp: `${SUBNET}.1`, httpPort: HTTP_PORT, sizeMib, seedTime });
+{
+  const loaded = await loadProject(projectDir);
+  if (!loaded.project) throw new Error(`storm project: ${JSON.stringify(loaded.errors)}`);
+  // Phase-1 as `boottorrent start` builds it (xz, the agent bundle of apps/agent), cached by content.
+  process.stderr.write(`storm: building phase-1 in ${phase1Dir} (cached after the first run)\n`);
+  const out = await buildOut({ project: loaded.project, outDir, phase1Dir });
+  await writeFile(phase1Json, JSON.stringify(out.phase1));
+}
 const bin = join(work, 'bin');
 await mkdir(bin);
 execFileSync(busybox, ['--install', '-s', bin]);
@@ -84,19 +135,21 @@ execFileSync(busybox, ['--install', '-s', bin]);
 const procs = new Procs();
 let lab: Lab | undefined;
 /**
- * Process groups of the clients: a client's shell exits once it holds phase-1, but the busybox
- * httpd it started (the runtime holder) lives on in its group until the run ends.
+ * Process groups of the clients: a client's shell exits once its agent ran kexec -e, but the busybox
+ * httpd it started (the runtime holder) lives on in its group; the group is ended then (the machine
+ * left phase-1) and at the latest with the run.
  */
 const groups = new Set<number>();
-const killGroups = () => {
-  for (const g of groups) {
-    try {
-      process.kill(-g, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+const killGroup = (g: number) => {
+  try {
+    process.kill(-g, 'SIGKILL');
+  } catch {
+    // already gone
   }
-  groups.clear();
+  groups.delete(g);
+};
+const killGroups = () => {
+  for (const g of groups) killGroup(g);
 };
 process.on('exit', () => {
   killGroups();
@@ -107,13 +160,14 @@ process.on('SIGINT', () => process.exit(130));
 
 async function runOnce(method: Method, n: number): Promise<Result> {
   lab = await createLab({ clients: n, clientMbit: mbit, serverMbit: mbit });
+  const load0 = loadavg()[0]!;
   try {
     const server = procs.spawn('server', lab.server.ns, process.execPath, [
       join(HERE, 'server.mjs'),
-      lab.server.ip,
-      '8080',
+      projectDir,
+      outDir,
+      phase1Json,
       method,
-      files,
       values['server-slots'],
       values['peer-slots'],
       method === 'peer-phase1' ? values['loader-slots'] : '0',
@@ -129,51 +183,91 @@ async function runOnce(method: Method, n: number): Promise<Result> {
     ]);
     const cpu0 = childCpu();
     const t0 = performance.now();
-    const loaderAt: number[] = [];
-    const phase1At: number[] = [];
-    const clients = lab.clients.map((host, i) => {
+    const at: Record<'loader' | 'phase1' | 'downloaded' | 'ready', number[]> = {
+      loader: [],
+      phase1: [],
+      downloaded: [],
+      ready: [],
+    };
+    const dirs: string[] = [];
+    let failed: (e: Error) => void = () => {};
+    const failure = new Promise<never>((_, reject) => (failed = reject));
+    const clients = lab.clients.map(async (host, i) => {
       const dir = join(work, `${method}-${n}-${host.name}`);
-      const mac = `02:00:00:00:${(n & 0xff).toString(16).padStart(2, '0')}:${(i + 1).toString(16).padStart(2, '0')}`;
-      return mkdir(dir).then(() => {
-        const p = procs.spawn(host.name, host.ns, busybox, ['sh', join(HERE, 'client.sh')], {
-          BB_BIN: bin,
-          SERVER: `${lab!.server.ip}:8080`,
-          MAC: mac,
-          WORK: dir,
-          XZ: xz,
-        });
-        groups.add(p.pid);
-        p.onMessage((m) => {
-          const t = (performance.now() - t0) / 1000;
-          if (m.event === 'loader') loaderAt.push(t);
-          if (m.event === 'phase1') phase1At.push(t);
-        });
-        return p.exited.then((code) => {
-          if (code !== 0) throw new Error(`${host.name} exited ${code}: ${p.stderrTail()}`);
-        });
+      dirs.push(dir);
+      const mac = `${MAC_PREFIX}00:${(n & 0xff).toString(16).padStart(2, '0')}:${(i + 1).toString(16).padStart(2, '0')}`;
+      await mkdir(dir);
+      const p = procs.spawn(host.name, host.ns, busybox, ['sh', join(HERE, 'client.sh')], {
+        BB_BIN: bin,
+        SERVER: `${lab!.server.ip}:${HTTP_PORT}`,
+        MAC: mac,
+        IP: host.ip,
+        WORK: dir,
+        XZ: xz,
+        KEXEC: kexecStub,
       });
+      groups.add(p.pid);
+      p.onMessage((m) => {
+        const t = (performance.now() - t0) / 1000;
+        if (typeof m.event === 'string' && m.event in at) at[m.event as keyof typeof at].push(t);
+        if (m.event === 'error') failed(new Error(`${host.name}: ${p.stderrTail().trim()}`));
+      });
+      const code = await p.exited;
+      // kexec -e: the machine leaves phase-1, its runtime httpd with it.
+      killGroup(p.pid);
+      if (code !== 0) throw new Error(`${host.name} exited ${code}: ${p.stderrTail()}`);
     });
-    await Promise.all(clients);
-    const report = await new Promise<RuntimeReport>((resolve) => {
-      server.onMessage((m) => m.event === 'report' && resolve(m as unknown as RuntimeReport));
-      server.send('report');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${method} n=${n}: ${n - at.ready.length} clients not ready after ${values['max-minutes']} min (raise --max-minutes)`,
+            ),
+          ),
+        maxMs,
+      );
     });
+    try {
+      await Promise.race([Promise.all(clients), failure, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    // Each agent ran `kexec -l` with the OS it downloaded, then `kexec -e`.
+    for (const dir of dirs) {
+      const log = readFileSync(join(dir, 'kexec.log'), 'utf8');
+      const os = join(dir, 'oss', OS_NAME);
+      const want = `load ${os}/vmlinuz --initrd=${os}/initrd.img --command-line=console=ttyS0`;
+      if (!log.startsWith(want) || !log.includes('\nexec'))
+        throw new Error(`${dir}/kexec.log: expected "${want}" then "exec", got ${JSON.stringify(log)}`);
+    }
+    const report = await new Promise<RuntimeReport & { os: { seeder: number; webSeed: number } }>(
+      (resolve) => {
+        server.onMessage((m) => m.event === 'report' && resolve(m as never));
+        server.send('report');
+      },
+    );
     await procs.killAll();
     const cpuSeconds = childCpu() - cpu0;
     const b = report.phase1Bytes;
+    const last = (xs: number[]) => round(Math.max(...xs));
     return {
       method,
       n,
-      phase1Last: round(Math.max(...phase1At)),
-      loaderLast: round(Math.max(...loaderAt)),
-      osLast: null,
+      phase1Last: last(at.phase1),
+      loaderLast: last(at.loader),
+      osDownloadedLast: last(at.downloaded),
+      osLast: last(at.ready),
       serverPhase1Bytes: b.loader + b.runtime,
       serverLoaderBytes: b.loader,
       serverRuntimeBytes: b.runtime,
+      serverOsBytes: report.os.seeder + report.os.webSeed,
       runtimeFromServer: report.stats.fromServer,
       runtimeFromPeers: report.stats.fromPeers,
       failures: Object.values(report.stats.failures).reduce((a, x) => a + x, 0),
       cpuSeconds: round(cpuSeconds),
+      load: [round(load0), round(loadavg()[0]!)],
     };
   } finally {
     killGroups();
@@ -193,29 +287,33 @@ function childCpu(): number {
 const round = (x: number) => Math.round(x * 10) / 10;
 const mb = (x: number) => (x / 1e6).toFixed(1);
 const results: Result[] = [];
-const methods = values.methods.split(',') as Method[];
-for (const m of methods)
-  if (!METHODS.includes(m)) throw new Error(`--methods: ${m} is not one of ${METHODS.join(', ')}`);
 for (const n of ns) {
   for (const method of methods) {
     const r = await runOnce(method, n);
     results.push(r);
     process.stderr.write(
-      `storm: ${method} n=${n}: phase-1 ${r.phase1Last} s (loader ${r.loaderLast} s), server ${mb(r.serverPhase1Bytes)} MB, runtime ${r.runtimeFromServer} from the server / ${r.runtimeFromPeers} from peers, ${r.cpuSeconds} CPU-s\n`,
+      `storm: ${method} n=${n}: phase-1 ${r.phase1Last} s (loader ${r.loaderLast} s), OS downloaded ${r.osDownloadedLast} s, ready ${r.osLast} s; server ${mb(r.serverPhase1Bytes)} MB phase-1, ${mb(r.serverOsBytes)} MB OS; runtime ${r.runtimeFromServer} from the server / ${r.runtimeFromPeers} from peers; ${r.cpuSeconds} CPU-s; load ${r.load.join(' → ')}\n`,
     );
   }
 }
+const ratio = (r: Result, k: 'phase1Last' | 'osLast') => {
+  const ref = results.find((x) => x.n === r.n && x.method === 'server-phase1');
+  return ref ? (r[k] / ref[k]).toFixed(2) : '-';
+};
 const lines = [
-  '| N | method | all hold phase-1 (s) | ratio | loader files (s) | server phase-1 MB | runtime from server / peers | CPU-s |',
-  '|---|---|---|---|---|---|---|---|',
+  '| N | method | all hold phase-1 (s) | ratio | all have the OS (s) | all ready to load (s) | ratio | server phase-1 MB | server OS MB | runtime from server / peers | CPU-s | load |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const r of results) {
-  const ref = results.find((x) => x.n === r.n && x.method === 'server-phase1');
   lines.push(
-    `| ${r.n} | ${r.method} | ${r.phase1Last} | ${ref ? (r.phase1Last / ref.phase1Last).toFixed(2) : '-'} | ${r.loaderLast} | ${mb(r.serverPhase1Bytes)} | ${r.method === 'peer-phase1' ? `${r.runtimeFromServer} / ${r.runtimeFromPeers}` : '-'} | ${r.cpuSeconds} |`,
+    `| ${r.n} | ${r.method} | ${r.phase1Last} | ${ratio(r, 'phase1Last')} | ${r.osDownloadedLast} | ${r.osLast} | ${ratio(r, 'osLast')} | ${mb(r.serverPhase1Bytes)} | ${mb(r.serverOsBytes)} | ${r.method === 'peer-phase1' ? `${r.runtimeFromServer} / ${r.runtimeFromPeers}` : '-'} | ${r.cpuSeconds} | ${r.load.join('–')} |`,
   );
 }
 process.stdout.write(lines.join('\n') + '\n');
 if (values.json)
-  await writeFile(values.json, JSON.stringify({ mbit, date: new Date().toISOString(), results }, null, 2));
-await rm(work, { recursive: true, force: true });
+  await writeFile(
+    values.json,
+    JSON.stringify({ mbit, sizeMib, seedTime, date: new Date().toISOString(), results }, null, 2),
+  );
+if (values.keep) process.stderr.write(`storm: kept ${work}\n`);
+else await rm(work, { recursive: true, force: true });
