@@ -18,3 +18,9 @@ export { aptInstall, labRequirements, missingRequirements, unpackDeb } from './d
 export type { Requirement } from './debian.js';
 export { startDnsmasq } from './dnsmasq.js';
 export type { DnsmasqOptions } from './dnsmasq.js';
+export { createRoom, DEFAULT_ROOM_PREFIX, MAX_ROOM_VMS } from './room.js';
+export type { Room, RoomOptions } from './room.js';
+export { BootWatch } from './boot-watch.js';
+export type { BootEvent, BootWatchOptions } from './boot-watch.js';
+export { MILESTONES, PHASE_MILESTONE, summarize } from './timeline.js';
+export type { LabSummary, Milestone, VmTimeline } from './timeline.js';
