@@ -18,6 +18,8 @@ export { parseRange } from './range.js';
 export type { ByteRange } from './range.js';
 export { checkPrivileges, checkInterface } from './preflight.js';
 export { agentBundlePath, cacheHome, hostSearchRoots } from './paths.js';
+export { writeDemoProject, DEMO_MARKER } from './demo.js';
+export type { DemoOptions } from './demo.js';
 export { wireDhcp, wireHttp, wireSeeder, wireTftp, wireTracker } from './services.js';
 export type { WireContext } from './services.js';
 export { ServerError, ServerErrorCode } from './errors.js';

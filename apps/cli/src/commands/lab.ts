@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { CliError, CliErrorCode, type ArgsOf } from '../command.js';
-import { formatSummary } from '../lab/timeline.js';
+import { formatSummary } from '../lab/report.js';
 import { runLab } from '../lab/lab.js';
 import { err, out } from '../output.js';
 import { cacheHome } from '@boottorrent/server';

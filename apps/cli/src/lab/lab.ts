@@ -1,15 +1,20 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatProblem, loadProject, prefixLength, type Project } from '@boottorrent/config';
-import { createNetns, startDnsmasq, startVm, stopProcess, type Netns, type Vm } from '@boottorrent/lab';
+import {
+  BootWatch,
+  createRoom,
+  startVm,
+  stopProcess,
+  summarize,
+  type LabSummary,
+  type Vm,
+} from '@boottorrent/lab';
+import { buildOut, cacheHome, DEMO_MARKER, writeDemoProject } from '@boottorrent/server';
 import { CliError, CliErrorCode } from '../command.js';
-import { buildOut, cacheHome } from '@boottorrent/server';
-import { TARGET_MARKER, writeDemoProject } from './demo.js';
 import { ensureLabDeps } from './deps.js';
 import { startServerProcess } from './server-process.js';
-import { summarize, type LabSummary } from './timeline.js';
-import { BootWatch } from './watch.js';
 
 export interface LabOptions {
   vms: number;
@@ -67,50 +72,58 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
   });
 
   await using cleanup = new AsyncDisposableStack();
-  const net = await labNetwork(o, project, cleanup);
-  const macs = Array.from({ length: o.vms }, (_, i) => `52:54:00:77:00:${(0x10 + i).toString(16)}`);
+  const c = project.config;
+  const room = await createRoom({
+    address: `${c.general.host_ip}/${prefixLength(c.dhcp.netmask)}`,
+    vms: o.vms,
+    workDir: o.workDir,
+    siteDhcp: o.siteDhcp,
+    logger: { info: o.log },
+  });
+  cleanup.defer(() => room.close());
   const vms: Vm[] = [];
   const power = (i: number) => void vms[i]?.stop();
-  const watch = new BootWatch(
-    macs,
-    o.log,
-    o.kill && { ...o.kill, power },
-    o.killRuntimeHolder ? { afterMs: 500, power } : undefined,
-  );
+  const watch = new BootWatch({
+    macs: room.macs,
+    logger: { info: o.log },
+    kill: o.kill && { ...o.kill, power },
+    killHolder: o.killRuntimeHolder ? { afterMs: 500, power } : undefined,
+  });
 
   const serverArgs = [project.dir, '--out', outDir, '--phase1-dir', phase1Dir];
   if (o.noSeeder) serverArgs.push('--no-seeder');
   for (const r of o.hostRoots ?? []) serverArgs.push('--host-root', r);
-  const server = startServerProcess(net, CLI, serverArgs);
+  const server = startServerProcess(room.netns, CLI, serverArgs);
   cleanup.defer(() => stopProcess(server.child, 5000));
-  watch.follow(server.events);
+  server.events.on('event', (e) => {
+    if (e.type === 'lease' || e.type === 'client' || e.type === 'runtime') watch.event(e);
+  });
   await withTimeout(
     Promise.race([server.ready, interrupted(o.signal)]),
     600_000,
     'the server did not become ready in 600 s',
   );
   o.log(
-    `server ready in ${net.name}; powering on ${o.vms} VM${o.vms === 1 ? '' : 's'} (${o.uefi ? 'UEFI/OVMF' : 'BIOS/SeaBIOS'} + iPXE, ${o.accel})`,
+    `server ready in ${room.netns.name}; powering on ${o.vms} VM${o.vms === 1 ? '' : 's'} (${o.uefi ? 'UEFI/OVMF' : 'BIOS/SeaBIOS'} + iPXE, ${o.accel})`,
   );
 
   for (let i = 0; i < o.vms; i++) {
     if (i > 0 && o.stagger > 0) await sleep(o.stagger * 1000);
     const vm = await startVm({
       name: `vm${i}`,
-      netns: net,
-      nic: { tap: net.taps[i], mac: macs[i], model: o.nic },
+      ...room.vmNetwork(i, o.nic),
       workDir: o.workDir,
       consoleFile: join(o.workDir, `vm${i}.serial.log`),
       memoryMb: o.memoryMb,
       firmware: o.uefi ? 'uefi' : 'bios',
       accel: o.accel,
     });
-    watch.poweredOn(macs[i]!);
+    watch.poweredOn(room.macs[i]!);
     vms.push(vm);
     cleanup.defer(() => vm.stop());
   }
 
-  await watch.waitForOs(vms, o.expect ?? new RegExp(TARGET_MARKER), o.timeoutS, o.signal);
+  await watch.waitForOs(vms, o.expect ?? new RegExp(DEMO_MARKER), o.timeoutS, o.signal);
   const summary = summarize([...watch.timelines.values()]);
   await writeFile(
     join(o.workDir, 'lab-result.json'),
@@ -142,13 +155,14 @@ async function labProject(o: LabOptions): Promise<Project> {
     await writeDemoProject({
       dir,
       address: '10.77.0.1',
-      prefix: 24,
+      netmask: '255.255.255.0',
+      dhcpMode: o.demo.mode,
+      tracker: o.demo.tracker,
       timeout: o.demo.timeout,
       seedTime: o.demo.seedTime,
       padding: o.demo.padding,
       hostRoots: o.hostRoots,
     });
-    await patchDemoConfig(dir, o.demo);
   }
   const loaded = await loadProject(dir);
   if (!loaded.project) {
@@ -159,54 +173,6 @@ async function labProject(o: LabOptions): Promise<Project> {
     );
   }
   return loaded.project;
-}
-
-/**
- * The room's network: a namespace with a bridge holding the server address (and an IPv6 prefix),
- * a tap per VM, dnsmasq sending router advertisements only (iPXE otherwise waits ~16 s for one, see
- * lab-facts), and with --site-dhcp a second host running the site's DHCP server.
- */
-async function labNetwork(o: LabOptions, project: Project, cleanup: AsyncDisposableStack): Promise<Netns> {
-  const c = project.config;
-  const prefix = prefixLength(c.dhcp.netmask);
-  const net = await createNetns({
-    prefix: 'bt-lab',
-    bridge: { addresses: [`${c.general.host_ip}/${prefix}`, 'fd77::1/64'], carrier: true },
-    taps: o.vms,
-  });
-  cleanup.defer(() => net.close());
-  o.log(`network: namespace ${net.name}, bridge ${net.bridge} ${c.general.host_ip}/${prefix}, ${o.vms} taps`);
-  const ra = startDnsmasq(net, { iface: net.bridge!, workDir: o.workDir, tag: 'ra', ra: true });
-  cleanup.defer(() => stopProcess(ra, 5000));
-  if (!o.siteDhcp) return net;
-  const site = await net.addHost({
-    suffix: 'site',
-    port: 'site0',
-    addresses: [`${hostInSubnet(c.general.host_ip, 2)}/${prefix}`],
-  });
-  cleanup.defer(() => site.close());
-  const base = c.general.host_ip.split('.').slice(0, 3).join('.');
-  const dhcp = startDnsmasq(site, {
-    iface: site.iface,
-    workDir: o.workDir,
-    tag: 'site',
-    dhcp: { start: `${base}.50`, end: `${base}.99`, netmask: c.dhcp.netmask },
-  });
-  cleanup.defer(() => stopProcess(dhcp, 5000));
-  o.log(`site DHCP server: dnsmasq on ${site.name} (${base}.50–${base}.99)`);
-  return net;
-}
-
-async function patchDemoConfig(dir: string, demo: LabOptions['demo']) {
-  const path = join(dir, 'config.yaml');
-  let text = await readFile(path, 'utf8');
-  text = text.replace('  interface: br0\n', `  interface: br0\n  mode: ${demo.mode}\n`);
-  if (!demo.tracker) text += 'tracker:\n  enable: false\n';
-  await writeFile(path, text);
-}
-
-function hostInSubnet(ip: string, last: number): string {
-  return [...ip.split('.').slice(0, 3), String(last)].join('.');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -4,7 +4,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeDemoProject } from '../../src/lab/demo.js';
+import { writeDemoProject } from '@boottorrent/server';
 import { CLI } from './_run.js';
 
 /**
@@ -186,7 +186,14 @@ describe('boottorrent lab (QEMU VMs, TCG)', { timeout: 900_000 }, () => {
   it('boots two VMs into two different OSes from machines: (an exact MAC and a prefix), without a menu', async () => {
     const dir = join(work, 'machines');
     // The menu would wait forever (timeout -1): only menu: false gets the VMs to their OS.
-    await writeDemoProject({ dir, address: '10.77.0.1', prefix: 24, timeout: -1, seedTime: 0, padding: 0 });
+    await writeDemoProject({
+      dir,
+      address: '10.77.0.1',
+      netmask: '255.255.255.0',
+      timeout: -1,
+      seedTime: 0,
+      padding: 0,
+    });
     await cp(join(dir, 'oss/demo-linux'), join(dir, 'oss/demo-b'), { recursive: true });
     const osYaml = await readFile(join(dir, 'oss/demo-linux/config.yaml'), 'utf8');
     await writeFile(

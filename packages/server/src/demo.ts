@@ -4,27 +4,40 @@ import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { compress, findHostParts, writeCpio, type CpioEntry } from '@boottorrent/initrd-builder';
-import { hostSearchRoots } from '@boottorrent/server';
+import { hostSearchRoots } from './paths.js';
 
-/** What the demo OS prints on its serial console once it runs; the lab waits for it. */
-export const TARGET_MARKER = 'BOOTTORRENT-TARGET-OK';
+/** What the demo OS prints on its serial console once it runs (`boottorrent lab` waits for it). */
+export const DEMO_MARKER = 'BOOTTORRENT-TARGET-OK';
 
+/** Options of {@link writeDemoProject}. */
 export interface DemoOptions {
+  /** The project directory; made if missing. */
   dir: string;
+  /** `general.host_ip`: the server's address on the boot network. */
   address: string;
-  prefix: number;
-  /** Menu countdown on the clients. */
+  /** `dhcp.netmask`; the DHCP range is `.100`–`.199` of the address's /24. */
+  netmask: string;
+  /** `dhcp.interface`. @default 'br0' (the lab's bridge) */
+  interface?: string;
+  /** `dhcp.mode`; left out of the config when not given (its default, `server`). */
+  dhcpMode?: 'server' | 'proxy';
+  /** `false` writes `tracker: { enable: false }`. @default true */
+  tracker?: boolean;
+  /** `general.timeout`: menu countdown on the clients in seconds (-1 waits for a key). */
   timeout: number;
+  /** `general.seed_time`: seconds each client seeds before loading its OS. */
   seedTime: number;
-  /** Extra bytes in the demo OS, so the swarm has something to share. */
+  /** Extra bytes in the demo OS (`padding.bin`), so the swarm has something to share. */
   padding: number;
+  /** More roots searched for the host's kernel and busybox (see {@link hostSearchRoots}). */
   hostRoots?: string[];
 }
 
 /**
- * The lab's demo project: a small Linux (the host's kernel + a busybox initramfs that prints
- * TARGET_MARKER with its uptime and powers off) booted with kexec, plus an example `bin` OS.
- * Rewritten only when its inputs change, so the torrent hashes stay cached between runs.
+ * A project that boots anywhere this server runs: a small Linux (the host's kernel + a busybox
+ * initramfs that prints {@link DEMO_MARKER} with its uptime and powers off) booted with kexec, plus
+ * an example `bin` OS. `boottorrent lab` boots it; it is also a quick way to try an embedded server.
+ * Files are rewritten only when their inputs change, so the torrent hashes stay cached between runs.
  */
 export async function writeDemoProject(o: DemoOptions): Promise<void> {
   const parts = await findHostParts({ searchRoots: await hostSearchRoots(o.hostRoots) });
@@ -41,9 +54,11 @@ export async function writeDemoProject(o: DemoOptions): Promise<void> {
       `  seed_time: ${o.seedTime}`,
       `  host_ip: ${o.address}`,
       'dhcp:',
-      '  interface: br0',
+      `  interface: ${o.interface ?? 'br0'}`,
+      ...(o.dhcpMode ? [`  mode: ${o.dhcpMode}`] : []),
       `  range: { start: ${base}.100, end: ${base}.199 }`,
-      `  netmask: ${prefixToMask(o.prefix)}`,
+      `  netmask: ${o.netmask}`,
+      ...(o.tracker === false ? ['tracker:', '  enable: false'] : []),
       '',
     ].join('\n'),
   );
@@ -57,7 +72,7 @@ export async function writeDemoProject(o: DemoOptions): Promise<void> {
   const init = [
     '#!/bin/sh',
     '/bin/busybox mount -t proc proc /proc',
-    `echo "${TARGET_MARKER} os=demo-linux uptime=$(/bin/busybox cut -d' ' -f1 /proc/uptime)"`,
+    `echo "${DEMO_MARKER} os=demo-linux uptime=$(/bin/busybox cut -d' ' -f1 /proc/uptime)"`,
     '/bin/busybox sleep 2',
     '/bin/busybox poweroff -f',
     '',
@@ -103,9 +118,4 @@ function deterministicBytes(n: number): Buffer {
     createHash('sha256').update(`boottorrent-demo-${i}`).digest().copy(out, off);
   }
   return out;
-}
-
-export function prefixToMask(prefix: number): string {
-  const n = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
 }
