@@ -1,6 +1,16 @@
+import { closeSync, fstatSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ServerEvent } from './events.js';
-import { eventSeverity, formatBytes, formatEvent, LOG_LEVELS, SYSLOG_PRIORITY } from './format.js';
+import {
+  eventSeverity,
+  formatBytes,
+  formatEvent,
+  isJournalStream,
+  LOG_LEVELS,
+  SYSLOG_PRIORITY,
+} from './format.js';
 
 const MAC = '52:54:00:77:00:10';
 const client = (
@@ -177,5 +187,26 @@ describe('LOG_LEVELS and SYSLOG_PRIORITY', () => {
   it('orders the levels from most to least severe, with the syslog numbers of RFC 5424', () => {
     expect(LOG_LEVELS).toEqual(['error', 'warn', 'info', 'debug']);
     expect(LOG_LEVELS.map((l) => SYSLOG_PRIORITY[l])).toEqual([3, 4, 6, 7]);
+  });
+});
+
+describe('isJournalStream', () => {
+  it('is true only for the file JOURNAL_STREAM names by device and inode', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bt-journal-'));
+    const a = openSync(join(dir, 'a'), 'w');
+    const b = openSync(join(dir, 'b'), 'w');
+    try {
+      const st = fstatSync(a);
+      const env = { JOURNAL_STREAM: `${st.dev}:${st.ino}` };
+      expect(isJournalStream(a, env)).toBe(true);
+      expect(isJournalStream(b, env)).toBe(false);
+      expect(isJournalStream(a, {})).toBe(false);
+      expect(isJournalStream(a, { JOURNAL_STREAM: `${st.dev}` })).toBe(false);
+      closeSync(b);
+      expect(isJournalStream(b, env)).toBe(false); // a closed descriptor
+    } finally {
+      closeSync(a);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

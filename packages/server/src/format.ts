@@ -1,5 +1,6 @@
 // One log line and one severity per ServerEvent, for any tool that embeds the server and keeps a
 // plain log (`boottorrent start` without a terminal prints exactly these lines).
+import { fstatSync } from 'node:fs';
 import type { ServerEvent } from './events.js';
 
 /** Severities of a log line, most severe first; a log shows those at or above its threshold. */
@@ -11,6 +12,23 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * for the `<N>` prefix journald reads and strips from a service's stdout lines.
  */
 export const SYSLOG_PRIORITY: Readonly<Record<LogLevel, number>> = { error: 3, warn: 4, info: 6, debug: 7 };
+
+/**
+ * Whether `fd` is journald's stream: systemd sets JOURNAL_STREAM to its `<device>:<inode>` for a
+ * service's stdout and stderr, so a line there may start with its {@link SYSLOG_PRIORITY}, `<3>`,
+ * which journald reads and strips. False when the variable is unset or `fd` was redirected since.
+ * @default fd 1 (stdout)
+ */
+export function isJournalStream(fd = 1, env: NodeJS.ProcessEnv = process.env): boolean {
+  const m = /^(\d+):(\d+)$/.exec(env.JOURNAL_STREAM ?? '');
+  if (!m) return false;
+  try {
+    const st = fstatSync(fd);
+    return String(st.dev) === m[1] && String(st.ino) === m[2];
+  } catch {
+    return false;
+  }
+}
 
 /** How much an event matters: a failed machine is an error, the per-request HTTP log is debug. */
 export function eventSeverity(e: ServerEvent): LogLevel {

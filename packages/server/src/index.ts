@@ -8,7 +8,14 @@ export type { BootServer, BootServerOptions } from './server.js';
 export { buildOut, serverUrls } from './build.js';
 export type { BuildOptions, BuildEvent, BuiltOut, TorrentInfo } from './build.js';
 export type { ServerEvent, ServerEventMap, ServiceName } from './events.js';
-export { eventSeverity, formatBytes, formatEvent, LOG_LEVELS, SYSLOG_PRIORITY } from './format.js';
+export {
+  eventSeverity,
+  formatBytes,
+  formatEvent,
+  isJournalStream,
+  LOG_LEVELS,
+  SYSLOG_PRIORITY,
+} from './format.js';
 export type { LogLevel } from './format.js';
 export { ClientTable, totals } from './clients.js';
 export type { ClientInfo } from './clients.js';
