@@ -64,6 +64,25 @@ export async function aptInstall(reqs: readonly Requirement[], logger?: Logger):
 }
 
 /**
+ * Makes sure `reqs` are met: with `install`, apt-get installs what is missing; without, a
+ * LAB_MISSING_TOOL error names each missing thing, and its hint the apt-get line (then `installHint`,
+ * how the caller's user asks for the install, e.g. `boottorrent lab --install-deps`).
+ */
+export async function ensureRequirements(
+  reqs: readonly Requirement[],
+  o: { install: boolean; installHint?: string; logger?: Logger },
+): Promise<void> {
+  const missing = await missingRequirements(reqs);
+  if (missing.length && !o.install) {
+    const apt = `apt-get install ${[...new Set(missing.map((m) => m.pkg))].join(' ')}`;
+    throw new LabError(LabErrorCode.MissingTool, `the lab needs ${missing.map((m) => m.what).join(', ')}`, {
+      hint: o.installHint ? `${apt}   (or: ${o.installHint})` : apt,
+    });
+  }
+  await aptInstall(missing, o.logger);
+}
+
+/**
  * `apt-get download` + `dpkg -x` of `pkg` into `dest`, never installing it (a kernel image, or
  * busybox-static which conflicts with busybox). A kernel metapackage is resolved to its real image,
  * whose modules get a `depmod` (Debian's .deb has no modules.dep). Done once: `dest/.done` marks it.

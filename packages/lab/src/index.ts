@@ -14,7 +14,7 @@ export {
   startVm,
 } from './vm.js';
 export type { NicOptions, Vm, VmOptions } from './vm.js';
-export { aptInstall, labRequirements, missingRequirements, unpackDeb } from './debian.js';
+export { aptInstall, ensureRequirements, labRequirements, missingRequirements, unpackDeb } from './debian.js';
 export type { Requirement } from './debian.js';
 export { startDnsmasq } from './dnsmasq.js';
 export type { DnsmasqOptions } from './dnsmasq.js';
