@@ -21,6 +21,10 @@ const outDir = {
   defaultText: '<project>/out',
   description: 'Output directory',
 } as const;
+const noSeeder = {
+  type: 'boolean',
+  description: 'Run no BitTorrent seeder: clients get the OS from each other and the HTTP web seed',
+} as const;
 const projectDir = { name: 'dir', description: 'The project directory', default: '.' } as const;
 
 export const init = defineCommand({
@@ -90,10 +94,7 @@ export const start = defineCommand({
       description:
         'Extra kernel command line for phase-1, e.g. "bt.os=debian" to boot one OS without the menu',
     },
-    'no-seeder': {
-      type: 'boolean',
-      description: 'Run no BitTorrent seeder: clients get the OS from each other and the HTTP web seed',
-    },
+    'no-seeder': noSeeder,
   },
   details:
     'Needs root (or CAP_NET_BIND_SERVICE + CAP_NET_RAW) for DHCP and ports below 1024. SIGHUP reloads ' +
@@ -183,10 +184,7 @@ export const lab = defineCommand({
       description: 'Demo: extra MiB in the demo OS, so the swarm has something to share',
     },
     'no-tracker': { type: 'boolean', description: 'Demo: disable the tracker' },
-    'no-seeder': {
-      type: 'boolean',
-      description: 'Run no BitTorrent seeder on the server: clients use each other and the web seed',
-    },
+    'no-seeder': noSeeder,
     'kill-vm': {
       type: 'integer',
       min: 0,

@@ -33,30 +33,9 @@ export async function run({ values }: ArgsOf<typeof lab>): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const workDir = values['work-dir'] ?? join(cacheHome(), 'lab');
-  const summary = await runLab({
-    vms,
-    uefi: values.uefi,
-    accel: values.kvm ? 'kvm' : 'tcg',
-    memoryMb: values.memory,
-    nic: values.nic,
-    timeoutS: values.timeout,
+  const summary = await runLab(values, {
     workDir,
-    projectDir: values.project,
-    demo: {
-      mode: values.mode,
-      timeout: values['menu-timeout'],
-      seedTime: values['seed-time'],
-      padding: values['padding-mib'] * 1024 * 1024,
-      tracker: !values['no-tracker'],
-    },
-    siteDhcp: values['site-dhcp'],
-    kill: kill === undefined ? undefined : { index: kill, atProgress: 0.3 },
-    noSeeder: values['no-seeder'],
-    stagger: values.stagger,
-    killRuntimeHolder: values['kill-runtime-holder'],
     expect,
-    installDeps: values['install-deps'],
-    hostRoots: values['host-root'],
     log: (l) => err(`lab: ${l}`),
     signal: stop.signal,
   });

@@ -1,13 +1,14 @@
+import { once } from 'node:events';
 import { ensureApiToken } from '@boottorrent/config';
 import {
   checkPrivileges,
   describeReload,
+  isJournalStream,
   reloadFromDir,
   ServerErrorCode,
   startBootServer,
   type BootServer,
 } from '@boottorrent/server';
-import { fstatSync } from 'node:fs';
 import { createView, type ViewMode } from '../view.js';
 import type { ArgsOf } from '../command.js';
 import { err } from '../output.js';
@@ -31,7 +32,7 @@ export async function run({ values, positionals }: ArgsOf<typeof start>): Promis
   const mode: ViewMode = values.json ? 'json' : process.stdout.isTTY ? 'tty' : 'lines';
   const view = createView(mode, (s) => process.stdout.write(s), {
     level: values['log-level'],
-    journal: stdoutIsJournal(),
+    journal: isJournalStream(),
   });
   const stop = new AbortController();
   let signals = 0;
@@ -80,26 +81,8 @@ export async function run({ values, positionals }: ArgsOf<typeof start>): Promis
     err(
       `ready: serving ${project.oss.length} OS${project.oss.length === 1 ? '' : 'es'} on ${c.general.host_ip}`,
     );
-  await new Promise<void>((resolve) => {
-    if (stop.signal.aborted) resolve();
-    stop.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
+  if (!stop.signal.aborted) await once(stop.signal, 'abort');
   view.stop();
   await server.close();
   return 0;
-}
-
-/**
- * Whether stdout is journald's stream (systemd sets JOURNAL_STREAM to its device:inode), so each
- * line may start with its syslog priority, `<3>`, which journald reads and strips.
- */
-function stdoutIsJournal(): boolean {
-  const m = /^(\d+):(\d+)$/.exec(process.env.JOURNAL_STREAM ?? '');
-  if (!m) return false;
-  try {
-    const st = fstatSync(1);
-    return String(st.dev) === m[1] && String(st.ino) === m[2];
-  } catch {
-    return false;
-  }
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { findHostParts } from '@boottorrent/initrd-builder';
-import { aptInstall, labRequirements, missingRequirements, unpackDeb } from '@boottorrent/lab';
+import { ensureRequirements, labRequirements, unpackDeb } from '@boottorrent/lab';
 import { cacheHome, hostSearchRoots } from '@boottorrent/server';
 import { CliError, CliErrorCode } from '../command.js';
 
@@ -18,14 +18,12 @@ export async function ensureLabDeps(o: {
   hostRoots?: string[];
   log: (s: string) => void;
 }) {
-  const missing = await missingRequirements(labRequirements({ uefi: o.uefi }));
-  if (missing.length && !o.install) {
-    throw new CliError(CliErrorCode.MissingDeps, `the lab needs ${missing.map((m) => m.what).join(', ')}`, {
-      hint: `apt-get install ${[...new Set(missing.map((m) => m.pkg))].join(' ')}   (or: boottorrent lab --install-deps)`,
-    });
-  }
   const logger = { info: o.log };
-  await aptInstall(missing, logger);
+  await ensureRequirements(labRequirements({ uefi: o.uefi }), {
+    install: o.install,
+    installHint: 'boottorrent lab --install-deps',
+    logger,
+  });
   const parts = await findHostParts({ searchRoots: await hostSearchRoots(o.hostRoots) }).catch(
     (e: Error) => e,
   );

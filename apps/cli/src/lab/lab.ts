@@ -12,38 +12,21 @@ import {
   type Vm,
 } from '@boottorrent/lab';
 import { buildOut, cacheHome, DEMO_MARKER, writeDemoProject } from '@boottorrent/server';
-import { CliError, CliErrorCode } from '../command.js';
+import { CliError, CliErrorCode, type ArgsOf } from '../command.js';
+import type { lab } from '../commands/index.js';
 import { ensureLabDeps } from './deps.js';
 import { startServerProcess } from './server-process.js';
 
-export interface LabOptions {
-  vms: number;
-  uefi: boolean;
-  accel: 'tcg' | 'kvm';
-  memoryMb: number;
-  nic: string;
-  /** Seconds for every VM to reach its OS. */
-  timeoutS: number;
+/** `boottorrent lab`'s options, as parsed from its flags (commands/index.ts documents each). */
+export type LabValues = ArgsOf<typeof lab>['values'];
+
+/** What the command adds to its flags. */
+export interface LabRun {
   workDir: string;
-  /** A project to boot; without one the lab writes its demo project. */
-  projectDir?: string;
-  /** Demo project only. */
-  demo: { mode: 'server' | 'proxy'; timeout: number; seedTime: number; padding: number; tracker: boolean };
-  /** Run a site DHCP server (dnsmasq, on a second host) handing out addresses beside ours. */
-  siteDhcp: boolean;
-  /** Fault: power off VM `index` once its download passes `atProgress`. */
-  kill?: { index: number; atProgress: number };
-  /** Fault: power off the first VM that serves phase-1's runtime to another, mid-serve. */
-  killRuntimeHolder?: boolean;
-  /** Fault: run no BitTorrent seeder on the server (clients use peers and the web seed). */
-  noSeeder: boolean;
-  /** Seconds between VM power-ons. */
-  stagger: number;
   /** Success is a VM's console matching this (its OS runs). @default the demo OS's marker */
   expect?: RegExp;
-  installDeps: boolean;
-  hostRoots?: string[];
   log: (line: string) => void;
+  /** Ctrl+C: stops waiting; the cleanup removes everything. */
   signal?: AbortSignal;
 }
 
@@ -54,10 +37,11 @@ const CLI = fileURLToPath(new URL('./cli.js', import.meta.url));
  * process), and N QEMU VMs on taps booting with their own firmware. Removes everything it created,
  * whatever happens.
  */
-export async function runLab(o: LabOptions): Promise<LabSummary> {
-  await ensureLabDeps({ uefi: o.uefi, install: o.installDeps, hostRoots: o.hostRoots, log: o.log });
+export async function runLab(v: LabValues, o: LabRun): Promise<LabSummary> {
+  const hostRoots = v['host-root'];
+  await ensureLabDeps({ uefi: v.uefi, install: v['install-deps'], hostRoots, log: o.log });
   await mkdir(o.workDir, { recursive: true });
-  const project = await labProject(o);
+  const project = await labProject(v, o.workDir);
   const outDir = join(o.workDir, 'out');
   const phase1Dir = join(cacheHome(), 'phase1');
   o.log('building out/ (torrents, payload, phase-1; cached between runs)');
@@ -65,7 +49,7 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
     project,
     outDir,
     phase1Dir,
-    hostRoots: o.hostRoots,
+    hostRoots,
     onProgress: (e) => {
       if (e.step === 'done') o.log(`  ${e.what}: ${e.cached ? 'up to date' : `${e.ms} ms`}`);
     },
@@ -75,9 +59,9 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
   const c = project.config;
   const room = await createRoom({
     address: `${c.general.host_ip}/${prefixLength(c.dhcp.netmask)}`,
-    vms: o.vms,
+    vms: v.vms,
     workDir: o.workDir,
-    siteDhcp: o.siteDhcp,
+    siteDhcp: v['site-dhcp'],
     logger: { info: o.log },
   });
   cleanup.defer(() => room.close());
@@ -86,44 +70,41 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
   const watch = new BootWatch({
     macs: room.macs,
     logger: { info: o.log },
-    kill: o.kill && { ...o.kill, power },
-    killHolder: o.killRuntimeHolder ? { afterMs: 500, power } : undefined,
+    kill: v['kill-vm'] === undefined ? undefined : { index: v['kill-vm'], atProgress: 0.3, power },
+    killHolder: v['kill-runtime-holder'] ? { afterMs: 500, power } : undefined,
   });
 
   const serverArgs = [project.dir, '--out', outDir, '--phase1-dir', phase1Dir];
-  if (o.noSeeder) serverArgs.push('--no-seeder');
-  for (const r of o.hostRoots ?? []) serverArgs.push('--host-root', r);
-  const server = startServerProcess(room.netns, CLI, serverArgs);
+  if (v['no-seeder']) serverArgs.push('--no-seeder');
+  for (const r of hostRoots) serverArgs.push('--host-root', r);
+  const server = startServerProcess(room.netns, CLI, serverArgs, { signal: o.signal, readyMs: 600_000 });
   cleanup.defer(() => stopProcess(server.child, 5000));
   server.events.on('event', (e) => {
     if (e.type === 'lease' || e.type === 'client' || e.type === 'runtime') watch.event(e);
   });
-  await withTimeout(
-    Promise.race([server.ready, interrupted(o.signal)]),
-    600_000,
-    'the server did not become ready in 600 s',
-  );
+  await server.ready;
+  const accel = v.kvm ? 'kvm' : 'tcg';
   o.log(
-    `server ready in ${room.netns.name}; powering on ${o.vms} VM${o.vms === 1 ? '' : 's'} (${o.uefi ? 'UEFI/OVMF' : 'BIOS/SeaBIOS'} + iPXE, ${o.accel})`,
+    `server ready in ${room.netns.name}; powering on ${v.vms} VM${v.vms === 1 ? '' : 's'} (${v.uefi ? 'UEFI/OVMF' : 'BIOS/SeaBIOS'} + iPXE, ${accel})`,
   );
 
-  for (let i = 0; i < o.vms; i++) {
-    if (i > 0 && o.stagger > 0) await sleep(o.stagger * 1000);
+  for (let i = 0; i < v.vms; i++) {
+    if (i > 0 && v.stagger > 0) await sleep(v.stagger * 1000);
     const vm = await startVm({
       name: `vm${i}`,
-      ...room.vmNetwork(i, o.nic),
+      ...room.vmNetwork(i, v.nic),
       workDir: o.workDir,
       consoleFile: join(o.workDir, `vm${i}.serial.log`),
-      memoryMb: o.memoryMb,
-      firmware: o.uefi ? 'uefi' : 'bios',
-      accel: o.accel,
+      memoryMb: v.memory,
+      firmware: v.uefi ? 'uefi' : 'bios',
+      accel,
     });
     watch.poweredOn(room.macs[i]!);
     vms.push(vm);
     cleanup.defer(() => vm.stop());
   }
 
-  await watch.waitForOs(vms, o.expect ?? new RegExp(DEMO_MARKER), o.timeoutS, o.signal);
+  await watch.waitForOs(vms, o.expect ?? new RegExp(DEMO_MARKER), v.timeout, o.signal);
   const summary = summarize([...watch.timelines.values()]);
   await writeFile(
     join(o.workDir, 'lab-result.json'),
@@ -132,36 +113,20 @@ export async function runLab(o: LabOptions): Promise<LabSummary> {
   return summary;
 }
 
-/** Rejects when `signal` aborts (Ctrl+C): the caller's cleanup stack then removes everything. */
-function interrupted(signal: AbortSignal | undefined): Promise<never> {
-  const p = new Promise<never>((_, reject) => {
-    const fail = () =>
-      reject(
-        new CliError(CliErrorCode.Interrupted, 'interrupted', {
-          hint: 'everything the lab created was removed',
-        }),
-      );
-    if (signal?.aborted) fail();
-    signal?.addEventListener('abort', fail, { once: true });
-  });
-  p.catch(() => {});
-  return p;
-}
-
 /** The project to boot: the one given, or the demo project written (and cached) in the work dir. */
-async function labProject(o: LabOptions): Promise<Project> {
-  const dir = o.projectDir ?? join(o.workDir, 'project');
-  if (!o.projectDir) {
+async function labProject(v: LabValues, workDir: string): Promise<Project> {
+  const dir = v.project ?? join(workDir, 'project');
+  if (!v.project) {
     await writeDemoProject({
       dir,
       address: '10.77.0.1',
       netmask: '255.255.255.0',
-      dhcpMode: o.demo.mode,
-      tracker: o.demo.tracker,
-      timeout: o.demo.timeout,
-      seedTime: o.demo.seedTime,
-      padding: o.demo.padding,
-      hostRoots: o.hostRoots,
+      dhcpMode: v.mode,
+      tracker: !v['no-tracker'],
+      timeout: v['menu-timeout'],
+      seedTime: v['seed-time'],
+      padding: v['padding-mib'] * 1024 * 1024,
+      hostRoots: v['host-root'],
     });
   }
   const loaded = await loadProject(dir);
@@ -176,21 +141,3 @@ async function labProject(o: LabOptions): Promise<Project> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>(
-        (_, rej) =>
-          (timer = setTimeout(
-            () => rej(new CliError(CliErrorCode.Failed, message, { hint: 'see the server log above' })),
-            ms,
-          )),
-      ),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -2,18 +2,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoProject } from '@boottorrent/server';
-import { CLI } from './_run.js';
+import { CLI, E2E_CACHE, runLab } from './_run.js';
 
 /**
  * End to end: `boottorrent lab` boots real QEMU VMs (TCG) with their own firmware in a network
  * namespace it creates; each must reach the demo OS's marker after a BitTorrent download.
  * Phase-1 is built once into a cache shared by these tests.
  */
-const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
-const CACHE = join(REPO, '.cache/e2e');
 let work: string;
 
 interface Result {
@@ -34,39 +31,28 @@ interface Result {
   runtime: { fromServer: number; fromPeers: number };
 }
 
-function lab(name: string, args: string[]): Promise<{ code: number | null; result: Result; stderr: string }> {
+async function lab(
+  name: string,
+  args: string[],
+): Promise<{ code: number | null; result: Result; stderr: string }> {
   const dir = join(work, name);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'lab', '--work-dir', dir, '--json', ...args], {
-      env: { ...process.env, XDG_CACHE_HOME: CACHE },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', async (code) => {
-      try {
-        resolve({ code, result: JSON.parse(stdout) as Result, stderr });
-      } catch {
-        const logs = await readFile(join(dir, 'lab-result.json'), 'utf8').catch(() => '');
-        reject(
-          new Error(
-            `lab ${name} exited ${code} without a result:\n${stderr.slice(-3000)}\n${logs.slice(-2000)}`,
-          ),
-        );
-      }
-    });
-  });
+  const { code, stdout, stderr } = await runLab(dir, args);
+  try {
+    return { code, result: JSON.parse(stdout) as Result, stderr };
+  } catch {
+    const logs = await readFile(join(dir, 'lab-result.json'), 'utf8').catch(() => '');
+    throw new Error(
+      `lab ${name} exited ${code} without a result:\n${stderr.slice(-3000)}\n${logs.slice(-2000)}`,
+    );
+  }
 }
 
 const explain = (r: { stderr: string; result: Result }) =>
   `${r.stderr.slice(-2000)}\n${JSON.stringify(r.result.vms, null, 1)}`;
 
 beforeAll(async () => {
-  await mkdir(CACHE, { recursive: true });
-  work = await mkdtemp(join(CACHE, 'run-'));
+  await mkdir(E2E_CACHE, { recursive: true });
+  work = await mkdtemp(join(E2E_CACHE, 'run-'));
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -232,7 +218,7 @@ describe('boottorrent lab (QEMU VMs, TCG)', { timeout: 900_000 }, () => {
 
   it('removes its namespace and ends every process it started when interrupted with Ctrl+C', async () => {
     const child = spawn(process.execPath, [CLI, 'lab', '--work-dir', join(work, 'interrupt'), '--vms', '1'], {
-      env: { ...process.env, XDG_CACHE_HOME: CACHE },
+      env: { ...process.env, XDG_CACHE_HOME: E2E_CACHE },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

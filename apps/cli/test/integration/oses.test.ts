@@ -1,9 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from './_run.js';
+import { E2E_CACHE, REPO, runLab } from './_run.js';
 
 /**
  * docs/oses.md's recipes, end to end in one lab run (TCG is slow: one run, three VMs): each VM is
@@ -14,8 +13,6 @@ import { CLI } from './_run.js';
  *   vm2 (…:12) a boot sector under phase-1's own QEMU (qemu) → its marker
  * The recipes' scripts (tools/oses/*.sh) build the OS folders; a missing tool fails them, and so this.
  */
-const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
-const CACHE = join(REPO, '.cache/e2e');
 const BOOTSECTOR_MARKER = 'BOOTTORRENT-BOOTSECTOR-RUNS-UNDER-QEMU';
 const MARKERS = ['[!!] Select a language', 'bt-debian login:', BOOTSECTOR_MARKER] as const;
 let work: string;
@@ -29,24 +26,9 @@ function recipe(script: string, dir: string, ...args: string[]): void {
     throw new Error(`tools/oses/${script} exited ${r.status}:\n${r.stderr}${r.error ?? ''}`);
 }
 
-function lab(dir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'lab', '--work-dir', dir, '--json', ...args], {
-      env: { ...process.env, XDG_CACHE_HOME: CACHE },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 beforeAll(async () => {
-  await mkdir(CACHE, { recursive: true });
-  work = await mkdtemp(join(CACHE, 'oses-'));
+  await mkdir(E2E_CACHE, { recursive: true });
+  work = await mkdtemp(join(E2E_CACHE, 'oses-'));
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -82,7 +64,7 @@ describe('real operating systems through the whole chain (QEMU VMs, TCG)', { tim
     const dir = join(work, 'run');
     const alternation = MARKERS.map((m) => m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
     // 1 GiB each: the installer needs about that; the live rootfs unpacks to ~3× its download.
-    const r = await lab(dir, [
+    const r = await runLab(dir, [
       '--vms',
       '3',
       '--project',
