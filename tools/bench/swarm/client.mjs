@@ -15,6 +15,7 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -41,6 +42,15 @@ const memPeak = {};
 // one sample a second: [ms since go, downloaded, fromServer, fromPeers, peers, uploaded]
 const timeline = [];
 let stopped = false;
+// garbage collection over the client's life: count and milliseconds, minor (scavenge) and major
+const gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const major = e.detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR;
+    gc[major ? 'major' : 'minor']++;
+    gc[major ? 'majorMs' : 'minorMs'] += e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
 const abort = new AbortController();
 
 async function start() {
@@ -112,6 +122,7 @@ async function shutdown(code) {
     stats,
     maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     memPeak,
+    gc: { ...gc, minorMs: Math.round(gc.minorMs), majorMs: Math.round(gc.majorMs) },
   });
   process.exit(code);
 }

@@ -150,6 +150,8 @@ async function runNodeClients(ctx: Ctx, method: Method, argsFor: (i: number, out
     ctx.procs.spawn(`${method}-${h.name}`, h.ns, process.execPath, [
       // BTSW_PROF=<dir>: V8 CPU profiles of the clients, for the bottleneck analysis
       ...(process.env.BTSW_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BTSW_PROF] : []),
+      // BTSW_NODE_ARGS='--trace-gc': more Node flags for the clients (output shows with BTSW_DEBUG=1)
+      ...(process.env.BTSW_NODE_ARGS ?? '').split(' ').filter(Boolean),
       CLIENT_JS,
       ...argsFor(i, outs[i]!),
       '--max-seconds',
@@ -186,6 +188,7 @@ async function runNodeClients(ctx: Ctx, method: Method, argsFor: (i: number, out
     stats: m.stats,
     maxRssMiB: m.maxRssMiB,
     memPeak: m.memPeak,
+    gc: m.gc,
     firstPeerByteMs: doneMsgs[i]?.firstPeerByteMs,
     timeline: doneMsgs[i]?.timeline,
   }));

@@ -205,7 +205,15 @@ function maxRss(r: ScenarioResult): string {
   const rss = ((r.extra.clients ?? []) as { maxRssMiB?: number }[])
     .map((c) => c.maxRssMiB ?? 0)
     .filter((x) => x > 0);
-  return rss.length ? `, client peak RSS ${Math.max(...rss)} MiB` : '';
+  return rss.length ? `, client peak RSS ${Math.max(...rss)} MiB${gcOf(r)}` : '';
+}
+
+/** Garbage collection of each Node client over its life, ms minor + major (count), for the log line. */
+function gcOf(r: ScenarioResult): string {
+  type Gc = { minorMs: number; majorMs: number; minor: number; major: number };
+  const gc = ((r.extra.clients ?? []) as { gc?: Gc }[]).map((c) => c.gc).filter((g) => g !== undefined);
+  if (!gc.length) return '';
+  return `, clients' GC ms ${gc.map((g) => `${g.minorMs}+${g.majorMs} (${g.minor}+${g.major})`).join(' ')}`;
 }
 
 /** CPU-seconds of each client in the window, for the log line ('' when not measured). */
