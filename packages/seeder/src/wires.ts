@@ -135,8 +135,11 @@ export class WireTracker {
     }
     if (this.isDuplicate(wire)) return;
     if (this.opts.lanTuning && wire.type !== 'webSeed') {
-      const measured = wire.downloadSpeed.bind(wire);
-      wire.downloadSpeed = () => Math.max(measured(), LAN_MIN_PIPELINE_SPEED);
+      // bittorrent-protocol feeds the meter through the same function (`downloadSpeed(bytes)` per
+      // block): pass the bytes on, or the measured speed stays 0 and every wire is held at the floor
+      const measured = wire.downloadSpeed.bind(wire) as (delta?: number) => number;
+      wire.downloadSpeed = ((delta?: number) =>
+        Math.max(measured(delta), LAN_MIN_PIPELINE_SPEED)) as typeof wire.downloadSpeed;
     }
     const id =
       wire.type === 'webSeed'
