@@ -6,7 +6,8 @@
 # until it runs kexec -e (KEXEC, a stub that records the call and ends the agent).
 # Environment: BB_BIN (a folder of busybox applet links), SERVER (host:port), MAC, IP, WORK (empty
 # folder), XZ (the host's xz: the kernel's role of unpacking initrds, whose x86 filter busybox cannot
-# decode), KEXEC (the stub). Prints one JSON line per milestone: loader, phase1, downloaded, ready.
+# decode), KEXEC (the stub). Prints one JSON line per milestone: loader, phase1, agent (unpacked, the
+# agent starts), downloaded, ready.
 set -e
 export PATH="$BB_BIN"
 cd "$WORK"
@@ -40,6 +41,7 @@ for f in $initrds; do
   *.gz) gzip -dc "$f" | (cd root && cpio -idmu 2>/dev/null) ;;
   esac
 done
+echo '{"event":"agent"}'
 # What /init and its udhcpc script leave for the agent: the command line and the lease.
 sed -n 's/^kernel [^ ]* //p' boot.ipxe >cmdline
 printf 'interface=eth0\nmac=%s\nip=%s\nserver=%s\n' "$MAC" "$IP" "${SERVER%:*}" >lease

@@ -47,6 +47,8 @@ interface Result {
   phase1Last: number;
   /** Seconds until the last client had the loader's files. */
   loaderLast: number;
+  /** Seconds until the last client started its agent (phase-1 unpacked: CPU-bound on a shared host). */
+  agentLast: number;
   /** Seconds until the last client had the OS (every piece checked), before seeding it. */
   osDownloadedLast: number;
   /** Seconds until the last client ran `kexec -e`: ready to load its OS, after seeding. */
@@ -183,9 +185,10 @@ async function runOnce(method: Method, n: number): Promise<Result> {
     ]);
     const cpu0 = childCpu();
     const t0 = performance.now();
-    const at: Record<'loader' | 'phase1' | 'downloaded' | 'ready', number[]> = {
+    const at: Record<'loader' | 'phase1' | 'agent' | 'downloaded' | 'ready', number[]> = {
       loader: [],
       phase1: [],
+      agent: [],
       downloaded: [],
       ready: [],
     };
@@ -257,6 +260,7 @@ async function runOnce(method: Method, n: number): Promise<Result> {
       n,
       phase1Last: last(at.phase1),
       loaderLast: last(at.loader),
+      agentLast: last(at.agent),
       osDownloadedLast: last(at.downloaded),
       osLast: last(at.ready),
       serverPhase1Bytes: b.loader + b.runtime,
@@ -292,7 +296,7 @@ for (const n of ns) {
     const r = await runOnce(method, n);
     results.push(r);
     process.stderr.write(
-      `storm: ${method} n=${n}: phase-1 ${r.phase1Last} s (loader ${r.loaderLast} s), OS downloaded ${r.osDownloadedLast} s, ready ${r.osLast} s; server ${mb(r.serverPhase1Bytes)} MB phase-1, ${mb(r.serverOsBytes)} MB OS; runtime ${r.runtimeFromServer} from the server / ${r.runtimeFromPeers} from peers; ${r.cpuSeconds} CPU-s; load ${r.load.join(' → ')}\n`,
+      `storm: ${method} n=${n}: phase-1 ${r.phase1Last} s (loader ${r.loaderLast} s), agents started ${r.agentLast} s, OS downloaded ${r.osDownloadedLast} s, ready ${r.osLast} s; server ${mb(r.serverPhase1Bytes)} MB phase-1, ${mb(r.serverOsBytes)} MB OS; runtime ${r.runtimeFromServer} from the server / ${r.runtimeFromPeers} from peers; ${r.cpuSeconds} CPU-s; load ${r.load.join(' → ')}\n`,
     );
   }
 }
