@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import Peer from 'webtorrent/lib/peer.js';
-import { writeDone } from './buffer-pool.js';
+import { releaseBuffer, takeBuffer, writeDone } from './buffer-pool.js';
 import { isBootTorrentPeerId } from './peer-id.js';
 
 /**
@@ -24,6 +24,8 @@ export interface FastWire {
   _onMessageLength(message: Uint8Array): void;
   _onPiece(index: number, offset: number, block: Uint8Array): void;
   _onReject(index: number, offset: number, length: number): void;
+  /** requests sent and not yet answered (bittorrent-protocol's `Request` objects) */
+  requests: { piece: number; offset: number; length: number }[];
   /** the remote's peer id, hex, once its handshake arrived */
   peerId?: string;
   /** the socket this wire writes into directly (read by the upload queue) */
@@ -108,13 +110,56 @@ function take(wire: FastWire, size: number): Uint8Array {
 export function fastParse(wire: FastWire): void {
   onMessage ??= Object.getPrototypeOf(wire)._onMessage as (message: Uint8Array) => void;
   const original = wire._write.bind(wire);
+  /** two owned buffers in turn for what a borrowed read leaves unparsed (see {@link readInto}) */
+  const carry: [Buffer | null, Buffer | null] = [null, null];
+  let turn = 0;
+  /** Copies the bytes still waiting out of a borrowed read buffer, before that is read into again. */
+  const keepRest = (): void => {
+    const n = wire._bufferSize;
+    if (n === 0) {
+      wire._buffer.length = 0;
+      return;
+    }
+    turn ^= 1;
+    let own = carry[turn];
+    if (!own || own.length < n) own = carry[turn] = Buffer.allocUnsafeSlow(Math.max(n, 32 * 1024));
+    let at = 0;
+    for (const c of wire._buffer) {
+      own.set(c, at);
+      at += c.length;
+    }
+    wire._buffer.length = 0;
+    wire._buffer.push(own.subarray(0, n));
+  };
   /** a PIECE longer than one block being received: its blocks go to the wire as they arrive */
   let big: { index: number; offset: number; left: number } | null = null;
+  /** a PIECE answering one span request (span-request.ts): gathered, then handed to the wire whole */
+  let whole: { index: number; offset: number; buf: Buffer; filled: number } | null = null;
   wire._write = (data, cb) => {
-    if (wire._encryptor || wire._cryptoSyncPattern || wire._pePending) return original(data, cb);
+    const lent = borrowed;
+    if (wire._encryptor || wire._cryptoSyncPattern || wire._pePending)
+      return original(lent ? new Uint8Array(data) : data, cb);
     wire._buffer.push(data);
     wire._bufferSize += data.length;
     for (;;) {
+      if (whole) {
+        const w = whole;
+        while (w.filled < w.buf.length && wire._bufferSize > 0) {
+          const chunk = wire._buffer[0]!;
+          const n = Math.min(chunk.length, w.buf.length - w.filled);
+          w.buf.set(n === chunk.length ? chunk : chunk.subarray(0, n), w.filled);
+          w.filled += n;
+          wire._bufferSize -= n;
+          if (n === chunk.length) wire._buffer.shift();
+          else wire._buffer[0] = chunk.subarray(n);
+        }
+        if (w.filled < w.buf.length) break;
+        whole = null;
+        // the request's callback copies the bytes into their piece before this returns
+        wire._onPiece(w.index, w.offset, w.buf);
+        releaseBuffer(w.buf);
+        continue;
+      }
       if (big) {
         const n = Math.min(BLOCK, big.left);
         if (wire._bufferSize < n) break;
@@ -135,7 +180,13 @@ export function fastParse(wire: FastWire): void {
       ) {
         const head = take(wire, 9);
         wire._parse(4, wire._onMessageLength);
-        big = { index: u32(head, 1), offset: u32(head, 5), left: size - 9 };
+        const index = u32(head, 1);
+        const offset = u32(head, 5);
+        const length = size - 9;
+        if (!asked(wire, index, offset, length)) big = { index, offset, left: length };
+        else if (wire._bufferSize >= length && wire._buffer[0]!.length >= length)
+          wire._onPiece(index, offset, take(wire, length)); // whole in one read: a view of it
+        else whole = { index, offset, buf: takeBuffer(length), filled: 0 };
         continue;
       }
       if (wire._bufferSize < size) break;
@@ -144,15 +195,65 @@ export function fastParse(wire: FastWire): void {
         const rest = wire._buffer.splice(0);
         const n = wire._bufferSize;
         wire._bufferSize = 0;
-        if (n > 0) return original(joinAll(rest, n), cb);
+        if (n > 0) return original(lent ? new Uint8Array(joinAll(rest, n)) : joinAll(rest, n), cb);
         break;
       }
-      const msg = size === 0 ? new Uint8Array(0) : take(wire, size);
+      let msg = size === 0 ? new Uint8Array(0) : take(wire, size);
+      // handlers may keep a message (a BITFIELD, an extended message): not a view of a borrowed read.
+      // A PIECE's block is copied into its piece before the handler returns.
+      if (lent && !(wire._parser === onMessage && msg[0] === 7)) msg = new Uint8Array(msg);
       if (wire._parser === onMessage && rejectBig(wire, msg)) continue;
       wire._parser(msg);
     }
+    if (lent) keepRest();
     cb(null);
   };
+}
+
+/** True while the wire parses bytes of the shared read buffer (see {@link readInto}). */
+let borrowed = false;
+
+/** Bytes one socket read may bring: a few TCP segments' worth more than Node's default 64 KiB. */
+const READ_BYTES = 256 * 1024;
+let readBuffer: Buffer | undefined;
+
+/** Node's socket fields behind `net.connect({ onread })` (lib/net.js: own symbol properties of every Socket). */
+interface UserBufferSocket {
+  _handle?: { useUserBuffer?(buf: Uint8Array): void } | null;
+}
+
+/**
+ * Makes `conn` read into one buffer shared by every socket of the process and hand each read to
+ * `onRead` in place, as `net.connect({ onread })` does; false if this Node does not allow it (then
+ * nothing changed). Why: a socket otherwise allocates a fresh 64 KiB buffer outside V8's heap for
+ * every read, 8,000 of them per 512 MiB, and V8 answers that much external memory with full
+ * mark-compacts (21 per 512 MiB in one downloader) once little else is allocated. `onRead` must be
+ * done with the bytes when it returns; the parser copies what it keeps (fastParse).
+ */
+function readInto(conn: Socket, onRead: (chunk: Uint8Array) => void): boolean {
+  const syms = Object.getOwnPropertySymbols(conn);
+  const kBuffer = syms.find((s) => s.description === 'kBuffer');
+  const kBufferCb = syms.find((s) => s.description === 'kBufferCb');
+  const handle = (conn as unknown as UserBufferSocket)._handle;
+  const own = conn as unknown as Record<symbol, unknown>;
+  if (!kBuffer || !kBufferCb || own[kBuffer] !== null || typeof handle?.useUserBuffer !== 'function')
+    return false;
+  // what the stream read before the switch is owned: hand it over first
+  for (let c: Buffer | null; (c = conn.read() as Buffer | null) !== null;) onRead(c);
+  readBuffer ??= Buffer.allocUnsafeSlow(READ_BYTES);
+  const buf = readBuffer;
+  own[kBuffer] = buf;
+  own[kBufferCb] = (n: number) => {
+    borrowed = true;
+    try {
+      onRead(buf.subarray(0, n));
+    } finally {
+      borrowed = false;
+    }
+  };
+  handle.useUserBuffer(buf);
+  conn.resume();
+  return true;
 }
 
 let onMessage: ((message: Uint8Array) => void) | undefined;
@@ -163,12 +264,20 @@ let onMessage: ((message: Uint8Array) => void) | undefined;
  */
 function rejectBig(wire: FastWire, msg: Uint8Array): boolean {
   if (msg[0] !== 16 || msg.length !== 13 || u32(msg, 9) <= BLOCK) return false;
+  if (asked(wire, u32(msg, 1), u32(msg, 5), u32(msg, 9))) return false; // a span request's: the wire's own
   wire._parse(4, wire._onMessageLength);
   const index = u32(msg, 1);
   const offset = u32(msg, 5);
   const length = u32(msg, 9);
   for (let at = 0; at < length; at += BLOCK) wire._onReject(index, offset + at, Math.min(BLOCK, length - at));
   return true;
+}
+
+/** True if the wire has a request out for exactly this span (a span request, not coalesced blocks). */
+function asked(wire: FastWire, index: number, offset: number, length: number): boolean {
+  for (const r of wire.requests)
+    if (r.piece === index && r.offset === offset && r.length === length) return true;
+  return false;
 }
 
 function joinAll(chunks: Uint8Array[], size: number): Uint8Array {
@@ -245,11 +354,12 @@ function connect(peer: FastPeer, conn: Socket, wire: FastWire): void {
     flush();
     return write(data);
   };
-  conn.on('data', (chunk: Buffer) => {
+  const onRead = (chunk: Uint8Array): void => {
     if (peer.destroyed || wire.destroyed) return;
     peer.emit('download', chunk.length);
     wire._write(chunk, noop);
-  });
+  };
+  if (!readInto(conn, onRead)) conn.on('data', onRead);
 }
 
 /**

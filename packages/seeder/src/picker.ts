@@ -1,4 +1,12 @@
 import type { Torrent } from 'webtorrent';
+import {
+  blocksInFlight,
+  requestSpan,
+  SPAN_BLOCKS,
+  spansFor,
+  type SpanTorrent,
+  type SpanWire,
+} from './span-request.js';
 
 /** BitTorrent's request unit (BEP 3 practice; webtorrent's `Piece.BLOCK_LENGTH`). */
 const BLOCK_LENGTH = 16 * 1024;
@@ -136,13 +144,28 @@ export function installPicker(torrent: Torrent): void {
         original(wire);
         continue;
       }
-      if (wire.requests.length >= pipeline(wire, PIPELINE_MIN_SECONDS)) continue;
+      // a BootTorrent peer on the direct path is asked for up to 128 KiB per request (span-request.ts)
+      const spans = spansFor(wire as unknown as SpanWire);
+      let blocks = spans ? blocksInFlight(wire as unknown as SpanWire) : wire.requests.length;
+      if (blocks >= pipeline(wire, PIPELINE_MIN_SECONDS)) continue;
       const max = Math.min(pipeline(wire, PIPELINE_MAX_SECONDS), share);
       order ??= pickOrder(t);
-      for (let k = 0; k < order.length && wire.requests.length < max; k++) {
+      for (let k = 0; k < order.length && blocks < max; k++) {
         const i = order[k]!;
         if (i < 0 || !wire.peerPieces.get(i)) continue;
-        while (wire.requests.length < max && t._request(wire, i, false));
+        if (spans) {
+          let n: number;
+          while (
+            blocks < max &&
+            (n = requestSpan(
+              t as unknown as SpanTorrent,
+              wire as unknown as SpanWire,
+              i,
+              Math.min(SPAN_BLOCKS, max - blocks),
+            )) > 0
+          )
+            blocks += n;
+        } else while (wire.requests.length < max && t._request(wire, i, false)) blocks = wire.requests.length;
         const p = t.pieces[i];
         if (!p || !reservable(p)) order[k] = -1; // every block asked for: skip it for the next wires
       }

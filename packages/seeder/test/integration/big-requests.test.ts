@@ -18,8 +18,11 @@ async function startProbeSeed(
   pieceLength: number,
   infoHash: string,
   peerIdPrefix: string,
-): Promise<{ server: Server; port: number; lengths: number[] }> {
+  /** every this many requests, choke instead of answering (BEP 6: REJECT it), unchoke 20 ms later */
+  chokeEvery = 0,
+): Promise<{ server: Server; port: number; lengths: number[]; rejected: () => number }> {
   const lengths: number[] = [];
+  let rejected = 0;
   const pieces = Math.ceil(file.length / pieceLength);
   const server = createServer((socket) => {
     const wire = new Protocol();
@@ -28,7 +31,7 @@ async function startProbeSeed(
     socket.pipe(wire).pipe(socket);
     wire.on('handshake', () => {
       const id = Buffer.concat([Buffer.from(peerIdPrefix, 'latin1'), randomBytes(12)]).toString('hex');
-      wire.handshake(infoHash, id, { dht: false });
+      wire.handshake(infoHash, id, { dht: false, fast: true });
       const field = new Uint8Array(Math.ceil(pieces / 8)).fill(0xff);
       wire.bitfield(field);
     });
@@ -43,13 +46,23 @@ async function startProbeSeed(
       ) => {
         lengths.push(length);
         const at = index * pieceLength + offset;
-        respond(null, file.subarray(at, at + length));
+        if (!chokeEvery || lengths.length % chokeEvery !== 0)
+          return respond(null, file.subarray(at, at + length));
+        // choking rejects the pending request (BEP 6: a REJECT of its very length)
+        rejected += (wire as unknown as { peerRequests: unknown[] }).peerRequests.length;
+        wire.choke();
+        setTimeout(() => wire.unchoke(), 20);
       },
     );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const addr = server.address();
-  return { server, port: typeof addr === 'object' && addr ? addr.port : 0, lengths };
+  return {
+    server,
+    port: typeof addr === 'object' && addr ? addr.port : 0,
+    lengths,
+    rejected: () => rejected,
+  };
 }
 
 // Consecutive 16 KiB requests for one piece leave as one REQUEST of up to 128 KiB, to BootTorrent
@@ -69,8 +82,12 @@ describe('coalesced requests', () => {
   });
   afterAll(() => cleanup(root));
 
-  const fetchFrom = async (prefix: string, name: string): Promise<number[]> => {
-    const probe = await startProbeSeed(file, created.pieceLength, created.infoHash, prefix);
+  const fetchFrom = async (
+    prefix: string,
+    name: string,
+    chokeEvery = 0,
+  ): Promise<{ lengths: number[]; rejected: number }> => {
+    const probe = await startProbeSeed(file, created.pieceLength, created.infoHash, prefix, chokeEvery);
     try {
       const dl = await download({
         torrent: created.torrent,
@@ -82,21 +99,29 @@ describe('coalesced requests', () => {
       await dl.close();
       expect(downloaded).toBe(created.size);
       expect(await digestFolder(join(root, name, 'img'))).toEqual(await digestFolder(osDir));
-      return probe.lengths;
+      return { lengths: probe.lengths, rejected: probe.rejected() };
     } finally {
       probe.server.close();
     }
   };
 
   it('asks a BootTorrent peer for up to 128 KiB at once and stores the blocks byte-exact', async () => {
-    const lengths = await fetchFrom('-BS0100-', 'from-ours');
+    const { lengths } = await fetchFrom('-BS0100-', 'from-ours');
     expect(Math.max(...lengths)).toBe(128 * 1024);
     expect(lengths.every((l) => l <= 128 * 1024)).toBe(true);
   });
 
   it('asks any other client for 16 KiB blocks only', async () => {
-    const lengths = await fetchFrom('-AR1360-', 'from-other');
+    const { lengths } = await fetchFrom('-AR1360-', 'from-other');
     expect(lengths.length).toBeGreaterThan(0);
     expect(lengths.every((l) => l <= BLOCK)).toBe(true);
+  });
+
+  // span-request.ts: a rejected 128 KiB request gives its blocks back, and they are asked for again
+  it('asks again for the blocks of rejected 128 KiB requests and stores them byte-exact', async () => {
+    const { lengths, rejected } = await fetchFrom('-BS0100-', 'rejected', 7);
+    expect(rejected).toBeGreaterThan(0);
+    expect(lengths.some((l) => l === 128 * 1024)).toBe(true);
+    expect(lengths.reduce((a, b) => a + b, 0)).toBeGreaterThan(created.size);
   });
 });
