@@ -7,6 +7,7 @@ declare module 'bittorrent-protocol' {
     handshake(infoHash: string, peerId: string, extensions?: { dht?: boolean; fast?: boolean }): void;
     interested(): void;
     unchoke(): void;
+    choke(): void;
     bitfield(bitfield: Uint8Array): void;
     request(
       index: number,
