@@ -30,6 +30,8 @@ const { positionals, values } = parseArgs({
   },
 });
 
+// BTSW_SEEDER=<path to a built index.js>: the clients load another build of @boottorrent/seeder (A/B runs)
+const SEEDER = process.env.BTSW_SEEDER ?? '@boottorrent/seeder';
 const say = (msg) => process.stdout.write(`${JSON.stringify(msg)}\n`);
 const mode = positionals[0];
 mkdirSync(values.dir, { recursive: true });
@@ -71,7 +73,7 @@ async function start() {
     });
     say({ ev: 'done', t: Date.now(), ms: Date.now() - t0, bytes });
   } else if (mode === 'bt') {
-    const { download } = await import('@boottorrent/seeder');
+    const { download } = await import(SEEDER);
     const torrent = new Uint8Array(readFileSync(values.torrent));
     handle = await download({
       torrent,
@@ -131,7 +133,7 @@ if (mode !== 'http' && mode !== 'bt') {
   process.stderr.write(`client.mjs: unknown mode ${mode} (http | bt)\n`);
   process.exit(2);
 }
-if (mode === 'bt') await import('@boottorrent/seeder'); // load before "ready", so the clock is fair
+if (mode === 'bt') await import(SEEDER); // load before "ready", so the clock is fair
 createInterface({ input: process.stdin })
   .on('line', (line) => {
     const cmd = line.trim();
