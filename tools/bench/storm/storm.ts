@@ -40,6 +40,8 @@ const REPO = join(HERE, '../../..');
 const METHODS = ['server-phase1', 'peer-phase1'] as const;
 type Method = (typeof METHODS)[number];
 
+type Milestone = 'loader' | 'phase1' | 'agent' | 'downloaded' | 'ready';
+
 interface Result {
   method: Method;
   n: number;
@@ -62,6 +64,16 @@ interface Result {
   runtimeFromPeers: number;
   failures: number;
   cpuSeconds: number;
+  /** Longest unpacking of phase-1 by one client (phase1 to agent start), s. */
+  unpackMax: number;
+  /**
+   * osLast without each client's own unpacking: max over clients of ready − (agent − phase1). On
+   * machines each unpacks on its own CPU (~1.5 s); here all share two cores, the one-stage clients all
+   * at once.
+   */
+  osLastLessUnpack: number;
+  /** Each client's milestones, s from the start. */
+  clients: Record<Milestone, number>[];
   /** The machine's 1-minute load average at the start and the end of the run. */
   load: [number, number];
 }
@@ -185,13 +197,14 @@ async function runOnce(method: Method, n: number): Promise<Result> {
     ]);
     const cpu0 = childCpu();
     const t0 = performance.now();
-    const at: Record<'loader' | 'phase1' | 'agent' | 'downloaded' | 'ready', number[]> = {
+    const at: Record<Milestone, number[]> = {
       loader: [],
       phase1: [],
       agent: [],
       downloaded: [],
       ready: [],
     };
+    const perClient: Partial<Record<Milestone, number>>[] = lab.clients.map(() => ({}));
     const dirs: string[] = [];
     let failed: (e: Error) => void = () => {};
     const failure = new Promise<never>((_, reject) => (failed = reject));
@@ -212,7 +225,10 @@ async function runOnce(method: Method, n: number): Promise<Result> {
       groups.add(p.pid);
       p.onMessage((m) => {
         const t = (performance.now() - t0) / 1000;
-        if (typeof m.event === 'string' && m.event in at) at[m.event as keyof typeof at].push(t);
+        if (typeof m.event === 'string' && m.event in at) {
+          at[m.event as Milestone].push(t);
+          perClient[i]![m.event as Milestone] = round(t);
+        }
         if (m.event === 'error') failed(new Error(`${host.name}: ${p.stderrTail().trim()}`));
       });
       const code = await p.exited;
@@ -263,6 +279,9 @@ async function runOnce(method: Method, n: number): Promise<Result> {
       agentLast: last(at.agent),
       osDownloadedLast: last(at.downloaded),
       osLast: last(at.ready),
+      unpackMax: round(Math.max(...perClient.map((c) => c.agent! - c.phase1!))),
+      osLastLessUnpack: round(Math.max(...perClient.map((c) => c.ready! - (c.agent! - c.phase1!)))),
+      clients: perClient as Record<Milestone, number>[],
       serverPhase1Bytes: b.loader + b.runtime,
       serverLoaderBytes: b.loader,
       serverRuntimeBytes: b.runtime,
@@ -296,21 +315,21 @@ for (const n of ns) {
     const r = await runOnce(method, n);
     results.push(r);
     process.stderr.write(
-      `storm: ${method} n=${n}: phase-1 ${r.phase1Last} s (loader ${r.loaderLast} s), agents started ${r.agentLast} s, OS downloaded ${r.osDownloadedLast} s, ready ${r.osLast} s; server ${mb(r.serverPhase1Bytes)} MB phase-1, ${mb(r.serverOsBytes)} MB OS; runtime ${r.runtimeFromServer} from the server / ${r.runtimeFromPeers} from peers; ${r.cpuSeconds} CPU-s; load ${r.load.join(' → ')}\n`,
+      `storm: ${method} n=${n}: phase-1 ${r.phase1Last} s (loader ${r.loaderLast} s), agents started ${r.agentLast} s, OS downloaded ${r.osDownloadedLast} s, ready ${r.osLast} s (${r.osLastLessUnpack} s less unpacking); server ${mb(r.serverPhase1Bytes)} MB phase-1, ${mb(r.serverOsBytes)} MB OS; runtime ${r.runtimeFromServer} from the server / ${r.runtimeFromPeers} from peers; ${r.cpuSeconds} CPU-s; load ${r.load.join(' → ')}\n`,
     );
   }
 }
-const ratio = (r: Result, k: 'phase1Last' | 'osLast') => {
+const ratio = (r: Result, k: 'phase1Last' | 'osLast' | 'osLastLessUnpack') => {
   const ref = results.find((x) => x.n === r.n && x.method === 'server-phase1');
   return ref ? (r[k] / ref[k]).toFixed(2) : '-';
 };
 const lines = [
-  '| N | method | all hold phase-1 (s) | ratio | all have the OS (s) | all ready to load (s) | ratio | server phase-1 MB | server OS MB | runtime from server / peers | CPU-s | load |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| N | method | all hold phase-1 (s) | ratio | all have the OS (s) | all ready to load (s) | ratio | same less unpacking (s) | ratio | server phase-1 MB | server OS MB | runtime from server / peers | CPU-s | load |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const r of results) {
   lines.push(
-    `| ${r.n} | ${r.method} | ${r.phase1Last} | ${ratio(r, 'phase1Last')} | ${r.osDownloadedLast} | ${r.osLast} | ${ratio(r, 'osLast')} | ${mb(r.serverPhase1Bytes)} | ${mb(r.serverOsBytes)} | ${r.method === 'peer-phase1' ? `${r.runtimeFromServer} / ${r.runtimeFromPeers}` : '-'} | ${r.cpuSeconds} | ${r.load.join('–')} |`,
+    `| ${r.n} | ${r.method} | ${r.phase1Last} | ${ratio(r, 'phase1Last')} | ${r.osDownloadedLast} | ${r.osLast} | ${ratio(r, 'osLast')} | ${r.osLastLessUnpack} | ${ratio(r, 'osLastLessUnpack')} | ${mb(r.serverPhase1Bytes)} | ${mb(r.serverOsBytes)} | ${r.method === 'peer-phase1' ? `${r.runtimeFromServer} / ${r.runtimeFromPeers}` : '-'} | ${r.cpuSeconds} | ${r.load.join('–')} |`,
   );
 }
 process.stdout.write(lines.join('\n') + '\n');
