@@ -213,8 +213,12 @@ export function fastParse(wire: FastWire): void {
 /** True while the wire parses bytes of the shared read buffer (see {@link readInto}). */
 let borrowed = false;
 
-/** Bytes one socket read may bring: a few TCP segments' worth more than Node's default 64 KiB. */
-const READ_BYTES = 256 * 1024;
+/**
+ * Size of the one read buffer every direct TCP socket of the process shares: a socket read brings at
+ * most this much (Node's own reads bring at most 64 KiB, in a fresh buffer each).
+ * @default 256 KiB
+ */
+export const READ_BYTES = 256 * 1024;
 let readBuffer: Buffer | undefined;
 
 /** Node's socket fields behind `net.connect({ onread })` (lib/net.js: own symbol properties of every Socket). */
