@@ -14,6 +14,7 @@ import {
   SEEDER_PIECE_CACHE_BYTES,
 } from './piece-store.js';
 import { socketOf } from './socket.js';
+import { chooseTrackers, DEFAULT_TRACKER_FALLBACK_MS, TrackerFallback } from './trackers.js';
 import { UploadQueue } from './upload-queue.js';
 import { WireTracker, type PeerBytes } from './wires.js';
 
@@ -241,6 +242,7 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
     wires: WireTracker;
     superSeeder?: SuperSeeder | undefined;
     queue?: UploadQueue | undefined;
+    trackerFallback?: TrackerFallback | undefined;
   }[] = [];
   const superSeeders: SuperSeeder[] = [];
   const uploadQueues: UploadQueue[] = [];
@@ -251,6 +253,7 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
       events.removeAllListeners();
       for (const s of superSeeders) s.destroy();
       for (const q of uploadQueues) q.destroy();
+      for (const s of swarms) s.trackerFallback?.stop();
       await destroyClient(client);
     })();
     return closed;
@@ -261,25 +264,44 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
     await checkSizes(dir, p);
     let superSeeder: SuperSeeder | undefined;
     let queue: UploadQueue | undefined;
-    const torrent = await addTorrent(client, inPlace(p), {
-      // Wraps each wire before its first bitfield, so it must see every wire.
-      onAdd: (t) => {
-        if (opts.superSeed ?? true) {
-          const layout = { count: p.pieces.length, length: p.pieceLength, lastLength: p.lastPieceLength };
-          superSeeder = new SuperSeeder(t, layout, { slots, logger: opts.logger });
-          superSeeders.push(superSeeder);
-        }
-        // after the super-seeder: it then counts a piece as sent when the queue really sends it
-        if (opts.uploadQueue ?? true) uploadQueues.push((queue = new UploadQueue(t)));
+    let trackerFallback: TrackerFallback | undefined;
+    // One announce per tracker host, as the downloader does (trackers.ts): a tracker listed as UDP and
+    // HTTP was announced to twice every interval, the HTTP one through Node's fetch, whose parser is
+    // WebAssembly that V8 compiled again while serving (~0.08 CPU-s of a 5 s run, see the swarm NOTES).
+    const trackers = chooseTrackers([...p.announce, ...(opts.announce ?? [])]);
+    const torrent = await addTorrent(
+      client,
+      { ...inPlace(p), announce: trackers.primary },
+      {
+        // Wraps each wire before its first bitfield, so it must see every wire.
+        onAdd: (t) => {
+          if (opts.superSeed ?? true) {
+            const layout = { count: p.pieces.length, length: p.pieceLength, lastLength: p.lastPieceLength };
+            superSeeder = new SuperSeeder(t, layout, { slots, logger: opts.logger });
+            superSeeders.push(superSeeder);
+          }
+          // after the super-seeder: it then counts a piece as sent when the queue really sends it
+          if (opts.uploadQueue ?? true) uploadQueues.push((queue = new UploadQueue(t)));
+          // before the torrent can announce, so that no tracker answer is missed
+          trackerFallback = new TrackerFallback(t, {
+            urls: trackers.fallback,
+            afterMs: DEFAULT_TRACKER_FALLBACK_MS,
+            infoHash: p.infoHash,
+            peerId: client.peerId,
+            port: client.torrentPort,
+            logger: opts.logger,
+          });
+        },
+        path: dir,
+        announce: [],
+        skipVerify: opts.skipVerify ?? false,
+        uploads: maxConns,
+        fastPath: opts.fastPath ?? true,
+        pieceCacheBytes: SEEDER_PIECE_CACHE_BYTES,
       },
-      path: dir,
-      announce: opts.announce ?? [],
-      skipVerify: opts.skipVerify ?? false,
-      uploads: maxConns,
-      fastPath: opts.fastPath ?? true,
-      pieceCacheBytes: SEEDER_PIECE_CACHE_BYTES,
-    });
+    );
     if (!torrent.done) {
+      trackerFallback?.stop();
       await new Promise<void>((r) => torrent.destroy({ destroyStore: false }, () => r()));
       throw new SeederError(
         SeederErrorCode.BadFolder,
@@ -310,7 +332,7 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
         new SeederError(SeederErrorCode.Swarm, `${p.name}: ${String(err)}`, { cause: err }),
       ),
     );
-    swarms.push({ torrent, wires, superSeeder, queue });
+    swarms.push({ torrent, wires, superSeeder, queue, trackerFallback });
   };
   try {
     for (const [i, p] of parsed.entries()) await seed(p, opts.torrents[i]!.dir);
@@ -340,6 +362,7 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
       const [s] = swarms.splice(i, 1);
       s!.superSeeder?.destroy();
       s!.queue?.destroy();
+      s!.trackerFallback?.stop();
       // Keeps the files: they are the OS folder, seeded in place.
       await new Promise<void>((r) => s!.torrent.destroy({ destroyStore: false }, () => r()));
       return true;

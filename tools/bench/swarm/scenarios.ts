@@ -204,6 +204,8 @@ export async function runBootTorrent(
   const seeder = ctx.procs.spawn('bt-server', server.ns, process.execPath, [
     // BTSW_PROF=<dir>: a V8 CPU profile of the server process too
     ...(process.env.BTSW_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BTSW_PROF] : []),
+    // BTSW_SERVER_NODE_ARGS='--trace-gc': more Node flags for the server (output shows with BTSW_DEBUG=1)
+    ...(process.env.BTSW_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
     SERVER_JS,
     'bt',
     '--dir',
