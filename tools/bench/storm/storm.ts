@@ -15,7 +15,7 @@
 // holds phase-1: every file in hand, the runtime's hash checked; unpacking not counted), osLast (s
 // until every client runs kexec -e, ready to load its OS), the server's phase-1 bytes (its HTTP side,
 // /phase1/* and /runtime/*) and OS bytes (its seeder and web seed). Needs root (network namespaces).
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -312,7 +312,13 @@ const mb = (x: number) => (x / 1e6).toFixed(1);
 const results: Result[] = [];
 for (const n of ns) {
   for (const method of methods) {
-    const r = await runOnce(method, n);
+    // A run that fails (a client, the server, the time limit) is one line; the exit handler cleans up.
+    const r = await runOnce(method, n).catch((e: unknown) => {
+      process.stderr.write(`storm: ${method} n=${n}: ${(e as Error).message.trim()}\n`);
+      if (!values.keep) rmSync(work, { recursive: true, force: true });
+      else process.stderr.write(`storm: kept ${work}\n`);
+      process.exit(1);
+    });
     results.push(r);
     process.stderr.write(
       `storm: ${method} n=${n}: phase-1 ${r.phase1Last} s (loader ${r.loaderLast} s), agents started ${r.agentLast} s, OS downloaded ${r.osDownloadedLast} s, ready ${r.osLast} s (${r.osLastLessUnpack} s less unpacking); server ${mb(r.serverPhase1Bytes)} MB phase-1, ${mb(r.serverOsBytes)} MB OS; runtime ${r.runtimeFromServer} from the server / ${r.runtimeFromPeers} from peers; ${r.cpuSeconds} CPU-s; load ${r.load.join(' → ')}\n`,
