@@ -242,7 +242,7 @@ async function runOnce(method: Method, n: number): Promise<Result> {
         () =>
           reject(
             new Error(
-              `${method} n=${n}: ${n - at.ready.length} clients not ready after ${values['max-minutes']} min (raise --max-minutes)`,
+              `${n - at.ready.length} of ${n} clients not ready after ${values['max-minutes']} min (raise --max-minutes)`,
             ),
           ),
         maxMs,
