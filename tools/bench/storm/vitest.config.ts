@@ -1,6 +1,6 @@
 import { defineProject } from 'vitest/config';
 
-// Run alone: npx vitest run --config tools/bench/storm/vitest.config.ts (needs root: network namespaces).
+// Part of `npm test` (the root vitest.config.ts); alone: npx vitest run --project bench-storm (needs root).
 export default defineProject({
   test: {
     name: 'bench-storm',
