@@ -55,7 +55,11 @@ if (mode === 'http') {
   };
   say({ ev: 'ready', port: server.address().port });
 } else if (mode === 'bt') {
-  const { createTorrent, startSeeder } = await import('@boottorrent/seeder');
+  // BTSW_SERVER_SEEDER=<path to a built index.js>: the server loads another build of @boottorrent/seeder
+  // (A/B runs of the server side; BTSW_SEEDER does the same for the clients)
+  const { createTorrent, startSeeder } = await import(
+    process.env.BTSW_SERVER_SEEDER ?? '@boottorrent/seeder'
+  );
   const { startTracker } = await import('@boottorrent/tracker');
   const tracker = await startTracker({ host: values.host, port: Number(values['tracker-port']) });
   const announce = tracker.announceUrls(values.host);
