@@ -15,6 +15,7 @@ import {
 } from './piece-store.js';
 import { socketOf } from './socket.js';
 import { chooseTrackers, DEFAULT_TRACKER_FALLBACK_MS, TrackerFallback } from './trackers.js';
+import { UploadLimiter, type LimitedWire } from './upload-limit.js';
 import { UploadQueue } from './upload-queue.js';
 import { WireTracker, type PeerBytes } from './wires.js';
 
@@ -107,6 +108,15 @@ export interface Seeder {
   /** Stops seeding one torrent and drops its peers; the others go on. False if it was not seeded. */
   remove(infoHash: string): Promise<boolean>;
   stats(): SwarmUploadStats;
+  /**
+   * Caps what the seeder uploads, all torrents and peers together, at `bytesPerSecond` (a positive
+   * number), or lifts the cap (undefined, the start). Connections keep their fast path; held blocks go
+   * out oldest first. For a host whose link carries more urgent traffic for a while (the boot server's
+   * phase-1).
+   */
+  setUploadLimit(bytesPerSecond: number | undefined): void;
+  /** The cap set by {@link Seeder.setUploadLimit}, undefined when there is none. */
+  readonly uploadLimit: number | undefined;
   on<E extends keyof SeederEvents>(event: E, listener: (...args: SeederEvents[E]) => void): this;
   off<E extends keyof SeederEvents>(event: E, listener: (...args: SeederEvents[E]) => void): this;
   close(): Promise<void>;
@@ -246,6 +256,7 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
   }[] = [];
   const superSeeders: SuperSeeder[] = [];
   const uploadQueues: UploadQueue[] = [];
+  const limiter = new UploadLimiter();
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closed ??= (async () => {
@@ -253,6 +264,7 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
       events.removeAllListeners();
       for (const s of superSeeders) s.destroy();
       for (const q of uploadQueues) q.destroy();
+      limiter.destroy();
       for (const s of swarms) s.trackerFallback?.stop();
       await destroyClient(client);
     })();
@@ -321,6 +333,8 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
         remotePort?: number;
         on(e: 'upload', l: (n: number) => void): void;
       }) => {
+        // after the upload queue and the super-seeder: a held block has reached neither
+        limiter.attach(wire as unknown as LimitedWire);
         const peer = `${wire.remoteAddress}:${wire.remotePort}`;
         events.emit('peer', { infoHash: p.infoHash, peer });
         wire.on('upload', (bytes) => events.emit('upload', { infoHash: p.infoHash, peer, bytes }));
@@ -366,6 +380,18 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
       // Keeps the files: they are the OS folder, seeded in place.
       await new Promise<void>((r) => s!.torrent.destroy({ destroyStore: false }, () => r()));
       return true;
+    },
+    get uploadLimit() {
+      return limiter.limit;
+    },
+    setUploadLimit(bytesPerSecond) {
+      if (bytesPerSecond !== undefined && !(Number.isFinite(bytesPerSecond) && bytesPerSecond > 0))
+        throw new SeederError(
+          SeederErrorCode.BadOption,
+          `upload limit: ${String(bytesPerSecond)} is not a positive number of bytes per second`,
+          { hint: 'pass undefined to lift the limit' },
+        );
+      limiter.set(bytesPerSecond);
     },
     stats: () =>
       swarms.map(({ torrent, wires, superSeeder }) => ({
