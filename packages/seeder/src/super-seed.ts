@@ -14,7 +14,8 @@ export const DEFAULT_SUPER_SEED_SLOTS = 4;
 
 /**
  * A shown piece on which nothing was sent for this long frees its slot, and the connection gets no
- * new slot until it requests a block again: a peer that never asks cannot hold the seeder hostage.
+ * new slot until it shows it is alive again (a request, a block sent to it, a HAVE for a piece it was
+ * shown): a peer that never asks cannot hold the seeder hostage, and a slow one is not shut out.
  */
 export const SUPER_SEED_STALL_MS = 3_000;
 
@@ -118,6 +119,8 @@ export class SuperSeeder {
     const sendPiece = wire.piece.bind(wire);
     wire.piece = (index: number, offset: number, buffer: Uint8Array) => {
       sendPiece(index, offset, buffer);
+      // It asked for this (maybe before its slot stalled): it is not a peer that never asks.
+      this.wake(c);
       const f = c.inFlight.get(index);
       if (!f) return;
       f.sent += buffer.length;
@@ -128,6 +131,9 @@ export class SuperSeeder {
       if (i < 0 || i >= n || c.theirs[i]) return;
       c.theirs[i] = 1;
       this.holders[i]!++;
+      // A HAVE for a piece it was shown is progress, however late: a slow machine (a VM under TCG, a
+      // busy CPU) may verify a piece after its slot stalled, and then has nothing left to request.
+      if (c.shown[i]) this.wake(c);
       this.release(c, i);
     };
     wire.on('bitfield', (field: { get(i: number): boolean }) => {
@@ -137,11 +143,7 @@ export class SuperSeeder {
     wire.on('have-all', () => {
       for (let i = 0; i < n; i++) onHas(i);
     });
-    wire.on('request', () => {
-      if (!c.idle) return;
-      c.idle = false;
-      this.schedule();
-    });
+    wire.on('request', () => this.wake(c));
     wire.once('close', () => {
       c.closed = true;
       this.conns.delete(c);
@@ -192,6 +194,13 @@ export class SuperSeeder {
       if (c.started) c.have(i);
       else c.bitfield[i >> 3]! |= 0x80 >> (i & 7);
     }
+  }
+
+  /** `c` showed it is alive (a request, a block sent to it, a HAVE): it may get slots again. */
+  private wake(c: Conn): void {
+    if (!c.idle) return;
+    c.idle = false;
+    this.schedule();
   }
 
   private release(c: Conn, index: number): void {

@@ -230,6 +230,28 @@ describe('super-seeding (superSeed, BEP 16 in spirit)', () => {
     }
   });
 
+  it('a slow peer whose slot stalled is shown the next piece when its late HAVE arrives', async () => {
+    // A machine under load (a VM under TCG) fetched part of its piece, got the rest elsewhere and
+    // announced it only after the slot's stall timer: it has nothing left to request, so the HAVE
+    // must bring it back, or it waits forever.
+    const seeder = await seed({ superSeedSlots: 1 });
+    try {
+      const p = probe(seeder);
+      await p.interested();
+      await p.until(() => p.shown.length >= 1, 'a piece');
+      const i = p.shown[0]!;
+      await p.fetch(i, pieceLen(i), 2);
+      await p.until(() => seeder.stats()[0]!.superSeed!.stalls >= 1, 'the slot to stall');
+      expect(p.shown).toEqual([i]);
+      p.wire.have(i);
+      await p.until(() => p.shown.length >= 2, 'a second piece after the late HAVE', 10_000);
+      expect(p.shown[1]).not.toBe(i);
+    } finally {
+      for (const p of probes.splice(0)) p.close();
+      await seeders.pop()?.close();
+    }
+  });
+
   it('keeps one connection per peer: a second one with a connected peer id is closed', async () => {
     const seeder = await seed();
     try {
