@@ -9,6 +9,7 @@ declare module 'bittorrent-protocol' {
     unchoke(): void;
     choke(): void;
     bitfield(bitfield: Uint8Array): void;
+    have(index: number): void;
     request(
       index: number,
       offset: number,
