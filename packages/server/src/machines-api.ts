@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ensureApiToken, machineOverrideSchema, type Project } from '@boottorrent/config';
+import { authorize } from './auth.js';
 import type { ClientTable } from './clients.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import type { ServerEvent } from './events.js';
@@ -38,14 +38,8 @@ export function machineRoutes(o: MachineRoutesOptions): HttpRoute[] {
     ctx.send(400, `bad MAC "${oneLine(raw, 40)}": expected six hex pairs, e.g. 52:54:00:12:34:56\n`);
     return null;
   };
-  const authorized = (req: IncomingMessage, res: ServerResponse, ctx: RouteContext): boolean => {
-    const why = checkToken(req.headers.authorization, o.token);
-    if (!why) return true;
-    o.log(`refused ${req.method} ${oneLine(ctx.path)} from ${ctx.remote}: ${why} (401)`);
-    res.setHeader('www-authenticate', 'Bearer realm="boottorrent"');
-    ctx.send(401, `${why}: send the project's .boottorrent-token as "Authorization: Bearer <token>"\n`);
-    return false;
-  };
+  const authorized = (req: IncomingMessage, res: ServerResponse, ctx: RouteContext): boolean =>
+    authorize(req, res, ctx, o.token, o.log);
   const one = /^\/api\/v1\/machines\/([^/]+)$/;
   return [
     {
@@ -116,17 +110,6 @@ export function machineRoutes(o: MachineRoutesOptions): HttpRoute[] {
       },
     },
   ];
-}
-
-/** Why the Authorization header does not carry `token`, or null when it does. Constant time. */
-export function checkToken(header: string | undefined, token: string): string | null {
-  if (!header) return 'missing token';
-  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-  if (!m) return 'missing token';
-  // Both sides hashed first: equal lengths for timingSafeEqual, and no length leaks through timing.
-  const a = createHash('sha256').update(m[1]!).digest();
-  const b = createHash('sha256').update(token).digest();
-  return timingSafeEqual(a, b) ? null : 'wrong token';
 }
 
 function describe(p: { os: string | null; menu: boolean; cmdline: string } | null): string {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { machineSchema, type Project } from '@boottorrent/config';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkToken } from './machines-api.js';
+import { checkToken } from './auth.js';
 import { MACHINES_STATE_FILE, MachinePlans } from './machines.js';
 
 const dirs: string[] = [];

@@ -1,8 +1,8 @@
 import { readApiToken, type Project } from '@boottorrent/config';
 import type { ServerEvent } from './events.js';
+import { authorize } from './auth.js';
 import type { HttpRoute } from './http.js';
 import { oneLine } from './line.js';
-import { checkToken } from './machines-api.js';
 import { describeReload, reloadFromDir, type ReloadResult } from './reload.js';
 
 /** Options of {@link reloadRoutes}. */
@@ -29,15 +29,7 @@ export function reloadRoutes(o: ReloadRoutesOptions): HttpRoute[] {
       path: /^\/api\/v1\/reload$/,
       async handle(req, res, ctx) {
         req.resume(); // no body is read
-        const why = checkToken(req.headers.authorization, o.token);
-        if (why) {
-          o.log(`refused POST ${oneLine(ctx.path)} from ${ctx.remote}: ${why} (401)`);
-          res.setHeader('www-authenticate', 'Bearer realm="boottorrent"');
-          return ctx.send(
-            401,
-            `${why}: send the project's .boottorrent-token as "Authorization: Bearer <token>"\n`,
-          );
-        }
+        if (!authorize(req, res, ctx, o.token, o.log)) return;
         const r = await reloadFromDir({ reload: o.reload }, o.dir);
         if (!r.ok) {
           const lines = r.problems.map((p) => oneLine(p, 400));

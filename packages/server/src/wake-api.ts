@@ -1,8 +1,9 @@
 import { readApiToken, type Project } from '@boottorrent/config';
 import type { ServerEvent } from './events.js';
+import { authorize } from './auth.js';
 import type { HttpRoute } from './http.js';
-import { checkToken } from './machines-api.js';
-import { clip, normalizeWakeMac, sendWake, type WakeSent } from './wake.js';
+import { oneLine } from './line.js';
+import { normalizeWakeMac, sendWake, type WakeSent } from './wake.js';
 
 /** Options of {@link wakeRoutes}. */
 export interface WakeRoutesOptions {
@@ -26,23 +27,15 @@ export function wakeRoutes(o: WakeRoutesOptions): HttpRoute[] {
       path: /^\/api\/v1\/machines\/([^/]+)\/wake$/,
       async handle(req, res, ctx) {
         req.resume(); // no body is read
-        const why = checkToken(req.headers.authorization, o.token);
-        if (why) {
-          o.log(`refused POST ${clip(ctx.path)} from ${ctx.remote}: ${why} (401)`);
-          res.setHeader('www-authenticate', 'Bearer realm="boottorrent"');
-          return ctx.send(
-            401,
-            `${why}: send the project's .boottorrent-token as "Authorization: Bearer <token>"\n`,
-          );
-        }
+        if (!authorize(req, res, ctx, o.token, o.log)) return;
         const mac = normalizeWakeMac(ctx.params[0]!);
         if (!mac)
           return ctx.send(
             400,
-            `bad MAC "${clip(ctx.params[0]!, 40)}": expected six hex pairs, e.g. 52:54:00:12:34:56\n`,
+            `bad MAC "${oneLine(ctx.params[0]!, 40)}": expected six hex pairs, e.g. 52:54:00:12:34:56\n`,
           );
         const sent = await o.wake(mac).catch((e: Error) => e);
-        if (sent instanceof Error) return ctx.send(500, `${clip(sent.message)}\n`);
+        if (sent instanceof Error) return ctx.send(500, `${oneLine(sent.message)}\n`);
         o.log(`wake-on-LAN sent to ${mac} (${sent[0]?.to}:${sent[0]?.port}) by ${ctx.remote}`);
         ctx.send(202, JSON.stringify(sent[0]) + '\n', 'application/json');
       },

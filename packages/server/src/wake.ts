@@ -4,6 +4,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { machineMacs, parseMacPattern, type Project } from '@boottorrent/config';
 import { ServerError, ServerErrorCode } from './errors.js';
+import { oneLine } from './line.js';
 
 /** UDP port of Wake-on-LAN magic packets ("discard"; 7 and 0 are also seen, 9 is the common one). */
 export const WOL_PORT = 9;
@@ -11,15 +12,6 @@ export const WOL_PORT = 9;
 export const MAGIC_PACKET_SIZE = 6 + 16 * 6;
 
 const MAC = /^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/i;
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
-
-/** `s` cut to `max` characters with control characters as `\xNN`, to echo in one line. */
-export function clip(s: string, max = 120): string {
-  const t = s.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return t.length > max ? `${t.slice(0, max)}…` : t;
-}
 
 /** A MAC as lower case with colons, or null when `text` is not six hex pairs. */
 export function normalizeWakeMac(text: string): string | null {
@@ -40,7 +32,7 @@ export function magicPacket(mac: string): Buffer {
 function badMac(mac: string): ServerError {
   return new ServerError(
     ServerErrorCode.BadOption,
-    `bad MAC "${clip(mac, 40)}": expected six hex pairs, e.g. 52:54:00:12:34:56`,
+    `bad MAC "${oneLine(mac, 40)}": expected six hex pairs, e.g. 52:54:00:12:34:56`,
     { hint: 'give MACs as aa:bb:cc:dd:ee:ff, or --all for every known machine' },
   );
 }
