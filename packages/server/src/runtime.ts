@@ -115,7 +115,8 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
     } finally {
       release?.();
       bytes.runtime += socket.bytesWritten - before;
-      scheduler.serverDone(who);
+      // A whole copy: a GET answered 200 whose last byte went to the socket (not a client that left).
+      scheduler.serverDone(who, req.method === 'GET' && res.statusCode === 200 && res.writableFinished);
     }
   };
 

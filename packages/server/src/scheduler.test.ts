@@ -4,7 +4,13 @@ import { ArrivalGate, RuntimeScheduler } from './scheduler.js';
 const mac = (i: number) => `02:00:00:00:00:${i.toString(16).padStart(2, '0')}`;
 
 function setup(
-  o: { serverSlots?: number; peerSlots?: number; maxWaitMs?: number; assignTimeoutMs?: number } = {},
+  o: {
+    serverSlots?: number;
+    peerSlots?: number;
+    maxWaitMs?: number;
+    assignTimeoutMs?: number;
+    haveGraceMs?: number;
+  } = {},
 ) {
   let t = 1_000;
   const s = new RuntimeScheduler({ ...o, now: () => t });
@@ -100,6 +106,54 @@ describe('RuntimeScheduler', () => {
     s.serverDone(mac(1));
     expect(s.pick(mac(2)).kind).toBe('server');
     expect(s.stats().serverBusy).toBe(1);
+  });
+
+  it('waits for the client that got the whole server copy to hold it, instead of sending a second', () => {
+    const { s, tick } = setup({ serverSlots: 1, haveGraceMs: 10_000 });
+    expect(s.pick(mac(1)).kind).toBe('server');
+    s.serverDone(mac(1), true); // every byte sent; 1 is checking the hash
+    tick(2_000);
+    expect(s.pick(mac(2))).toEqual({ kind: 'wait', retryAfterS: 1 });
+    expect(s.stats().serverBusy).toBe(0);
+    s.have(mac(1), '10.0.0.1', 8370);
+    const p = s.pick(mac(2));
+    expect(p.kind === 'peer' && p.holder.mac).toBe(mac(1));
+    expect(s.stats()).toMatchObject({ fromServer: 1, redirects: 1 });
+  });
+
+  it('sends another copy when the client that got one has not said it holds it within haveGraceMs', () => {
+    const { s, tick } = setup({ serverSlots: 1, haveGraceMs: 10_000 });
+    expect(s.pick(mac(1)).kind).toBe('server');
+    s.serverDone(mac(1), true);
+    tick(9_999);
+    expect(s.pick(mac(2)).kind).toBe('wait');
+    tick(1);
+    expect(s.pick(mac(2)).kind).toBe('server');
+  });
+
+  it('makes no one wait on a copy that did not reach its end (the client went away)', () => {
+    const { s } = setup({ serverSlots: 1 });
+    expect(s.pick(mac(1)).kind).toBe('server');
+    s.serverDone(mac(1), false);
+    expect(s.pick(mac(2)).kind).toBe('server');
+  });
+
+  it('serves a client that waited maxWaitMs even while a holder is coming', () => {
+    const { s, tick } = setup({ serverSlots: 1, maxWaitMs: 5_000, haveGraceMs: 60_000 });
+    expect(s.pick(mac(1)).kind).toBe('server');
+    s.serverDone(mac(1), true);
+    expect(s.pick(mac(2)).kind).toBe('wait');
+    tick(4_999);
+    expect(s.pick(mac(2)).kind).toBe('wait');
+    tick(1);
+    expect(s.pick(mac(2)).kind).toBe('server');
+  });
+
+  it('does not wait on its own earlier copy (a client asking again after a bad hash)', () => {
+    const { s } = setup({ serverSlots: 1 });
+    expect(s.pick(mac(1)).kind).toBe('server');
+    s.serverDone(mac(1), true);
+    expect(s.pick(mac(1), 'hash').kind).toBe('server');
   });
 
   it('never redirects a client to itself', () => {

@@ -25,6 +25,13 @@ export const DEFAULT_RUNTIME_PEER_SLOTS = 1;
 export const DEFAULT_RUNTIME_MAX_WAIT_MS = 30_000;
 /** An assignment not finished after this long frees its slot (the client went away). @default 120000 */
 export const DEFAULT_RUNTIME_ASSIGN_TIMEOUT_MS = 120_000;
+/**
+ * After the server sent a whole copy, how long the others wait for that client to check it and say
+ * it holds it (hash, httpd, POST have) before the server sends another copy. Without this wait the
+ * next client to ask in that gap got a second copy (storm benchmark, N = 16: +29 MB, +12 s).
+ * @default 10000
+ */
+export const DEFAULT_RUNTIME_HAVE_GRACE_MS = 10_000;
 
 /** Why a client asks again: the last source failed it. */
 export type RuntimeFailure = 'hash' | 'stall' | 'error';
@@ -39,6 +46,8 @@ export interface RuntimeSchedulerOptions {
   maxWaitMs?: number;
   /** @default DEFAULT_RUNTIME_ASSIGN_TIMEOUT_MS */
   assignTimeoutMs?: number;
+  /** @default DEFAULT_RUNTIME_HAVE_GRACE_MS */
+  haveGraceMs?: number;
   /** ms clock. @default Date.now */
   now?: () => number;
 }
@@ -80,6 +89,8 @@ interface Assignment {
   at: number;
   /** The server's response closed (its slot is free again). */
   sent?: boolean;
+  /** When the server's whole copy was sent (the client is checking it; a holder is coming). */
+  sentWhole?: number;
 }
 
 export class RuntimeScheduler {
@@ -87,6 +98,7 @@ export class RuntimeScheduler {
   readonly peerSlots: number;
   readonly #maxWait: number;
   readonly #assignTimeout: number;
+  readonly #haveGrace: number;
   readonly #now: () => number;
   readonly #holders = new Map<string, RuntimeHolder>();
   readonly #assigned = new Map<string, Assignment>();
@@ -109,13 +121,15 @@ export class RuntimeScheduler {
     this.peerSlots = o.peerSlots ?? DEFAULT_RUNTIME_PEER_SLOTS;
     this.#maxWait = o.maxWaitMs ?? DEFAULT_RUNTIME_MAX_WAIT_MS;
     this.#assignTimeout = o.assignTimeoutMs ?? DEFAULT_RUNTIME_ASSIGN_TIMEOUT_MS;
+    this.#haveGrace = o.haveGraceMs ?? DEFAULT_RUNTIME_HAVE_GRACE_MS;
     this.#now = o.now ?? Date.now;
   }
 
   /**
    * `mac` asks for the runtime (`failed`: its last source failed it, so that holder is dropped, for
    * good when its bytes were wrong). A holder with a free slot wins (least busy, then oldest); the
-   * server serves while no holder is alive, or when the client has waited `maxWaitMs`.
+   * server serves while no holder is alive or coming (a whole copy it sent less than `haveGraceMs`
+   * ago), or when the client has waited `maxWaitMs`.
    */
   pick(mac: string, failed?: RuntimeFailure): RuntimeSource {
     const now = this.#now();
@@ -146,7 +160,8 @@ export class RuntimeScheduler {
     }
     const waited = now - this.#waitingSince.get(mac)!;
     const othersHold = this.#holders.size > (this.#holders.has(mac) ? 1 : 0);
-    if (this.#serverBusy < this.serverSlots && (!othersHold || waited >= this.#maxWait)) {
+    const coming = this.#holderComing(mac, now);
+    if (this.#serverBusy < this.serverSlots && ((!othersHold && !coming) || waited >= this.#maxWait)) {
       this.#serverBusy++;
       this.#assigned.set(mac, { source: 'server', at: now });
       return { kind: 'server' };
@@ -154,12 +169,18 @@ export class RuntimeScheduler {
     return { kind: 'wait', retryAfterS: 1 };
   }
 
-  /** The server's response to `mac` closed (complete or not): its slot is free. */
-  serverDone(mac: string): void {
+  /**
+   * The server's response to `mac` closed: its slot is free. `whole`: every byte was sent, so `mac`
+   * is about to become a holder and the others wait `haveGraceMs` for it rather than get a copy.
+   */
+  serverDone(mac: string, whole = false): void {
     if (this.#serverBusy > 0) this.#serverBusy--;
     const a = this.#assigned.get(mac);
     // Keep the assignment (for the source record) until have(); only the slot is freed here.
-    if (a?.source === 'server') a.sent = true;
+    if (a?.source === 'server') {
+      a.sent = true;
+      if (whole) a.sentWhole = this.#now();
+    }
   }
 
   /**
@@ -218,6 +239,13 @@ export class RuntimeScheduler {
       waiting: this.#waitingSince.size - this.#assigned.size,
       ...structuredClone(this.#stats),
     };
+  }
+
+  /** Another client got a whole copy from the server less than `haveGraceMs` ago, and has not said it holds it. */
+  #holderComing(mac: string, now: number): boolean {
+    for (const [m, a] of this.#assigned)
+      if (m !== mac && a.sentWhole !== undefined && now - a.sentWhole < this.#haveGrace) return true;
+    return false;
   }
 
   #drop(mac: string, why: RuntimeFailure | 'left'): void {
