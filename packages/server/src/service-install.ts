@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { chown, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { API_TOKEN_FILE, type Project } from '@boottorrent/config';
 import { ServerError, ServerErrorCode } from './errors.js';
@@ -48,14 +48,20 @@ export function systemdRunning(): boolean {
 }
 
 /**
- * Writes `/etc/systemd/system/boottorrent-<project>.service` and `/etc/sysusers.d/boottorrent.conf`;
- * then, unless `root` is given: creates the user (systemd-sysusers), hands it the project directory,
- * out/, the API token and machines.state.json, and runs `systemctl daemon-reload` when systemd runs.
+ * Writes `/etc/systemd/system/boottorrent-<project>.service` and `/etc/sysusers.d/<user>.conf`;
+ * then, unless `root` is given: creates the user (systemd-sysusers), checks it can reach the project
+ * directory (refused before the unit is written otherwise), hands it the project directory, out/,
+ * the API token and machines.state.json, and runs `systemctl daemon-reload` when systemd runs.
  * Enabling and starting stay the administrator's step.
  */
 export async function installService(o: ServiceOptions): Promise<ServiceInstalled> {
   const root = o.root ?? '/';
   const user = o.user ?? DEFAULT_SERVICE_USER;
+  // systemd's rule for user names; the name also names the sysusers.d file.
+  if (!/^[A-Za-z_][A-Za-z0-9_-]{0,30}$/.test(user))
+    throw new ServerError(ServerErrorCode.BadOption, `user "${user}" is not a valid system user name`, {
+      hint: 'use letters, digits, _ and - (not first), at most 31 characters, e.g. boottorrent',
+    });
   const dir = resolve(o.project.dir);
   const unit = unitName(dir);
   const text = systemdUnit({
@@ -66,14 +72,19 @@ export async function installService(o: ServiceOptions): Promise<ServiceInstalle
     user,
   });
   const unitFile = join(root, SYSTEMD_UNIT_DIR, unit);
-  const sysusersFile = join(root, SYSUSERS_DIR, `${DEFAULT_SERVICE_USER}.conf`);
-  await atomicWrite(unitFile, text);
+  // One file per user: a second project installed with another --user must not drop the first's line.
+  const sysusersFile = join(root, SYSUSERS_DIR, `${user}.conf`);
   await atomicWrite(sysusersFile, sysusersConfig(user));
-  if (o.root !== undefined) return { unit, unitFile, sysusersFile, reloaded: false };
+  if (o.root !== undefined) {
+    await atomicWrite(unitFile, text);
+    return { unit, unitFile, sysusersFile, reloaded: false };
+  }
   await tool('systemd-sysusers', [sysusersFile]);
   const { stdout } = await tool('id', ['-u', user]);
   const { stdout: gid } = await tool('id', ['-g', user]);
   const [uid, g] = [Number(stdout.trim()), Number(gid.trim())];
+  await assertReachable(dir, user, uid, g);
+  await atomicWrite(unitFile, text);
   await mkdir(join(dir, 'out'), { recursive: true });
   await tool('chown', ['-R', `${uid}:${g}`, join(dir, 'out')]);
   for (const p of [dir, join(dir, API_TOKEN_FILE), join(dir, MACHINES_STATE_FILE)])
@@ -81,6 +92,28 @@ export async function installService(o: ServiceOptions): Promise<ServiceInstalle
   const reloaded = systemdRunning();
   if (reloaded) await tool('systemctl', ['daemon-reload']);
   return { unit, unitFile, sysusersFile, reloaded };
+}
+
+/**
+ * Refuses a project the service user cannot reach: every directory above it must let `uid:gid`
+ * search it (x for the owner, else the group, else others; as the kernel picks, ACLs aside), along
+ * the path as given and along its real path (symbolic links resolved). A project under /root (mode
+ * 0700) would otherwise install fine and fail at every start.
+ */
+async function assertReachable(dir: string, user: string, uid: number, gid: number): Promise<void> {
+  const seen = new Set<string>();
+  for (const start of [dir, await realpath(dir)])
+    for (let d = dirname(start); !seen.has(d); d = dirname(d)) {
+      seen.add(d);
+      const st = await stat(d);
+      const bit = st.uid === uid ? 0o100 : st.gid === gid ? 0o010 : 0o001;
+      if (!(st.mode & bit))
+        throw new ServerError(
+          ServerErrorCode.BadOption,
+          `user ${user} cannot reach ${dir}: ${d} is mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}, owner ${st.uid}:${st.gid}`,
+          { hint: `chmod o+x ${d}, or move the project where ${user} can reach it (e.g. under /srv)` },
+        );
+    }
 }
 
 /**
