@@ -10,8 +10,20 @@ export type { ProjectConfig, ProjectConfigInput, OsConfig } from './schema.js';
 export { configJsonSchema, osJsonSchema } from './json-schema.js';
 export { OS_CONFIG_FILE } from './oss.js';
 export { isIpv4, ipv4ToInt, intToIpv4, prefixLength, sameSubnet, normalizeMac } from './ipv4.js';
-export { clientManifestSchema, manifestOsSchema, clientStatusSchema, CLIENT_PHASES } from './manifest.js';
-export type { ClientManifest, ManifestOs, ClientStatus, ClientPhase } from './manifest.js';
+export {
+  clientManifestSchema,
+  manifestOsSchema,
+  clientStatusSchema,
+  clientStatusAnswerSchema,
+  CLIENT_PHASES,
+} from './manifest.js';
+export type {
+  ClientManifest,
+  ManifestOs,
+  ClientStatus,
+  ClientStatusAnswer,
+  ClientPhase,
+} from './manifest.js';
 export { configReferenceMarkdown } from './reference.js';
 export {
   findMachine,

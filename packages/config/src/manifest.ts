@@ -48,6 +48,11 @@ export const clientManifestSchema = z.object({
   defaultOs: z.string().nullable(),
   /** Seconds to keep seeding after the download completes, before loading the OS. */
   seedTime: z.number().int().nonnegative(),
+  /**
+   * Stop seeding before `seedTime` once the server answers that no machine still needs the OS
+   * (`ClientStatusAnswer.waiting` 0). Absent (an older build): seed the whole `seedTime`.
+   */
+  seedWhileNeeded: z.boolean().optional(),
   /** Tracker announce URLs, ours first. */
   trackers: z.array(z.string()),
   /** Local peer discovery (BEP 14) and peer exchange (BEP 11) on the clients. */
@@ -105,3 +110,11 @@ export const clientStatusSchema = z.object({
   message: z.string().optional(),
 });
 export type ClientStatus = z.infer<typeof clientStatusSchema>;
+
+/**
+ * The server's answer to a status report in the `seeding` phase (other phases get 204, no body):
+ * how many machines it knows still need that OS — in DHCP, the boot loader, phase-1 or the menu, or
+ * downloading it — besides the reporter. At 0 the agent may stop seeding (`seedWhileNeeded`).
+ */
+export const clientStatusAnswerSchema = z.object({ waiting: z.number().int().nonnegative() });
+export type ClientStatusAnswer = z.infer<typeof clientStatusAnswerSchema>;

@@ -34,6 +34,12 @@ export const generalSchema = z
       .describe(
         'Seconds each client keeps seeding the OS after its download, before loading it, so later machines get it from peers.',
       ),
+    seed_while_needed: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Stop seeding before seed_time ends once the server knows no machine still needs the OS (every machine it has heard from in the last 5 minutes has it or boots another one). false: always seed the whole seed_time.',
+      ),
     host_ip: ipv4().describe('IPv4 address of this server as the clients see it, on the boot network.'),
   })
   .describe('The boot as a whole.');

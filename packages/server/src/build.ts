@@ -133,6 +133,7 @@ async function build(opts: BuildOptions): Promise<BuiltOut> {
     timeout: cfg.general.timeout,
     defaultOs: cfg.general.default_os,
     seedTime: cfg.general.seed_time,
+    seedWhileNeeded: cfg.general.seed_while_needed,
     trackers: [...urls.trackers, ...cfg.tracker.announce],
     lsd: cfg.torrent.lsd,
     pex: cfg.torrent.pex,

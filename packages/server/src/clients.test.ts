@@ -62,4 +62,40 @@ describe('ClientTable', () => {
     expect(t.list().map((c) => c.mac)).toEqual(['52:54:00:00:00:01', '52:54:00:00:00:02']);
     expect(totals(t.list())).toEqual({ fromServer: 30, fromPeers: 50, fromWebSeed: 20, serverShare: 0.5 });
   });
+
+  it('counts the machines still waiting for an OS: not the asker, not those past it, not the gone', () => {
+    const { t, tick } = table();
+    const m = (i: number) => `52:54:00:00:01:${String(i).padStart(2, '0')}`;
+    t.report(m(1), { phase: 'seeding', os: 'debian' }); // the asker
+    t.observe(m(2), { phase: 'loader' }, 'boot.ipxe'); // in phase-1: may still pick debian
+    t.report(m(3), { phase: 'downloading', os: 'debian' });
+    t.report(m(4), { phase: 'downloading', os: 'alpine' }); // another OS
+    t.report(m(5), { phase: 'seeding', os: 'debian' }); // has it
+    t.report(m(6), { phase: 'error', os: 'debian' });
+    expect(t.waitingFor('debian', m(1))).toBe(2);
+    expect(t.waitingFor('alpine', m(1))).toBe(2);
+    t.report(m(3), { phase: 'seeding', os: 'debian' });
+    expect(t.waitingFor('debian', m(1))).toBe(1);
+    // m(2) says nothing for 5 minutes: gone. m(4)'s agent keeps reporting.
+    tick(299_999);
+    t.report(m(4), { phase: 'downloading', os: 'alpine' });
+    expect(t.waitingFor('debian', m(1))).toBe(1);
+    tick(1);
+    expect(t.waitingFor('debian', m(1))).toBe(0);
+    expect(t.waitingFor('alpine', m(1))).toBe(1);
+  });
+
+  it('leaves out a machine whose plan boots another OS without a menu', () => {
+    const { t } = table();
+    const plans: Record<string, { os: string | null; menu: boolean }> = {
+      '52:54:00:00:02:01': { os: 'alpine', menu: false },
+      '52:54:00:00:02:02': { os: 'alpine', menu: true },
+      '52:54:00:00:02:03': { os: null, menu: false },
+    };
+    t.usePlans((mac) => (plans[mac] ? { mac, cmdline: '', ...plans[mac] } : null));
+    for (const mac of Object.keys(plans)) t.observe(mac, { phase: 'loader' }, 'boot.ipxe');
+    // The menu may pick debian; the default OS (null) may be debian; only the first is sure not to.
+    expect(t.waitingFor('debian')).toBe(2);
+    expect(t.waitingFor('alpine')).toBe(3);
+  });
 });

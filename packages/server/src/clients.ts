@@ -25,6 +25,17 @@ export interface ClientInfo {
   updated: number;
 }
 
+/**
+ * A machine the server has heard nothing from (DHCP, boot files, status reports) for this long counts
+ * as gone: it no longer keeps other machines seeding for it. Long, because a machine in phase-1 says
+ * nothing between its boot script and its agent's first report (minutes behind a busy link); too
+ * long only costs seeding up to seed_time, as before. @default 300000
+ */
+export const DEFAULT_CLIENT_GONE_MS = 300_000;
+
+/** Phases in which a machine may still need an OS it has not finished downloading. */
+const NEEDS_OS: ReadonlySet<ClientPhase> = new Set(['dhcp', 'loader', 'phase1', 'menu', 'downloading']);
+
 /** Phases in boot order; `error` stands outside it. */
 const ORDER: readonly ClientPhase[] = CLIENT_PHASES.filter((p) => p !== 'error');
 
@@ -87,6 +98,27 @@ export class ClientTable extends EventEmitter<{ change: [ClientInfo, string] }> 
     this.#advance(c, s.phase);
     c.updated = this.now();
     this.emit('change', c, 'status');
+  }
+
+  /**
+   * Machines that still need `os`, besides `except` (the asker): heard from within `goneMs`, and
+   * downloading `os`, or not yet past choosing an OS (DHCP, boot loader, phase-1, menu) unless their
+   * plan boots another OS without a menu. A seeding agent stops early when this is 0.
+   */
+  waitingFor(os: string, except?: string, goneMs = DEFAULT_CLIENT_GONE_MS): number {
+    const now = this.now();
+    let n = 0;
+    for (const c of this.#clients.values()) {
+      if (c.mac === except || now - c.updated >= goneMs || !NEEDS_OS.has(c.phase)) continue;
+      if (c.phase === 'downloading') {
+        if (c.os === undefined || c.os === os) n++;
+        continue;
+      }
+      const p = c.machine;
+      if (p && !p.menu && p.os !== null && p.os !== os) continue;
+      n++;
+    }
+    return n;
   }
 
   /** Where rows get their `machine` field: the server's machine plans. */

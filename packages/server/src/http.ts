@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
-import { clientStatusSchema, normalizeMac } from '@boottorrent/config';
+import { clientStatusSchema, normalizeMac, type ClientStatusAnswer } from '@boottorrent/config';
 import { ipxeScript } from '@boottorrent/pxe';
 import type { ClientTable } from './clients.js';
 import { oneLine } from './line.js';
@@ -79,7 +79,8 @@ const CLIENT_ROUTE = /^\/api\/v1\/clients\/([^/]+)(\/status)?$/;
 
 /**
  * The server's HTTP side: the iPXE boot script (per client, by MAC), phase-1's kernel and initrds
- * with Range, the web seed, and the client status API. Serves only the files it was given. Bad
+ * with Range, the web seed, and the client status API (a seeding agent's POST is answered with
+ * how many machines still wait for its OS, `ClientStatusAnswer`). Serves only the files it was given. Bad
  * requests get a 4xx with one line saying what was wrong; nothing a client sends can throw out.
  */
 export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer> {
@@ -145,7 +146,14 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
         return send(400, `status ${i.path.join('.') || 'body'}: ${i.message}\n`);
       }
       const ip = o.statusGuard ? remote : (parsed.data.ip ?? remote);
-      o.clients.report(normalizeMac(client[1]!), { ...parsed.data, ip });
+      const mac = normalizeMac(client[1]!);
+      o.clients.report(mac, { ...parsed.data, ip });
+      // A seeding agent learns how many machines still wait for its OS: at 0 it may stop seeding.
+      const { phase, os } = parsed.data;
+      if (phase === 'seeding' && os) {
+        const answer: ClientStatusAnswer = { waiting: o.clients.waitingFor(os, mac) };
+        return send(200, JSON.stringify(answer) + '\n', 'application/json');
+      }
       res.writeHead(204).end();
       return;
     }

@@ -19,6 +19,7 @@ describe("the original project's Boottorrent.yaml", () => {
       timeout: 30,
       default_os: 'slitaz',
       seed_time: 60,
+      seed_while_needed: true,
       host_ip: '192.168.1.1',
     });
     expect(c.dhcp).toMatchObject({

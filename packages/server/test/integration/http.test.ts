@@ -171,6 +171,42 @@ describe('status API', () => {
     expect((await get('/api/v1/clients/52:54:00:00:00:77')).status).toBe(404);
   });
 
+  it('answers a seeding report with how many known machines still need that OS', async () => {
+    // A room of its own: the other tests' machines are not in it.
+    await using room = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      baseUrl: 'http://127.0.0.1:1',
+      phase1: { kernel: join(dir, 'vmlinuz'), initrds: [] },
+      cmdline: '',
+      webSeedFiles: new Map(),
+      clients: new ClientTable(),
+    });
+    const url = `http://127.0.0.1:${room.port}`;
+    const [a, b, c, d] = ['52:54:00:00:05:01', '52:54:00:00:05:02', '52:54:00:00:05:03', '52:54:00:00:05:04'];
+    const report = async (mac: string, phase: string, os?: string) => {
+      const r = await fetch(`${url}/api/v1/clients/${mac}/status`, {
+        method: 'POST',
+        body: JSON.stringify({ phase, os }),
+      });
+      return { status: r.status, type: r.headers.get('content-type'), body: await r.text() };
+    };
+    expect((await report(b, 'downloading', 'room')).status).toBe(204);
+    expect((await report(d, 'downloading', 'elsewhere')).status).toBe(204);
+    expect((await fetch(`${url}/boot.ipxe?mac=${c}`)).status).toBe(200); // c is in its boot loader
+    const first = await report(a, 'seeding', 'room');
+    expect(first.status).toBe(200);
+    expect(first.type).toMatch(/^application\/json/);
+    expect(JSON.parse(first.body)).toEqual({ waiting: 2 }); // b downloading it, c yet to choose
+    expect(JSON.parse((await report(b, 'seeding', 'room')).body)).toEqual({ waiting: 1 });
+    expect((await report(c, 'downloading', 'room')).status).toBe(204);
+    expect(JSON.parse((await report(a, 'seeding', 'room')).body)).toEqual({ waiting: 1 });
+    await report(c, 'seeding', 'room');
+    expect(JSON.parse((await report(a, 'seeding', 'room')).body)).toEqual({ waiting: 0 });
+    // d still downloads another OS: its seeders hear about it.
+    expect(JSON.parse((await report(d, 'seeding', 'elsewhere')).body)).toEqual({ waiting: 0 });
+  });
+
   it('answers bad JSON, a bad field and a bad MAC with 400 and one line', async () => {
     const cases: [string, string, RegExp][] = [
       ['52:54:00:00:00:09', '{"phase":', /not JSON/],
