@@ -34,7 +34,15 @@ export type { Logger } from './errors.js';
 export { MachinePlans, MACHINES_STATE_FILE } from './machines.js';
 export type { MachinePlan, MachineOverride } from './machines.js';
 export { machineRoutes, wireMachines, MAX_MACHINE_BODY } from './machines-api.js';
-export { authorize, checkToken } from './auth.js';
+export {
+  authorize,
+  checkToken,
+  refusalLog,
+  DEFAULT_REFUSAL_BURST,
+  DEFAULT_REFUSAL_INTERVAL_MS,
+  DEFAULT_REFUSAL_SOURCES,
+} from './auth.js';
+export type { RefusalLog, RefusalLogOptions } from './auth.js';
 export type { MachineRoutesOptions } from './machines-api.js';
 export { Monitor, routeLabel } from './monitor.js';
 export type { ClientRow, OsRow, MonitoredServices } from './monitor.js';
