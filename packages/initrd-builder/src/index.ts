@@ -25,5 +25,16 @@ export {
 } from './init-script.js';
 export type { InitScriptOptions } from './init-script.js';
 export { DEFAULT_NIC_MODULES, MODULE_SOFT_DEPS } from './modules.js';
+export {
+  IpxeBusType,
+  parseBusId,
+  parseModulesAlias,
+  matchPciModules,
+  virtioDeviceType,
+  VIRTIO_PCI_VENDOR,
+} from './nic-match.js';
+export type { BusId, ModuleAlias } from './nic-match.js';
+export { openNicModules, NIC_INDEX_FILES } from './nic-archive.js';
+export type { NicModules, NicArchive, NicModulesOptions, FullSetReason } from './nic-archive.js';
 export { resolveLibraries, stripElf } from './elf.js';
 export { InitrdError, InitrdErrorCode } from './errors.js';

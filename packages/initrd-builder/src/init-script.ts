@@ -7,7 +7,7 @@ export const PHASE1_PATHS = {
   /** The agent bundle. */
   agent: '/agent.mjs',
   node: '/usr/bin/node',
-  /** insmod order, one path under /lib/modules a line. */
+  /** insmod order, one path under /lib/modules a line (in the modules archive, not in base). */
   modules: '/etc/boottorrent/modules',
   udhcpcScript: '/etc/boottorrent/udhcpc.script',
 } as const;
@@ -89,7 +89,16 @@ echo "boottorrent phase-1: $(uname -r), $(grep MemTotal /proc/meminfo | tr -s ' 
 dmesg -n 1
 echo ${PHASE1_TCP_NOTSENT_LOWAT} > /proc/sys/net/ipv4/tcp_notsent_lowat
 echo ${PHASE1_TCP_CONGESTION} > /proc/sys/net/ipv4/tcp_congestion_control
-while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done < ${PHASE1_PATHS.modules}
+# The NIC modules: whichever modules archive the boot loader loaded (all drivers, or one NIC's).
+nics=""
+if [ -f ${PHASE1_PATHS.modules} ]; then
+  while read -r m; do
+    insmod "/lib/modules/$m" 2>/dev/null || continue
+    m=\${m##*/}
+    nics="$nics \${m%.ko}"
+  done < ${PHASE1_PATHS.modules}
+fi
+echo "boottorrent phase-1: modules:\${nics:- none}"
 
 server=""
 for arg in $(cat /proc/cmdline); do

@@ -93,14 +93,27 @@ export function resolveModuleOrder(
 
 const run = promisify(execFile);
 
+/** The kernel's module index files {@link loadModuleIndex} reads. */
+export interface ModuleIndex {
+  /** modules.dep: each module's path and the paths it needs. */
+  dep: string;
+  /** modules.alias: `alias <pattern> <module>` lines (device ids each module binds to); '' if none. */
+  alias: string;
+}
+
 /**
- * Returns modules.dep text for `modulesDir`. When the tree has none (a linux-image .deb unpacked with
- * dpkg -x), runs `depmod -b` in a scratch tree whose kernel/ links to the original, so the host's
- * tree is never written to.
+ * Returns modules.dep and modules.alias of `modulesDir`. When the tree has no modules.dep (a
+ * linux-image .deb unpacked with dpkg -x), runs `depmod -b` in a scratch tree whose kernel/ links to
+ * the original, so the host's tree is never written to.
  */
-export async function loadModulesDep(modulesDir: string): Promise<string> {
+export async function loadModuleIndex(modulesDir: string): Promise<ModuleIndex> {
+  const read = (dir: string) =>
+    Promise.all([
+      readFile(join(dir, 'modules.dep'), 'utf8'),
+      readFile(join(dir, 'modules.alias'), 'utf8').catch(() => ''),
+    ]).then(([dep, alias]) => ({ dep, alias }));
   try {
-    return await readFile(join(modulesDir, 'modules.dep'), 'utf8');
+    return await read(modulesDir);
   } catch {
     // fall through to depmod
   }
@@ -120,10 +133,15 @@ export async function loadModulesDep(modulesDir: string): Promise<string> {
         { cause, hint: 'apt-get install kmod' },
       );
     });
-    return await readFile(join(dir, 'modules.dep'), 'utf8');
+    return await read(dir);
   } finally {
     await rm(base, { recursive: true, force: true });
   }
+}
+
+/** modules.dep text of `modulesDir` (see {@link loadModuleIndex}). */
+export async function loadModulesDep(modulesDir: string): Promise<string> {
+  return (await loadModuleIndex(modulesDir)).dep;
 }
 
 /** Names of modules built into the kernel (modules.builtin), which need no insmod. */

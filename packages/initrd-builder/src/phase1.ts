@@ -12,11 +12,13 @@ import { initScript, PHASE1_PATHS, UDHCPC_SCRIPT } from './init-script.js';
 import {
   DEFAULT_NIC_MODULES,
   loadBuiltin,
-  loadModulesDep,
+  loadModuleIndex,
   moduleBytes,
+  moduleName,
   parseModulesDep,
   resolveModuleOrder,
 } from './modules.js';
+import { modulesArchiveEntries, NIC_INDEX_FILES } from './nic-archive.js';
 import { RUNTIME_PATHS, RUNTIME_SCRIPT } from './runtime-script.js';
 
 /** Progress of {@link buildPhase1}: one event per output file. */
@@ -62,12 +64,21 @@ export interface Phase1Runtime {
 export interface Phase1Result {
   kernel: string;
   /**
-   * Every initrd in load order: base, node, agent (and qemu). Loading all of them boots without the
-   * runtime fetch (/init skips it when Node is there); concatenating them works too.
+   * Every initrd in load order: base, modules, node, agent (and qemu). Loading all of them boots
+   * without the runtime fetch (/init skips it when Node is there); concatenating them works too.
    */
   initrds: string[];
-  /** What the boot loader loads in the two-stage boot: base (and qemu); /init fetches the runtime. */
+  /**
+   * What the boot loader loads in the two-stage boot: base, modules (and qemu); /init fetches the
+   * runtime.
+   */
   loaderInitrds: string[];
+  /**
+   * The NIC modules archive (`modules.cpio.<ext>`, one of the initrds): every NIC driver, their
+   * dependencies, the list /init loads them from, and the matching lines of modules.alias and
+   * modules.dep, from which {@link openNicModules} cuts one NIC's archive. null without modules.
+   */
+  nicModules: string | null;
   /** null with zstd (busybox cannot unpack it): then the loader loads every initrd, as `initrds`. */
   runtime: Phase1Runtime | null;
   /** Bytes per part (uncompressed) and per output file, plus `total` (kernel + initrds as served). */
@@ -136,8 +147,9 @@ async function treeEntries(dir: string): Promise<CpioEntry[]> {
 
 /**
  * Assembles phase-1 from host parts: the kernel plus initrds in load order — base (/init, busybox,
- * NIC modules, kexec), node (Node and every shared library), agent (/agent.mjs), and qemu when asked.
- * Each file is rebuilt only when its inputs change (phase1.json records their keys).
+ * kexec), modules (every NIC driver; a server may send one NIC's cut instead, see
+ * {@link openNicModules}), node (Node and every shared library), agent (/agent.mjs), and qemu when
+ * asked. Each file is rebuilt only when its inputs change (phase1.json records their keys).
  */
 export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Result> {
   const { outDir, parts } = opts;
@@ -158,27 +170,45 @@ export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Resul
   const sizes: Record<string, number> = {};
   let cached = true;
 
-  const dep = parseModulesDep(await loadModulesDep(parts.modulesDir));
+  const index = await loadModuleIndex(parts.modulesDir);
+  const dep = parseModulesDep(index.dep);
   const { order, missing } = resolveModuleOrder(dep, opts.nicModules ?? DEFAULT_NIC_MODULES, {
     builtin: await loadBuiltin(parts.modulesDir),
     skipMissing: opts.nicModules === undefined,
   });
   for (const module of missing) emit({ type: 'skipped-module', module });
-  const modulesRoot = `lib/modules/${parts.kernelVersion}`;
-  const moduleEntries: CpioEntry[] = [];
-  for (const rel of order) {
-    const plain = rel.replace(/\.(xz|zst|gz)$/, '');
-    const src = join(parts.modulesDir, rel);
-    moduleEntries.push({
-      path: `${modulesRoot}/${plain}`,
-      type: 'file',
-      source: rel === plain ? src : await moduleBytes(src),
-    });
-  }
+  // Module paths as stored: plain .ko (busybox insmod loads nothing else), relative to lib/modules/<ver>.
+  const plainOf = (rel: string) => rel.replace(/\.(xz|zst|gz)$/, '');
+  const sources = new Map<string, string | Uint8Array>();
   sizes.modules = 0;
-  for (const e of moduleEntries) {
-    sizes.modules += typeof e.source === 'string' ? (await stat(e.source)).size : (e.source?.length ?? 0);
+  for (const rel of order) {
+    const src = join(parts.modulesDir, rel);
+    const source = rel === plainOf(rel) ? src : await moduleBytes(src);
+    sizes.modules += typeof source === 'string' ? (await stat(source)).size : source.length;
+    sources.set(plainOf(rel), source);
   }
+  const names = new Set(order.map(moduleName));
+  const modulesIndex = (): CpioEntry[] => {
+    const root = `lib/modules/${parts.kernelVersion}`;
+    const alias = index.alias
+      .split('\n')
+      .filter((l) => names.has(l.split(/\s+/)[2]?.replace(/-/g, '_') ?? ''))
+      .map((l) => `${l}\n`)
+      .join('');
+    const depText = order
+      .map(
+        (rel) => `${plainOf(rel)}: ${dep.get(moduleName(rel))!.deps.map(plainOf).join(' ')}`.trimEnd() + '\n',
+      )
+      .join('');
+    return [
+      { path: `${root}/${NIC_INDEX_FILES.alias}`, type: 'file', source: Buffer.from(alias) },
+      { path: `${root}/${NIC_INDEX_FILES.dep}`, type: 'file', source: Buffer.from(depText) },
+    ];
+  };
+  const modulesEntries = (): CpioEntry[] => [
+    ...modulesArchiveEntries(parts.kernelVersion, [...sources.keys()], (rel) => sources.get(rel)!),
+    ...modulesIndex(),
+  ];
 
   let node = parts.node;
   if (opts.stripNode ?? true) {
@@ -203,16 +233,8 @@ export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Resul
     x('init', Buffer.from(initScript())),
     x('bin/busybox', parts.busybox),
     x(PHASE1_PATHS.udhcpcScript, Buffer.from(UDHCPC_SCRIPT)),
-    {
-      path: PHASE1_PATHS.modules,
-      type: 'file',
-      source: Buffer.from(
-        order.map((m) => `${parts.kernelVersion}/${m.replace(/\.(xz|zst|gz)$/, '')}\n`).join(''),
-      ),
-    },
     { path: 'etc/passwd', type: 'file', source: Buffer.from('root:x:0:0:root:/root:/bin/sh\n') },
     { path: 'etc/group', type: 'file', source: Buffer.from('root:x:0:\n') },
-    ...moduleEntries,
     x('usr/sbin/kexec', parts.kexec),
     ...(runtimeInfo
       ? [
@@ -222,6 +244,7 @@ export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Resul
       : []),
   ];
   const archives: { name: string; entries: CpioEntry[] }[] = [
+    ...(order.length > 0 ? [{ name: 'modules', entries: modulesEntries() }] : []),
     { name: 'node', entries: [x(PHASE1_PATHS.node, node), ...(await libEntries([parts.node, parts.kexec]))] },
     {
       name: 'agent',
@@ -305,7 +328,8 @@ export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Resul
   const initrds = ['base', ...archives.map((a) => a.name)].map((n) => built.get(n)!);
   const loaderInitrds = runtime ? initrds.filter((p) => !runtimeParts.includes(p)) : initrds;
   sizes.total = sizes.kernel + initrds.reduce((sum, p) => sum + (sizes[nameOf(p)] ?? 0), 0);
-  return { kernel: kernelOut, initrds, loaderInitrds, runtime, sizes, cached };
+  const nicModules = built.get('modules') ?? null;
+  return { kernel: kernelOut, initrds, loaderInitrds, nicModules, runtime, sizes, cached };
 }
 
 /** Concatenates `files` into `out` atomically, hashing on the way. */

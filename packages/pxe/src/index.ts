@@ -20,7 +20,7 @@ export { staticPlan, DEFAULT_LOADERS, LEGACY_BIOS_LOADER } from './plan.js';
 export type { StaticPlanOptions, LoaderKind } from './plan.js';
 export { HOST_LOADERS, requiredLoaders, findLoader } from './loaders.js';
 export type { LoaderSource } from './loaders.js';
-export { ipxeScript, pxelinuxConfig } from './scripts.js';
+export { ipxeScript, pxelinuxConfig, IPXE_BUSID } from './scripts.js';
 export type { BootScriptOptions, PxelinuxConfigOptions } from './scripts.js';
 export { PxeError, PxeErrorCode } from './errors.js';
 export { decodePacket, encodePacket, BROADCAST_FLAG } from './packet.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ipxeScript, pxelinuxConfig } from './scripts.js';
+import { IPXE_BUSID, ipxeScript, pxelinuxConfig } from './scripts.js';
 
 describe('ipxeScript', () => {
   it('names every initrd on the kernel command line for the EFI stub', () => {
@@ -22,6 +22,24 @@ describe('ipxeScript', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it("leaves iPXE's busid setting in an initrd URL's folder for iPXE to expand, and names the file", () => {
+    const url = `http://10.77.0.1:8080/phase1/nic/${IPXE_BUSID}/modules.cpio.xz`;
+    expect(IPXE_BUSID).toBe('${netX/busid:hexraw}');
+    const script = ipxeScript({
+      kernel: 'http://10.77.0.1:8080/phase1/vmlinuz',
+      initrds: [url],
+      cmdline: '',
+    });
+    expect(script.split('\n').slice(1, 3)).toEqual([
+      'kernel http://10.77.0.1:8080/phase1/vmlinuz initrd=modules.cpio.xz',
+      'initrd http://10.77.0.1:8080/phase1/nic/${netX/busid:hexraw}/modules.cpio.xz',
+    ]);
+    // In the file name iPXE would name the image after the setting's value: refused.
+    expect(() =>
+      ipxeScript({ kernel: 'http://x/k', initrds: [`http://x/nic-${IPXE_BUSID}.xz`], cmdline: '' }),
+    ).toThrow(expect.objectContaining({ code: 'PXE_BAD_OPTION' }));
   });
 
   it('refuses line breaks (script injection) and two initrds with the same name', () => {

@@ -21,12 +21,30 @@ function check(what: string, value: string, allowSpaces: boolean): void {
   }
 }
 
-/** The file name iPXE gives an image fetched from `url`: the last path segment. */
+/**
+ * iPXE's setting for the bus id of the NIC it booted from, as a script writes it: 5 bytes (bus type
+ * 1 = PCI, then vendor and device, big-endian) as plain hex, e.g. `018086100e` for QEMU's e1000.
+ * `netX` is the last network device opened (the boot NIC); `busid` comes from the device's PCI
+ * config space for iPXE's own drivers (src/drivers/bus/pci.c), from the PXE ROM's UNDI for
+ * undionly.kpxe (src/arch/x86/drivers/net/undionly.c) and from the PCI parent of the SNP/NII handle
+ * for snponly.efi (src/interface/efi/efi_utils.c `efi_device_info`), else bus type 7 (EFI) with no
+ * ids. iPXE expands `${…}` in every command's arguments before running it, an unknown setting to
+ * nothing (src/core/settings.c `expand_settings`). In iPXE since 2013 (`hexraw`, commit 9f3bbac).
+ */
+export const IPXE_BUSID = '${netX/busid:hexraw}';
+
+/**
+ * The file name iPXE gives an image fetched from `url`: the last path segment, without the query
+ * (src/core/image.c `image_set_uri`). A setting there (`${…}`) is refused: iPXE would name the image
+ * after its value, which the kernel command line cannot know.
+ */
 function imageName(url: string): string {
   const path = url.replace(/[?#].*$/, '');
   const name = decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
-  if (name === '' || /\s/.test(name))
-    throw new PxeError(PxeErrorCode.BadOption, `initrd URL "${url}" has no file name`);
+  if (name === '' || /\s/.test(name) || name.includes('${') || name.includes('}'))
+    throw new PxeError(PxeErrorCode.BadOption, `initrd URL "${url}" has no plain file name`, {
+      hint: 'put iPXE settings (${…}) in a folder of the URL or its query, not its last segment',
+    });
   return name;
 }
 

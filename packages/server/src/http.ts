@@ -5,6 +5,7 @@ import { clientStatusSchema, normalizeMac, type ClientStatusAnswer } from '@boot
 import { ipxeScript } from '@boottorrent/pxe';
 import type { ClientTable } from './clients.js';
 import { oneLine } from './line.js';
+import { findNicModulesArchive, nicModulesRoute, nicModulesUrl } from './nic-route.js';
 import { sendFile } from './range.js';
 
 /** Options of {@link startHttpServer}. */
@@ -15,6 +16,12 @@ export interface HttpServerOptions {
   /** Base URL the clients use, e.g. http://10.77.0.1:8080 */
   baseUrl: string;
   phase1: { kernel: string; initrds: string[] };
+  /**
+   * Phase-1's full NIC modules archive (one of `phase1.initrds`): the boot script then asks for the
+   * boot NIC's modules only (see nic-route.ts). null: every machine loads the full set.
+   * @default the initrd named `modules.cpio.<ext>`, if any
+   */
+  nicModules?: string | null;
   /** Kernel command line for phase-1. */
   cmdline: string;
   /** Files served under /webseed/<os>/<path>: exactly the torrents' files, nothing else. */
@@ -86,6 +93,8 @@ const CLIENT_ROUTE = /^\/api\/v1\/clients\/([^/]+)(\/status)?$/;
 export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer> {
   const phase1 = new Map<string, string>();
   for (const p of [o.phase1.kernel, ...o.phase1.initrds]) phase1.set(basename(p), p);
+  const nicArchive = o.nicModules === undefined ? findNicModulesArchive(o.phase1.initrds) : o.nicModules;
+  const routes = [...(nicArchive ? [nicModulesRoute({ archive: nicArchive })] : []), ...(o.routes ?? [])];
   let webSeedBytes = 0;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -105,12 +114,12 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     } catch {
       return send(400, 'bad request path: not a valid URL path\n');
     }
-    for (const r of o.routes ?? []) {
+    for (const r of routes) {
       const m = r.path.exec(path);
       if (!m || (r.method !== req.method && !(r.method === 'GET' && req.method === 'HEAD'))) continue;
       return r.handle(req, res, { url, path, params: m.slice(1), remote, send });
     }
-    const elsewhere = (o.routes ?? []).filter((r) => r.path.test(path)).map((r) => r.method);
+    const elsewhere = routes.filter((r) => r.path.test(path)).map((r) => r.method);
     if (elsewhere.length) {
       // The path is an extra route's, but not for this method.
       res.setHeader('allow', [...new Set(elsewhere)].join(', '));
@@ -172,7 +181,9 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
       o.clients.observe(normalizeMac(mac), { phase: 'loader', ip: remote }, 'boot.ipxe');
       const script = ipxeScript({
         kernel: `${o.baseUrl}/phase1/${basename(o.phase1.kernel)}`,
-        initrds: o.phase1.initrds.map((p) => `${o.baseUrl}/phase1/${basename(p)}`),
+        initrds: o.phase1.initrds.map((p) =>
+          p === nicArchive ? nicModulesUrl(o.baseUrl, p) : `${o.baseUrl}/phase1/${basename(p)}`,
+        ),
         cmdline: [o.cmdline, o.cmdlineFor?.(normalizeMac(mac)) ?? ''].filter(Boolean).join(' '),
       });
       return send(200, script);

@@ -44,7 +44,7 @@ const sha = async (f: string) =>
     .digest('hex');
 
 describe('buildPhase1', () => {
-  it('assembles init, busybox, NIC modules in load order, kexec and node with their libraries, and the agent', async () => {
+  it('assembles init, busybox, kexec, NIC modules in load order with their index, node with its libraries, and the agent', async () => {
     const events: Phase1Progress[] = [];
     const out = join(dir, 'a');
     const r = await buildPhase1({
@@ -55,7 +55,13 @@ describe('buildPhase1', () => {
       onProgress: (e) => events.push(e),
     });
     expect(r.cached).toBe(false);
-    expect(r.initrds.map((f) => basename(f))).toEqual(['base.cpio.zst', 'node.cpio.zst', 'agent.cpio.zst']);
+    expect(r.initrds.map((f) => basename(f))).toEqual([
+      'base.cpio.zst',
+      'modules.cpio.zst',
+      'node.cpio.zst',
+      'agent.cpio.zst',
+    ]);
+    expect(r.nicModules).toBe(r.initrds[1]);
     // busybox cannot unpack zstd: one stage, the boot loader loads everything.
     expect(r.runtime).toBeNull();
     expect(r.loaderInitrds).toEqual(r.initrds);
@@ -88,9 +94,30 @@ describe('buildPhase1', () => {
     for (const name of ['e1000', 'e1000e', 'igb', 'igc', 'ixgbe', 'r8169', 'tg3', 'bnx2', 'bnxt_en']) {
       expect(at(name), name).toBeGreaterThan(0);
     }
+    // Base holds no module: they are all in the modules archive, with the lines of the kernel's
+    // modules.alias and modules.dep that name them (a server cuts one NIC's archive from it).
+    const base = await records([r.initrds[0]!]);
+    expect([...base.keys()].filter((p) => p.endsWith('.ko'))).toEqual([]);
+    expect(base.has('etc/boottorrent/modules')).toBe(false);
+    const mods = await records([r.nicModules!]);
+    expect([...mods.keys()].filter((p) => p.endsWith('.ko'))).toHaveLength(order.length);
+    const root = `lib/modules/${parts.kernelVersion}`;
+    const alias = Buffer.from(mods.get(`${root}/modules.alias`)!.data).toString();
+    const hostAlias = await readFile(join(parts.modulesDir, 'modules.alias'), 'utf8');
+    expect(hostAlias).toContain('alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n');
+    expect(alias).toContain('alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n');
+    expect(alias).toContain('alias virtio:d00000001v* virtio_net\n');
+    for (const line of alias.trim().split('\n')) expect(hostAlias).toContain(`${line}\n`);
+    expect(alias).not.toMatch(/ (ahci|snd_hda_intel|xhci_pci)\n/);
+    const depLines = Buffer.from(mods.get(`${root}/modules.dep`)!.data)
+      .toString()
+      .trim()
+      .split('\n');
+    expect(depLines).toHaveLength(order.length);
+    expect(depLines).toContain('kernel/drivers/net/ethernet/intel/e1000/e1000.ko:');
     const archives = r.initrds.reduce((s, f) => s + r.sizes[basename(f)]!, 0);
     expect(r.sizes.total).toBe(r.sizes.kernel! + archives);
-    expect(events.filter((e) => e.type === 'built').map((e) => (e as { file: string }).file)).toHaveLength(3);
+    expect(events.filter((e) => e.type === 'built').map((e) => (e as { file: string }).file)).toHaveLength(4);
   });
 
   it('rebuilds nothing when the inputs did not change, and only the agent archive when the agent did', async () => {
@@ -114,7 +141,7 @@ describe('buildPhase1', () => {
     expect(await Promise.all(['base.cpio.zst', 'node.cpio.zst'].map((f) => sha(join(out, f))))).toEqual(
       before,
     );
-    expect(Buffer.from((await records([third.initrds[2]!])).get('agent.mjs')!.data).toString()).toContain(
+    expect(Buffer.from((await records([third.initrds[3]!])).get('agent.mjs')!.data).toString()).toContain(
       'v2',
     );
   });
@@ -134,20 +161,25 @@ describe('buildPhase1', () => {
       level: 0,
       onProgress: (e) => events.push(e),
     });
-    expect(r.initrds.map((f) => basename(f))).toEqual(['base.cpio.xz', 'node.cpio.xz', 'agent.cpio.xz']);
-    expect(events.filter((e) => e.type === 'built')).toHaveLength(3);
+    expect(r.initrds.map((f) => basename(f))).toEqual([
+      'base.cpio.xz',
+      'modules.cpio.xz',
+      'node.cpio.xz',
+      'agent.cpio.xz',
+    ]);
+    expect(events.filter((e) => e.type === 'built')).toHaveLength(4);
     for (const f of r.initrds) expect(await magic(f, 6), basename(f)).toBe(XZ_MAGIC);
-    const agentCpio = execFileSync('xz', ['-dc', r.initrds[2]!]);
+    const agentCpio = execFileSync('xz', ['-dc', r.initrds[3]!]);
     expect(Buffer.from(readCpio(agentCpio).find((e) => e.path === 'agent.mjs')!.data).toString()).toContain(
       'agent v2',
     );
     const archives = r.initrds.reduce((s, f) => s + r.sizes[basename(f)]!, 0);
     expect(r.sizes.total).toBe(r.sizes.kernel! + archives);
-    // Two stages: the boot loader loads base; the runtime is node + agent byte for byte, and base
-    // carries its SHA-256 and part sizes for /init.
-    expect(r.loaderInitrds.map((f) => basename(f))).toEqual(['base.cpio.xz']);
+    // Two stages: the boot loader loads base and the modules; the runtime is node + agent byte for
+    // byte, and base carries its SHA-256 and part sizes for /init.
+    expect(r.loaderInitrds.map((f) => basename(f))).toEqual(['base.cpio.xz', 'modules.cpio.xz']);
     const runtime = await readFile(r.runtime!.path);
-    const [node, agentXz] = [await readFile(r.initrds[1]!), await readFile(r.initrds[2]!)];
+    const [node, agentXz] = [await readFile(r.initrds[2]!), await readFile(r.initrds[3]!)];
     expect(runtime.equals(Buffer.concat([node, agentXz]))).toBe(true);
     expect(r.runtime!.parts).toEqual([node.length, agentXz.length]);
     const baseCpio = readCpio(execFileSync('xz', ['-dc', r.initrds[0]!], { maxBuffer: 1 << 30 }));
@@ -156,8 +188,9 @@ describe('buildPhase1', () => {
       `sha256=${createHash('sha256').update(runtime).digest('hex')}\nname=runtime.cpio.xz\nparts=${node.length} ${agentXz.length}\n`,
     );
     // busybox's unxz (what /init unpacks with) reads the runtime's archives: no x86 filter in them.
-    expect(execFileSync('xz', ['--list', '-vv', r.initrds[1]!]).toString()).not.toMatch(/x86/);
+    expect(execFileSync('xz', ['--list', '-vv', r.initrds[2]!]).toString()).not.toMatch(/x86/);
     expect(execFileSync('xz', ['--list', '-vv', r.initrds[0]!]).toString()).toMatch(/x86/);
+    expect(execFileSync('xz', ['--list', '-vv', r.initrds[1]!]).toString()).toMatch(/x86/);
     // Back to zstd: its archives are still there and still match their inputs.
     const back = await buildPhase1({ outDir: out, parts, agentBundle: agent, ...ZSTD3 });
     expect(back.cached).toBe(true);
@@ -173,9 +206,14 @@ describe('buildPhase1', () => {
       level: 1,
       nicModules: ['e1000'],
     });
-    expect(r.initrds.map((f) => basename(f))).toEqual(['base.cpio.gz', 'node.cpio.gz', 'agent.cpio.gz']);
-    const base = await records([r.initrds[0]!]);
-    expect(Buffer.from(base.get('etc/boottorrent/modules')!.data).toString()).toBe(
+    expect(r.initrds.map((f) => basename(f))).toEqual([
+      'base.cpio.gz',
+      'modules.cpio.gz',
+      'node.cpio.gz',
+      'agent.cpio.gz',
+    ]);
+    const mods = await records([r.initrds[1]!]);
+    expect(Buffer.from(mods.get('etc/boottorrent/modules')!.data).toString()).toBe(
       `${parts.kernelVersion}/kernel/drivers/net/ethernet/intel/e1000/e1000.ko\n`,
     );
     await expect(
