@@ -5,6 +5,7 @@ import type { Torrent } from 'webtorrent';
 import { destroyClient, startClient } from './client.js';
 import { SeederError, SeederErrorCode, abortError, type Logger } from './errors.js';
 import { installPicker } from './picker.js';
+import { RequestServer } from './serve.js';
 import { addTorrent, parse } from './seeder.js';
 import { chooseTrackers, DEFAULT_TRACKER_FALLBACK_MS, TrackerFallback } from './trackers.js';
 import { UploadQueue } from './upload-queue.js';
@@ -230,6 +231,8 @@ export async function download(opts: DownloadOptions): Promise<Download> {
       fastPath: opts.fastPath ?? true,
       onAdd: (t) => {
         if (opts.uploadQueue ?? true) uploadQueue = new UploadQueue(t);
+        // peers' requests answered from the piece cache at once (serve.ts)
+        if (opts.fastPath ?? true) new RequestServer(t);
         // before the torrent can announce, so that no tracker answer is missed
         trackerFallback = new TrackerFallback(t, {
           urls: trackers.fallback,

@@ -24,6 +24,13 @@ export interface FastWire {
   _onMessageLength(message: Uint8Array): void;
   _onPiece(index: number, offset: number, block: Uint8Array): void;
   _onReject(index: number, offset: number, length: number): void;
+  _onRequest(index: number, offset: number, length: number): void;
+  /** serve.ts: answers a REQUEST at once if it can (true), else the library's `_onRequest` does */
+  _serve?: ((index: number, offset: number, length: number) => boolean) | undefined;
+  piece(index: number, offset: number, buffer: Uint8Array): void;
+  uploaded: number;
+  uploadSpeed(bytes: number): number;
+  emit(event: 'upload', bytes: number): boolean;
   /** requests sent and not yet answered (bittorrent-protocol's `Request` objects) */
   requests: { piece: number; offset: number; length: number }[];
   /** the remote's peer id, hex, once its handshake arrived */
@@ -199,6 +206,15 @@ export function fastParse(wire: FastWire): void {
         break;
       }
       let msg = size === 0 ? new Uint8Array(0) : take(wire, size);
+      // a REQUEST: answered by serve.ts from the piece cache, or by the library (as _onMessage would)
+      if (size === 13 && msg[0] === 6 && wire._parser === onMessage && wire._serve) {
+        wire._parse(4, wire._onMessageLength);
+        const index = u32(msg, 1);
+        const offset = u32(msg, 5);
+        const length = u32(msg, 9);
+        if (!wire._serve(index, offset, length)) wire._onRequest(index, offset, length);
+        continue;
+      }
       // handlers may keep a message (a BITFIELD, an extended message): not a view of a borrowed read.
       // A PIECE's block is copied into its piece before the handler returns.
       if (lent && !(wire._parser === onMessage && msg[0] === 7)) msg = new Uint8Array(msg);
@@ -310,8 +326,10 @@ function connect(peer: FastPeer, conn: Socket, wire: FastWire): void {
   /** consecutive 16 KiB requests of one piece, not yet written (BootTorrent peers only) */
   let pending: { index: number; offset: number; length: number } | null = null;
   let ours: boolean | undefined;
+  /** bytes written this tick, told to webtorrent's peer (its upload counters) once, on uncork */
+  let written = 0;
   const write = (data: Uint8Array): boolean => {
-    peer.emit('upload', data.length);
+    written += data.length;
     const done = writeDone(data);
     return done ? conn.write(data, done) : conn.write(data);
   };
@@ -323,11 +341,17 @@ function connect(peer: FastPeer, conn: Socket, wire: FastWire): void {
   };
   const uncork = (): void => {
     corked = false;
+    if (written > 0) {
+      const n = written;
+      written = 0;
+      peer.emit('upload', n);
+    }
     if (conn.destroyed) return;
     flush();
     conn.uncork();
   };
-  wire._push = (data: Uint8Array) => {
+  /** Bytes towards the socket: encrypted if the wire is, written corked with the rest of this tick's. */
+  const send = (data: Uint8Array): boolean => {
     if (wire._finished || conn.destroyed) return false;
     if (wire._encryptor) data = wire._encryptor.encrypt(data);
     if (!corked) {
@@ -335,6 +359,25 @@ function connect(peer: FastPeer, conn: Socket, wire: FastWire): void {
       conn.cork();
       process.nextTick(uncork);
     }
+    flush();
+    return write(data);
+  };
+  // A PIECE: its 13-byte header and the block, one after the other in this tick's writev (the library
+  // formats the header through its generic message code and passes each part through _push).
+  wire.piece = (index: number, offset: number, buffer: Uint8Array) => {
+    const head = Buffer.allocUnsafe(13);
+    head.writeUInt32BE(9 + buffer.length, 0);
+    head[4] = 7;
+    head.writeUInt32BE(index, 5);
+    head.writeUInt32BE(offset, 9);
+    send(head);
+    send(buffer);
+    wire.uploaded += buffer.length;
+    wire.uploadSpeed(buffer.length);
+    wire.emit('upload', buffer.length);
+  };
+  wire._push = (data: Uint8Array) => {
+    if (wire._finished || conn.destroyed) return false;
     // a REQUEST (17 bytes: length 13, id 6) for one block, to a BootTorrent peer: coalesce
     if (data.length === 17 && data[4] === 6 && data[3] === 13 && !wire._encryptor) {
       ours ??= wire.peerId === undefined ? undefined : isBootTorrentPeerId(wire.peerId);
@@ -350,13 +393,17 @@ function connect(peer: FastPeer, conn: Socket, wire: FastWire): void {
           pending.length += BLOCK;
           return true;
         }
+        if (!corked) {
+          corked = true;
+          conn.cork();
+          process.nextTick(uncork);
+        }
         flush();
         pending = { index, offset, length: BLOCK };
         return true;
       }
     }
-    flush();
-    return write(data);
+    return send(data);
   };
   const onRead = (chunk: Uint8Array): void => {
     if (peer.destroyed || wire.destroyed) return;

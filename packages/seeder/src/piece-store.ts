@@ -102,6 +102,8 @@ export class PieceReader implements ChunkStore {
   private readonly files: { path: string; offset: number; length: number }[];
   private readonly handles = new Map<string, Promise<FileHandle>>();
   private readonly cache = new Map<number, Promise<Buffer>>();
+  /** the pieces of {@link cache} whose read has finished, for {@link peek} */
+  private readonly ready = new Map<number, Buffer>();
   private cached = 0;
   private closed = false;
 
@@ -124,7 +126,8 @@ export class PieceReader implements ChunkStore {
     }));
   }
 
-  private pieceLength(index: number): number {
+  /** Bytes in piece `index`. */
+  pieceLength(index: number): number {
     return index === this.torrent.pieces.length - 1 ? this.torrent.lastPieceLength : this.torrent.pieceLength;
   }
 
@@ -178,7 +181,13 @@ export class PieceReader implements ChunkStore {
     p = this.read(index, true);
     this.cache.set(index, p);
     this.cached += this.pieceLength(index);
-    p.catch(() => this.drop(index));
+    const read = p;
+    p.then(
+      (buf) => {
+        if (this.cache.get(index) === read) this.ready.set(index, buf);
+      },
+      () => this.drop(index),
+    );
     for (const old of this.cache.keys()) {
       if (this.cached <= this.maxBytes || old === index) break;
       this.drop(old);
@@ -190,8 +199,32 @@ export class PieceReader implements ChunkStore {
     const p = this.cache.get(index);
     if (!p) return;
     this.cache.delete(index);
+    this.ready.delete(index);
     this.cached -= this.pieceLength(index);
     p.then(releaseBuffer, () => {});
+  }
+
+  /**
+   * The piece if the cache holds it read, else undefined (then nothing is started): the serve path
+   * (serve.ts) answers a request from it in the same tick, with no callback or promise. Counts as a
+   * use of the piece for the cache's order, as {@link get} does.
+   */
+  peek(index: number): Buffer | undefined {
+    const buf = this.ready.get(index);
+    if (!buf) return undefined;
+    const p = this.cache.get(index)!;
+    this.cache.delete(index); // most recently used last
+    this.cache.set(index, p);
+    return buf;
+  }
+
+  /**
+   * The whole piece, from the cache or read into it (one read however many callers wait): the serve
+   * path's way to wait for a piece {@link peek} did not have.
+   */
+  load(index: number): Promise<Buffer> {
+    if (this.closed) return Promise.reject(new Error('store closed'));
+    return this.cachedRead(index);
   }
 
   get(

@@ -13,6 +13,7 @@ import {
   readPiecesDirectly,
   SEEDER_PIECE_CACHE_BYTES,
 } from './piece-store.js';
+import { RequestServer } from './serve.js';
 import { socketOf } from './socket.js';
 import { chooseTrackers, DEFAULT_TRACKER_FALLBACK_MS, TrackerFallback } from './trackers.js';
 import { UploadLimiter, type LimitedWire } from './upload-limit.js';
@@ -80,6 +81,12 @@ export interface TorrentUploadStats {
   peers: PeerBytes[];
   /** with `superSeed`: pieces shown (HAVEs and first-bitfield bits) and slots freed by a stalled peer */
   superSeed?: { shown: number; stalls: number };
+  /**
+   * with `fastPath`: REQUESTs received on direct connections; those answered from a piece the cache
+   * held, and those that waited for their piece's read (serve.ts). The rest went webtorrent's way
+   * (sent while choked, not held, out of range).
+   */
+  requests?: { received: number; fromCache: number; afterRead: number };
 }
 /** Per torrent, per peer uploaded bytes. */
 export type SwarmUploadStats = TorrentUploadStats[];
@@ -253,6 +260,7 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
     superSeeder?: SuperSeeder | undefined;
     queue?: UploadQueue | undefined;
     trackerFallback?: TrackerFallback | undefined;
+    server?: RequestServer | undefined;
   }[] = [];
   const superSeeders: SuperSeeder[] = [];
   const uploadQueues: UploadQueue[] = [];
@@ -277,6 +285,7 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
     let superSeeder: SuperSeeder | undefined;
     let queue: UploadQueue | undefined;
     let trackerFallback: TrackerFallback | undefined;
+    let server: RequestServer | undefined;
     // One announce per tracker host, as the downloader does (trackers.ts): a tracker listed as UDP and
     // HTTP was announced to twice every interval, the HTTP one through Node's fetch, whose parser is
     // WebAssembly that V8 compiled again while serving (~0.08 CPU-s of a 5 s run, see the swarm NOTES).
@@ -294,6 +303,8 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
           }
           // after the super-seeder: it then counts a piece as sent when the queue really sends it
           if (opts.uploadQueue ?? true) uploadQueues.push((queue = new UploadQueue(t)));
+          // requests answered from the piece cache; the super-seeder hears of each, as of a 'request'
+          if (opts.fastPath ?? true) server = new RequestServer(t, (w) => superSeeder?.requested(w));
           // before the torrent can announce, so that no tracker answer is missed
           trackerFallback = new TrackerFallback(t, {
             urls: trackers.fallback,
@@ -337,7 +348,10 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
         limiter.attach(wire as unknown as LimitedWire);
         const peer = `${wire.remoteAddress}:${wire.remotePort}`;
         events.emit('peer', { infoHash: p.infoHash, peer });
-        wire.on('upload', (bytes) => events.emit('upload', { infoHash: p.infoHash, peer, bytes }));
+        wire.on('upload', (bytes) => {
+          if (events.listenerCount('upload') > 0)
+            events.emit('upload', { infoHash: p.infoHash, peer, bytes });
+        });
       },
     );
     torrent.on('error', (err: unknown) =>
@@ -346,7 +360,7 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
         new SeederError(SeederErrorCode.Swarm, `${p.name}: ${String(err)}`, { cause: err }),
       ),
     );
-    swarms.push({ torrent, wires, superSeeder, queue, trackerFallback });
+    swarms.push({ torrent, wires, superSeeder, queue, trackerFallback, server });
   };
   try {
     for (const [i, p] of parsed.entries()) await seed(p, opts.torrents[i]!.dir);
@@ -394,12 +408,21 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
       limiter.set(bytesPerSecond);
     },
     stats: () =>
-      swarms.map(({ torrent, wires, superSeeder }) => ({
+      swarms.map(({ torrent, wires, superSeeder, server }) => ({
         infoHash: torrent.infoHash,
         name: torrent.name,
         uploaded: wires.uploaded,
         peers: wires.list(),
         ...(superSeeder ? { superSeed: { shown: superSeeder.shownTotal, stalls: superSeeder.stalls } } : {}),
+        ...(server
+          ? {
+              requests: {
+                received: server.received,
+                fromCache: server.fromCache,
+                afterRead: server.afterRead,
+              },
+            }
+          : {}),
       })),
     on(event, listener) {
       events.on(event, listener as (...a: unknown[]) => void);

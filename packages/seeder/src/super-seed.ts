@@ -67,6 +67,7 @@ export class SuperSeeder {
   /** round robin order of connections that may still be shown a piece */
   private queue: Conn[] = [];
   private readonly conns = new Set<Conn>();
+  private readonly byWire = new WeakMap<Wire, Conn>();
   private inFlight = 0;
   private readonly timer: ReturnType<typeof setInterval>;
   /** HAVEs and bitfield bits sent (pieces shown), over all connections */
@@ -107,6 +108,7 @@ export class SuperSeeder {
       have: wire.have.bind(wire),
     };
     this.conns.add(c);
+    this.byWire.set(wire, c);
     const sendBitfield = wire.bitfield.bind(wire);
     wire.bitfield = () => {
       if (c.started || c.closed) return;
@@ -194,6 +196,15 @@ export class SuperSeeder {
       if (c.started) c.have(i);
       else c.bitfield[i >> 3]! |= 0x80 >> (i & 7);
     }
+  }
+
+  /**
+   * The peer on `wire` sent a REQUEST that was answered without the wire's 'request' event (serve.ts):
+   * a sign of life, as that event is.
+   */
+  requested(wire: Wire): void {
+    const c = this.byWire.get(wire);
+    if (c) this.wake(c);
   }
 
   /** `c` showed it is alive (a request, a block sent to it, a HAVE): it may get slots again. */

@@ -144,6 +144,8 @@ export class UploadQueue {
     };
     wire.piece = (index: number, offset: number, buffer: Uint8Array) => {
       if (this.stopped || wire.destroyed) return c.send(index, offset, buffer);
+      // Nothing waits anywhere and this connection has room: what pump() would do, without its groups.
+      if (this.groups.length === 0 && this.backlog(c) < c.allowance) return c.send(index, offset, buffer);
       let g = c.groups.get(index);
       if (!g) {
         g = { conn: c, index, blocks: [] };

@@ -82,6 +82,11 @@ describe('aria2c interop through our HTTP tracker', () => {
           .startsWith('A2-'),
       ),
     ).toBe(true);
+    // aria2c asks for 16 KiB blocks, every one answered by the serve path (serve.ts), none by webtorrent's
+    const r = seeder.stats()[0]!.requests!;
+    expect(r.received).toBeGreaterThanOrEqual(Math.ceil(created.size / (16 * 1024)));
+    expect(r.fromCache + r.afterRead).toBe(r.received);
+    expect(r.fromCache).toBeGreaterThan(0);
     await seeder.close();
     seeder = undefined;
   }, 120_000);
