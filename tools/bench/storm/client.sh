@@ -6,14 +6,18 @@
 # until it runs kexec -e (KEXEC, a stub that records the call and ends the agent).
 # Environment: BB_BIN (a folder of busybox applet links), SERVER (host:port), MAC, IP, WORK (empty
 # folder), XZ (the host's xz: the kernel's role of unpacking initrds, whose x86 filter busybox cannot
-# decode), KEXEC (the stub). Prints one JSON line per milestone: loader, phase1, agent (unpacked, the
-# agent starts), downloaded, ready.
+# decode), KEXEC (the stub), BUSID (optional: what iPXE's ${netX/busid:hexraw} expands to on this
+# machine; a veth has no PCI id, so a machine's NIC is taken to be QEMU's default NIC model,
+# e1000, 8086:100e). Prints one JSON line per milestone: loader, phase1, agent (unpacked, the agent
+# starts), downloaded, ready.
 set -e
 export PATH="$BB_BIN"
 cd "$WORK"
 wget -q -O boot.ipxe "http://$SERVER/boot.ipxe?mac=$MAC"
 initrds=""
 for u in $(sed -n 's/^kernel \([^ ]*\).*/\1/p; s/^initrd \([^ ]*\).*/\1/p' boot.ipxe); do
+  # iPXE expands settings in a command's arguments before it fetches (src/core/exec.c).
+  u=$(echo "$u" | sed 's|${netX/busid:hexraw}|'"${BUSID:-018086100e}"'|g')
   wget -q -O "$(basename "$u")" "$u"
   case "$u" in *vmlinuz*) ;; *) initrds="$initrds $(basename "$u")" ;; esac
 done
