@@ -183,7 +183,7 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
         withExtraCmdline(os, args.extra),
         dl.dir,
         opts.tools,
-        () => reporter.report({ phase: 'booted', ...report }),
+        async () => void (await reporter.report({ phase: 'booted', ...report })),
         tty,
       );
       return `${os.dispname} exited with code ${code}`;

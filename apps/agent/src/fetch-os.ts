@@ -7,10 +7,71 @@ import { AgentError, AgentErrorCode } from './errors.js';
 import { formatBytes, memAvailable, progressLine } from './format.js';
 import type { AgentPaths } from './paths.js';
 import { ramNeeded } from './ram.js';
-import type { StatusReporter } from './status.js';
+import type { StatusReply, StatusReporter } from './status.js';
 
 /** Seconds without verified progress before a download is given up. @default 60 */
 export const DEFAULT_STALL_SECONDS = 60;
+
+/**
+ * Answers in a row saying no machine waits for the OS before a seeding agent stops early (reports
+ * go at most once a second, so about 2 s): one answer could come just before a machine the server
+ * has not seen yet asks. @default 3
+ */
+export const SEED_IDLE_ANSWERS = 3;
+/** Seconds a machine seeds at least, whatever the server says. @default 2 */
+export const SEED_MIN_SECONDS = 2;
+
+/** Why seeding ended: no machine waits for the OS (the server said so), or seed_time is over. */
+export type SeedStop = 'none-waiting' | 'seed-time';
+
+/**
+ * When a machine stops seeding its OS: always at `seedTime`; with `whileNeeded`, earlier, once the
+ * server answered `idleAnswers` status reports in a row with no machine waiting for the OS and at
+ * least `minSeconds` have passed. An answer with machines waiting, or a report without an answer
+ * (server down, timeout, refused), starts the count over: a machine that cannot ask seeds the whole
+ * `seedTime`, as before. Pure: the clock is injected.
+ */
+export class SeedPolicy {
+  readonly #end: number;
+  readonly #earliest: number;
+  readonly #idleAnswers: number;
+  readonly #whileNeeded: boolean;
+  readonly #now: () => number;
+  #zeros = 0;
+
+  constructor(o: {
+    seedTime: number;
+    whileNeeded: boolean;
+    /** @default SEED_IDLE_ANSWERS */
+    idleAnswers?: number;
+    /** @default SEED_MIN_SECONDS */
+    minSeconds?: number;
+    /** ms clock. @default Date.now */
+    now?: () => number;
+  }) {
+    this.#now = o.now ?? Date.now;
+    const t0 = this.#now();
+    this.#end = t0 + o.seedTime * 1000;
+    this.#earliest = t0 + (o.minSeconds ?? SEED_MIN_SECONDS) * 1000;
+    this.#idleAnswers = o.idleAnswers ?? SEED_IDLE_ANSWERS;
+    this.#whileNeeded = o.whileNeeded;
+  }
+
+  /** Feeds one status report's reply; returns why to stop now, or null to keep seeding. */
+  reply(r: StatusReply): SeedStop | null {
+    if (r.kind === 'answered' && r.waiting === 0) this.#zeros++;
+    else if (r.kind !== 'skipped') this.#zeros = 0;
+    return this.verdict();
+  }
+
+  /** Why to stop now, or null to keep seeding. */
+  verdict(): SeedStop | null {
+    const now = this.#now();
+    if (now >= this.#end) return 'seed-time';
+    if (this.#whileNeeded && this.#zeros >= this.#idleAnswers && now >= this.#earliest) return 'none-waiting';
+    return null;
+  }
+}
 
 /** Throws AgentError when the OS (plus what its method takes to load it, see ramNeeded) does not fit in the available RAM. */
 export async function checkRam(os: ManifestOs, meminfoPath: string): Promise<void> {
@@ -49,7 +110,8 @@ const bytes = (p: DownloadProgress) => ({
 
 /**
  * Downloads the OS into tmpfs (every piece SHA-1 verified by the swarm client) with a progress line,
- * then seeds it for `seedTime` seconds with a countdown. Gives up after `stallSeconds` without
+ * then seeds it for `seedTime` seconds with a countdown, or less when the server says no machine
+ * still needs it ({@link SeedPolicy}, `seedWhileNeeded`). Gives up after `stallSeconds` without
  * progress. Returns the download, still open (the caller closes it before loading).
  */
 export async function fetchOs(ctx: {
@@ -134,16 +196,36 @@ export async function fetchOs(ctx: {
       ` peers ${formatBytes(p.fromPeers)}, web seed ${formatBytes(p.fromWebSeed)}`,
   );
   if (manifest.seedTime > 0) {
-    void reporter.report({ phase: 'seeding', os: os.name, progress: 1, ...bytes(p) });
-    const done = await dl.seedFor(manifest.seedTime, {
-      onProgress: (s) => {
-        con.status(
-          `Seeding ${os.dispname} for ${s.remainingSeconds} s more, uploaded ${formatBytes(s.uploaded)}`,
-        );
-        void reporter.report({ phase: 'seeding', os: os.name, progress: 1, ...bytes(s) });
-      },
-    });
+    const policy = new SeedPolicy({ seedTime: manifest.seedTime, whileNeeded: !!manifest.seedWhileNeeded });
+    const early = new AbortController();
+    const t1 = Date.now();
+    const report = (q: DownloadProgress) =>
+      void reporter.report({ phase: 'seeding', os: os.name, progress: 1, ...bytes(q) }).then((r) => {
+        if (policy.reply(r) === 'none-waiting') early.abort();
+      });
+    report(p);
+    let done: DownloadProgress;
+    try {
+      done = await dl.seedFor(manifest.seedTime, {
+        signal: early.signal,
+        onProgress: (s) => {
+          con.status(
+            `Seeding ${os.dispname} for ${s.remainingSeconds} s more, uploaded ${formatBytes(s.uploaded)}`,
+          );
+          report(s);
+        },
+      });
+    } catch (err) {
+      if (!early.signal.aborted) throw err;
+      done = dl.stats();
+    }
     con.line('');
+    const after = ((Date.now() - t1) / 1000).toFixed(1);
+    con.line(
+      early.signal.aborted
+        ? `Stopped seeding after ${after} s: no machine is waiting for ${os.dispname}`
+        : `Stopped seeding after ${after} s: seed_time reached (${manifest.seedTime} s)`,
+    );
     con.line(`Seeded ${formatBytes(done.uploaded)} to other machines`);
   }
   return dl;

@@ -1,9 +1,16 @@
-import type { ClientStatus } from '@boottorrent/config';
+import { clientStatusAnswerSchema, type ClientStatus } from '@boottorrent/config';
 
 /** Status POSTs give up after this long: the boot never waits on the server's dashboard. @default 1500 ms */
 export const STATUS_TIMEOUT_MS = 1500;
 /** Progress reports are sent at most this often. @default 1000 ms */
 export const STATUS_MIN_INTERVAL_MS = 1000;
+
+/**
+ * What one report got: not sent (throttled, or no server to send to), no usable answer (timeout,
+ * network error, 4xx/5xx), or the server's answer; `waiting` (machines that still need the OS) is
+ * there when the server says it (a report in the `seeding` phase, see ClientStatusAnswer).
+ */
+export type StatusReply = { kind: 'skipped' } | { kind: 'failed' } | { kind: 'answered'; waiting?: number };
 
 /**
  * Best-effort reporter of `POST /api/v1/clients/<mac>/status`. Never throws; phase changes are
@@ -29,26 +36,37 @@ export class StatusReporter {
   }
 
   /** Sends (or skips, when throttled) a report; resolves when it is answered or has timed out. */
-  report(status: ClientStatus): Promise<void> {
-    if (!this.url) return Promise.resolve();
+  report(status: ClientStatus): Promise<StatusReply> {
+    if (!this.url) return Promise.resolve({ kind: 'skipped' });
     const now = Date.now();
     if (status.phase === this.lastPhase && now - this.lastSent < STATUS_MIN_INTERVAL_MS)
-      return Promise.resolve();
+      return Promise.resolve({ kind: 'skipped' });
     this.lastPhase = status.phase;
     this.lastSent = now;
     const body = JSON.stringify({ ...this.base, ...status });
+    const signal = AbortSignal.timeout(STATUS_TIMEOUT_MS);
     return fetch(this.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body,
-      signal: AbortSignal.timeout(STATUS_TIMEOUT_MS),
+      signal,
     }).then(
-      async (res) => {
-        await res.arrayBuffer().catch(() => undefined);
+      async (res): Promise<StatusReply> => {
+        const text = await res.text().catch(() => '');
         this.sent++;
+        if (!res.ok) return { kind: 'failed' };
+        let json: unknown;
+        try {
+          json = text ? JSON.parse(text) : undefined;
+        } catch {
+          json = undefined;
+        }
+        const answer = clientStatusAnswerSchema.safeParse(json);
+        return answer.success ? { kind: 'answered', waiting: answer.data.waiting } : { kind: 'answered' };
       },
-      () => {
+      (): StatusReply => {
         this.failed++;
+        return { kind: 'failed' };
       },
     );
   }

@@ -200,6 +200,28 @@ describe('agent under a pseudo-terminal', () => {
     expect(uploaded()).toBe(true);
   });
 
+  it('stops seeding once the server says no machine waits for the OS, and says why', async () => {
+    let waiting = 1;
+    const { world, agent } = await setup({
+      oss: two,
+      manifest: { timeout: 0, seedTime: 600, seedWhileNeeded: true },
+      waiting: () => waiting,
+    });
+    await agent.waitFor(/Seeding Alpha Linux for \d+ s more/);
+    // One machine still waits: it keeps seeding through several answers.
+    const answered = () => world.posts.filter((p) => p.body.phase === 'seeding').length;
+    await world.waitPost(() => answered() >= 4);
+    expect(agent.text()).not.toMatch(/Stopped seeding/);
+    waiting = 0;
+    await agent.waitFor(/Stopped seeding after [\d.]+ s: no machine is waiting for Alpha Linux/);
+    await agent.waitFor(/Seeded 0 B to other machines/);
+  });
+
+  it('seeds the whole seed_time when the server never says how many wait', async () => {
+    const { agent } = await setup({ oss: two, manifest: { timeout: 0, seedTime: 2, seedWhileNeeded: true } });
+    await agent.waitFor(/Stopped seeding after [\d.]+ s: seed_time reached \(2 s\)/);
+  });
+
   it('refuses an OS that does not fit in RAM with one clear line and returns to the menu', async () => {
     const big = { ...binOs('big', 'Big OS', 'BIG-RAN'), size: 2 * 1024 ** 3 };
     const { agent, world } = await setup(

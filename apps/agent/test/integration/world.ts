@@ -42,6 +42,8 @@ export async function makeWorld(opts: {
   seed?: boolean;
   trackerDown?: boolean;
   manifest?: Partial<ClientManifest>;
+  /** What the status server answers a seeding report, as the boot server does (`{"waiting": N}`). */
+  waiting?: () => number;
 }): Promise<World> {
   const host = opts.host ?? '127.0.0.1';
   const reach = opts.reach ?? '127.0.0.1';
@@ -55,9 +57,11 @@ export async function makeWorld(opts: {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      posts.push({ url: req.url ?? '', body: JSON.parse(body || '{}') as Record<string, unknown> });
+      const parsed = JSON.parse(body || '{}') as Record<string, unknown>;
+      posts.push({ url: req.url ?? '', body: parsed });
       for (const w of postWaiters) w();
-      res.end('{}');
+      if (opts.waiting && parsed.phase === 'seeding') res.end(JSON.stringify({ waiting: opts.waiting() }));
+      else res.end('{}');
     });
   });
   await new Promise<void>((r) => status.listen(0, host, r));
