@@ -9,7 +9,7 @@
 # decode), KEXEC (the stub), BUSID (optional: what iPXE's ${netX/busid:hexraw} expands to on this
 # machine; a veth has no PCI id, so a machine's NIC is taken to be QEMU's default NIC model,
 # e1000, 8086:100e). Prints one JSON line per milestone: loader, phase1, agent (unpacked, the agent
-# starts), downloaded, ready.
+# starts), downloaded, ready; and seedStop with why the agent stopped seeding (none-waiting, seed-time).
 set -e
 export PATH="$BB_BIN"
 cd "$WORK"
@@ -58,6 +58,8 @@ BT_PAYLOAD="$WORK/root/boottorrent" BT_CMDLINE="$WORK/cmdline" BT_LEASE="$WORK/l
   echo "$line" >>agent.log
   case "$line" in
   *"Downloaded "*) echo '{"event":"downloaded"}' ;;
+  *"Stopped seeding after "*"no machine is waiting"*) echo '{"event":"seedStop","why":"none-waiting"}' ;;
+  *"Stopped seeding after "*"seed_time reached"*) echo '{"event":"seedStop","why":"seed-time"}' ;;
   *"could not boot"* | *"agent crashed"*) echo "$line" >&2 && echo '{"event":"error"}' ;;
   esac
 done

@@ -1,7 +1,7 @@
 // Boot storm: N machines boot at once over the swarm benchmark's shaped links, up to loading the OS.
 //
 //   node tools/bench/storm/storm.ts [--n 2,4,8,16] [--json FILE] [--mbit 20] [--size-mib 64]
-//        [--seed-time 30] [--phase1-dir DIR] [--max-minutes 20] [--keep]
+//        [--seed-time 30] [--seed-while-needed true|false] [--phase1-dir DIR] [--max-minutes 20] [--keep]
 //
 // Two methods in one run: `server-phase1` (today's one stage: iPXE loads kernel, base, node, agent
 // and payload from the server) and `peer-phase1` (iPXE loads kernel, base and payload; /init's
@@ -10,7 +10,8 @@
 // and a `machines:` entry that boots it at once (project.ts). Each client runs client.sh under
 // busybox in its own namespace: boot script, its files, the runtime script, then the real agent
 // bundle with the Node it got, which downloads the OS over BitTorrent from the seeder and the other
-// clients, seeds it for the project's seed_time and runs kexec: a stub (kexec-stub.sh) that records
+// clients, seeds it for the project's seed_time (or until the server says no machine waits for it,
+// general.seed_while_needed) and runs kexec: a stub (kexec-stub.sh) that records
 // the command line and ends the agent at `kexec -e`. Reports per N: phase1Last (s until every client
 // holds phase-1: every file in hand, the runtime's hash checked; unpacking not counted), osLast (s
 // until every client runs kexec -e, ready to load its OS), the server's phase-1 bytes (its HTTP side,
@@ -72,6 +73,8 @@ interface Result {
    * at once.
    */
   osLastLessUnpack: number;
+  /** Why each agent stopped seeding: no machine waited any more (the server said so), or seed_time. */
+  seedStops: { noneWaiting: number; seedTime: number };
   /** Each client's milestones, s from the start. */
   clients: Record<Milestone, number>[];
   /** The machine's 1-minute load average at the start and the end of the run. */
@@ -87,6 +90,8 @@ const { values } = parseCli('storm', {
     'size-mib': { type: 'string', default: '64' },
     /** The project's general.seed_time (30, the config's default: what a real boot does). */
     'seed-time': { type: 'string', default: '30' },
+    /** The project's general.seed_while_needed (true, the config's default). */
+    'seed-while-needed': { type: 'string', default: 'true' },
     'phase1-dir': { type: 'string' },
     'max-minutes': { type: 'string', default: '20' },
     /** Leave the scratch folder (each client's boot script, runtime.log, agent.log, kexec.log). */
@@ -101,6 +106,11 @@ const ns = values.n.split(',').map(Number);
 const mbit = Number(values.mbit);
 const sizeMib = Number(values['size-mib']);
 const seedTime = Number(values['seed-time']);
+const seedWhileNeeded = values['seed-while-needed'] === 'true';
+if (!['true', 'false'].includes(values['seed-while-needed'])) {
+  process.stderr.write('storm: --seed-while-needed: give true or false\n');
+  process.exit(2);
+}
 const maxMs = Number(values['max-minutes']) * 60_000;
 for (const [k, v] of [
   ['n', Math.min(...ns)],
@@ -133,7 +143,13 @@ const work = await mkdtemp(join(tmpdir(), 'bt-storm-'));
 const projectDir = join(work, 'project');
 const outDir = join(work, 'out');
 const phase1Json = join(work, 'phase1.json');
-await writeStormProject(projectDir, { hostIp: `${SUBNET}.1`, httpPort: HTTP_PORT, sizeMib, seedTime });
+await writeStormProject(projectDir, {
+  hostIp: `${SUBNET}.1`,
+  httpPort: HTTP_PORT,
+  sizeMib,
+  seedTime,
+  seedWhileNeeded,
+});
 {
   const loaded = await loadProject(projectDir);
   if (!loaded.project) throw new Error(`storm project: ${JSON.stringify(loaded.errors)}`);
@@ -205,6 +221,7 @@ async function runOnce(method: Method, n: number): Promise<Result> {
       ready: [],
     };
     const perClient: Partial<Record<Milestone, number>>[] = lab.clients.map(() => ({}));
+    const seedStops = { noneWaiting: 0, seedTime: 0 };
     const dirs: string[] = [];
     let failed: (e: Error) => void = () => {};
     const failure = new Promise<never>((_, reject) => (failed = reject));
@@ -229,6 +246,7 @@ async function runOnce(method: Method, n: number): Promise<Result> {
           at[m.event as Milestone].push(t);
           perClient[i]![m.event as Milestone] = round(t);
         }
+        if (m.event === 'seedStop') seedStops[m.why === 'none-waiting' ? 'noneWaiting' : 'seedTime']++;
         if (m.event === 'error') failed(new Error(`${host.name}: ${p.stderrTail().trim()}`));
       });
       const code = await p.exited;
@@ -281,6 +299,7 @@ async function runOnce(method: Method, n: number): Promise<Result> {
       osLast: last(at.ready),
       unpackMax: round(Math.max(...perClient.map((c) => c.agent! - c.phase1!))),
       osLastLessUnpack: round(Math.max(...perClient.map((c) => c.ready! - (c.agent! - c.phase1!)))),
+      seedStops,
       clients: perClient as Record<Milestone, number>[],
       serverPhase1Bytes: b.loader + b.runtime,
       serverLoaderBytes: b.loader,
@@ -321,7 +340,7 @@ for (const n of ns) {
     });
     results.push(r);
     process.stderr.write(
-      `storm: ${method} n=${n}: phase-1 ${r.phase1Last} s (loader ${r.loaderLast} s), agents started ${r.agentLast} s, OS downloaded ${r.osDownloadedLast} s, ready ${r.osLast} s (${r.osLastLessUnpack} s less unpacking); server ${mb(r.serverPhase1Bytes)} MB phase-1, ${mb(r.serverOsBytes)} MB OS; runtime ${r.runtimeFromServer} from the server / ${r.runtimeFromPeers} from peers; ${r.cpuSeconds} CPU-s; load ${r.load.join(' → ')}\n`,
+      `storm: ${method} n=${n}: phase-1 ${r.phase1Last} s (loader ${r.loaderLast} s), agents started ${r.agentLast} s, OS downloaded ${r.osDownloadedLast} s, ready ${r.osLast} s (${r.osLastLessUnpack} s less unpacking); server ${mb(r.serverPhase1Bytes)} MB phase-1, ${mb(r.serverOsBytes)} MB OS; runtime ${r.runtimeFromServer} from the server / ${r.runtimeFromPeers} from peers; seeding stopped ${r.seedStops.noneWaiting} × none waiting, ${r.seedStops.seedTime} × seed_time; ${r.cpuSeconds} CPU-s; load ${r.load.join(' → ')}\n`,
     );
   }
 }
@@ -342,7 +361,11 @@ process.stdout.write(lines.join('\n') + '\n');
 if (values.json)
   await writeFile(
     values.json,
-    JSON.stringify({ mbit, sizeMib, seedTime, date: new Date().toISOString(), results }, null, 2),
+    JSON.stringify(
+      { mbit, sizeMib, seedTime, seedWhileNeeded, date: new Date().toISOString(), results },
+      null,
+      2,
+    ),
   );
 if (values.keep) process.stderr.write(`storm: kept ${work}\n`);
 else await rm(work, { recursive: true, force: true });
