@@ -201,6 +201,21 @@ export async function addTorrent(
 }
 
 /**
+ * Skips webtorrent's request scheduler while the torrent holds every piece. webtorrent runs it over
+ * every connection on each BITFIELD, HAVE and UNCHOKE of every peer, to find blocks to ask for; a
+ * seed has none (its `_updateWire` ends without a request), so for the server's seeder that is
+ * connections × pieces × machines calls for nothing: ~12 ms of a 5 s run at 2 machines in the swarm
+ * benchmark at 1 Gbit/s, growing with the square of the room (tools/bench/swarm/NOTES.md, session 7).
+ */
+function idleWhenDone(torrent: Torrent): void {
+  const t = torrent as unknown as { done: boolean; _update(): void };
+  const update = t._update.bind(t);
+  t._update = () => {
+    if (!t.done) update();
+  };
+}
+
+/**
  * Every file must exist with its torrent length before seeding: cheap, and it stops `skipVerify` from
  * serving a half-copied folder (webtorrent would create missing files and serve zeros as verified data).
  */
@@ -331,6 +346,7 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
         `${dir} does not match torrent ${p.name} (${p.infoHash}): ${Math.round(torrent.progress * 100)}% of the pieces verified`,
       );
     }
+    idleWhenDone(torrent);
     const wires = new WireTracker(torrent, {
       lanTuning: true,
       logger: opts.logger,
