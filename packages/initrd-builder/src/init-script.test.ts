@@ -14,7 +14,10 @@ describe('/init', () => {
     expect(init).toContain('mount -t devtmpfs devtmpfs /dev');
     expect(init).toContain(`echo ${PHASE1_TCP_NOTSENT_LOWAT} > /proc/sys/net/ipv4/tcp_notsent_lowat\n`);
     expect(init).toContain(`echo ${PHASE1_TCP_CONGESTION} > /proc/sys/net/ipv4/tcp_congestion_control\n`);
+    // The list comes with the modules archive the boot loader chose; without one, none is loaded.
+    expect(init).toContain(`if [ -f ${PHASE1_PATHS.modules} ]; then`);
     expect(init).toContain(`done < ${PHASE1_PATHS.modules}`);
+    expect(init).toContain('echo "boottorrent phase-1: modules:${nics:- none}"');
     expect(init).toContain('[ $round -lt 3 ]');
     expect(initScript()).toContain('[ $round -lt 20 ]');
     expect(init).toContain('bt.server=*) server="${arg#bt.server=}"');
