@@ -341,14 +341,13 @@ function connect(peer: FastPeer, conn: Socket, wire: FastWire): void {
   };
   const uncork = (): void => {
     corked = false;
+    if (!conn.destroyed) flush();
     if (written > 0) {
       const n = written;
       written = 0;
       peer.emit('upload', n);
     }
-    if (conn.destroyed) return;
-    flush();
-    conn.uncork();
+    if (!conn.destroyed) conn.uncork();
   };
   /** Bytes towards the socket: encrypted if the wire is, written corked with the rest of this tick's. */
   const send = (data: Uint8Array): boolean => {
