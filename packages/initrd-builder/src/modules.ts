@@ -28,8 +28,8 @@ export const DEFAULT_NIC_MODULES = [
 ] as const;
 
 /**
- * Modules a driver needs that modules.dep does not list: virtio_net binds to nothing unless the
- * virtio PCI transport is loaded first (measured: lab-facts §3).
+ * Modules a driver needs that neither modules.dep nor modules.softdep lists: virtio_net binds to
+ * nothing unless the virtio PCI transport is loaded first (measured: lab-facts §3).
  */
 export const MODULE_SOFT_DEPS: Readonly<Record<string, readonly string[]>> = {
   virtio_net: ['virtio_pci'],
@@ -59,35 +59,98 @@ export function parseModulesDep(text: string): Map<string, { path: string; deps:
   return map;
 }
 
+/** A module's soft dependencies: modules to load before it (`pre:`) and after it (`post:`). */
+export interface SoftDeps {
+  pre: string[];
+  post: string[];
+}
+
+/**
+ * Parses modules.softdep (what depmod collects from each module's `softdep` modinfo field, e.g.
+ * Debian 6.1's `softdep r8169 pre: realtek`): module name → its `pre:` and `post:` modules, names
+ * as the kernel spells them (underscores). As in kmod's parser (libkmod-config.c), names before the
+ * first `pre:` or `post:` are ignored (Debian's `softdep cifs gcm`). kmod ≤ 30 uses only a module's
+ * first line; depmod writes one line per MODULE_SOFTDEP, so this takes every line: a module too
+ * many is harmless, one too few can leave a link down.
+ */
+export function parseModulesSoftdep(text: string): Map<string, SoftDeps> {
+  const map = new Map<string, SoftDeps>();
+  for (const line of text.split('\n')) {
+    const [word, name, ...rest] = line.replace(/#.*/, '').trim().split(/\s+/);
+    if (word !== 'softdep' || !name) continue;
+    const key = name.replace(/-/g, '_');
+    const entry = map.get(key) ?? { pre: [], post: [] };
+    let list: string[] | null = null;
+    for (const t of rest) {
+      if (t === 'pre:') list = entry.pre;
+      else if (t === 'post:') list = entry.post;
+      else if (list && !list.includes(t.replace(/-/g, '_'))) list.push(t.replace(/-/g, '_'));
+    }
+    if (entry.pre.length + entry.post.length > 0) map.set(key, entry);
+  }
+  return map;
+}
+
+/** modules.softdep lines for `names`, naming only modules among them (the archive's own index). */
+export function formatModulesSoftdep(
+  softdeps: ReadonlyMap<string, SoftDeps>,
+  names: readonly string[],
+): string {
+  const held = new Set(names);
+  return names
+    .map((name) => {
+      const sd = softdeps.get(name);
+      const pre = sd?.pre.filter((m) => held.has(m)) ?? [];
+      const post = sd?.post.filter((m) => held.has(m)) ?? [];
+      if (pre.length + post.length === 0) return '';
+      const parts = [...(pre.length ? ['pre:', ...pre] : []), ...(post.length ? ['post:', ...post] : [])];
+      return `softdep ${name} ${parts.join(' ')}\n`;
+    })
+    .join('');
+}
+
 /**
  * Orders the dependency closure of `wanted` so each module comes after everything it needs (the
- * insmod order). Missing modules throw unless `skipMissing`; built-in ones are skipped silently.
+ * insmod order), as modprobe does: a module's modules.dep dependencies, then its `pre:` soft
+ * dependencies (`softdeps`, plus {@link MODULE_SOFT_DEPS}) with their own dependencies, then the
+ * module, then its `post:` soft dependencies. Missing modules throw unless `skipMissing`; built-in
+ * ones are skipped silently, and so are soft dependencies that are not built (modprobe, too, loads
+ * what it finds). A soft dependency named by an alias (`crypto-crc32c`, `platform:…`) is not looked
+ * up: none of the NIC drivers' is one in Debian 6.1.
  */
 export function resolveModuleOrder(
   dep: Map<string, { path: string; deps: string[] }>,
   wanted: readonly string[],
-  opts: { builtin?: Set<string>; skipMissing?: boolean } = {},
+  opts: {
+    builtin?: Set<string>;
+    skipMissing?: boolean;
+    softdeps?: ReadonlyMap<string, SoftDeps>;
+  } = {},
 ): { order: string[]; missing: string[] } {
   const order: string[] = [];
   const missing: string[] = [];
   const done = new Set<string>();
-  const visit = (name: string, top: boolean) => {
+  const visit = (name: string, how: 'wanted' | 'needed' | 'soft') => {
     const key = name.replace(/-/g, '_');
     if (done.has(key) || opts.builtin?.has(key)) return;
     const m = dep.get(key);
     if (!m) {
-      if (top && opts.skipMissing) {
+      if (how === 'soft') return;
+      if (how === 'wanted' && opts.skipMissing) {
         missing.push(key);
         return;
       }
       throw new InitrdError(InitrdErrorCode.ModuleMissing, `kernel module ${key} is not in modules.dep`);
     }
     done.add(key);
-    for (const soft of MODULE_SOFT_DEPS[key] ?? []) visit(soft, false);
-    for (const d of m.deps) visit(moduleName(d), false);
+    const soft = opts.softdeps?.get(key);
+    for (const d of m.deps) visit(moduleName(d), 'needed');
+    for (const s of MODULE_SOFT_DEPS[key] ?? []) visit(s, 'needed');
+    for (const s of soft?.pre ?? []) visit(s, 'soft');
     order.push(m.path);
+    for (const s of soft?.post ?? []) visit(s, 'soft');
   };
-  for (const name of wanted) visit(name, true);
+  for (const name of wanted) visit(name, 'wanted');
   return { order, missing };
 }
 
@@ -99,19 +162,23 @@ export interface ModuleIndex {
   dep: string;
   /** modules.alias: `alias <pattern> <module>` lines (device ids each module binds to); '' if none. */
   alias: string;
+  /** modules.softdep: `softdep <module> pre: … post: …` lines; '' if none. */
+  softdep: string;
 }
 
 /**
- * Returns modules.dep and modules.alias of `modulesDir`. When the tree has no modules.dep (a
- * linux-image .deb unpacked with dpkg -x), runs `depmod -b` in a scratch tree whose kernel/ links to
- * the original, so the host's tree is never written to.
+ * Returns modules.dep, modules.alias and modules.softdep of `modulesDir`. When the tree has no
+ * modules.dep (a linux-image .deb unpacked with dpkg -x), runs `depmod -b` in a scratch tree whose
+ * kernel/ links to the original, so the host's tree is never written to; depmod writes
+ * modules.softdep there from each module's `softdep` modinfo field.
  */
 export async function loadModuleIndex(modulesDir: string): Promise<ModuleIndex> {
   const read = (dir: string) =>
     Promise.all([
       readFile(join(dir, 'modules.dep'), 'utf8'),
       readFile(join(dir, 'modules.alias'), 'utf8').catch(() => ''),
-    ]).then(([dep, alias]) => ({ dep, alias }));
+      readFile(join(dir, 'modules.softdep'), 'utf8').catch(() => ''),
+    ]).then(([dep, alias, softdep]) => ({ dep, alias, softdep }));
   try {
     return await read(modulesDir);
   } catch {

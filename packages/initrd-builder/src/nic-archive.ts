@@ -7,14 +7,19 @@ import { readCpio, readInitrd } from './cpio-read.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
 import { InitrdError, InitrdErrorCode } from './errors.js';
 import { PHASE1_PATHS } from './init-script.js';
-import { moduleName, parseModulesDep, resolveModuleOrder } from './modules.js';
+import { moduleName, parseModulesDep, parseModulesSoftdep, resolveModuleOrder } from './modules.js';
 import { IpxeBusType, matchPciModules, parseBusId, parseModulesAlias, type BusId } from './nic-match.js';
 
 /**
- * Where the full modules archive keeps its index (the kernel's modules.alias and modules.dep, cut
- * down to the modules it holds), below `lib/modules/<version>/` as modprobe expects them.
+ * Where the full modules archive keeps its index (the kernel's modules.alias, modules.dep and
+ * modules.softdep, cut down to the modules it holds), below `lib/modules/<version>/` as modprobe
+ * expects them.
  */
-export const NIC_INDEX_FILES = { alias: 'modules.alias', dep: 'modules.dep' } as const;
+export const NIC_INDEX_FILES = {
+  alias: 'modules.alias',
+  dep: 'modules.dep',
+  softdep: 'modules.softdep',
+} as const;
 
 /** Why {@link NicModules.archiveFor} answered with the full set. */
 export type FullSetReason = 'no-id' | 'not-pci' | 'no-match' | 'no-index';
@@ -36,7 +41,8 @@ export interface NicModules {
   readonly path: string;
   /**
    * The archive for the NIC iPXE names by `busid` (its `${netX/busid}` in any hex format): only the
-   * modules whose modules.alias entries match that PCI vendor and device, plus their dependencies.
+   * modules whose modules.alias entries match that PCI vendor and device, plus their dependencies
+   * and soft dependencies (r8169 gets the realtek PHY driver first).
    * An empty or unparsable id, a bus other than PCI, or an id no module matches gets the full set,
    * so no machine is left without its driver. Built once per module set, then served from memory.
    */
@@ -53,6 +59,7 @@ interface Index {
   version: string;
   records: Map<string, CpioRecord>;
   dep: ReturnType<typeof parseModulesDep>;
+  softdeps: ReturnType<typeof parseModulesSoftdep>;
   aliases: ReturnType<typeof parseModulesAlias>;
   kind: Compression;
 }
@@ -100,10 +107,13 @@ async function loadIndex(path: string): Promise<Index | null> {
   const version = alias.path.split('/')[2]!;
   const dep = records.get(`lib/modules/${version}/${NIC_INDEX_FILES.dep}`);
   if (!dep) return null;
+  // Archives built before soft dependencies were honoured have no modules.softdep.
+  const softdep = records.get(`lib/modules/${version}/${NIC_INDEX_FILES.softdep}`);
   return {
     version,
     records,
     dep: parseModulesDep(Buffer.from(dep.data).toString()),
+    softdeps: parseModulesSoftdep(softdep ? Buffer.from(softdep.data).toString() : ''),
     aliases: parseModulesAlias(Buffer.from(alias.data).toString()),
     kind,
   };
@@ -157,7 +167,7 @@ export function openNicModules(path: string, opts: NicModulesOptions = {}): NicM
       if (!ix) return full('no-index', id);
       const wanted = matchPciModules(ix.aliases, id).filter((m) => ix.dep.has(m));
       if (wanted.length === 0) return full('no-match', id);
-      const { order } = resolveModuleOrder(ix.dep, wanted);
+      const { order } = resolveModuleOrder(ix.dep, wanted, { softdeps: ix.softdeps });
       const key = order.join('\n');
       let data = built.get(key);
       if (!data) {

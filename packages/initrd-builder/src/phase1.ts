@@ -11,11 +11,13 @@ import type { HostParts } from './host-parts.js';
 import { initScript, PHASE1_PATHS, UDHCPC_SCRIPT } from './init-script.js';
 import {
   DEFAULT_NIC_MODULES,
+  formatModulesSoftdep,
   loadBuiltin,
   loadModuleIndex,
   moduleBytes,
   moduleName,
   parseModulesDep,
+  parseModulesSoftdep,
   resolveModuleOrder,
 } from './modules.js';
 import { modulesArchiveEntries, NIC_INDEX_FILES } from './nic-archive.js';
@@ -35,7 +37,10 @@ export interface BuildPhase1Options {
   parts: HostParts;
   /** The agent as one bundled .mjs (no native modules); becomes /agent.mjs. */
   agentBundle: string;
-  /** NIC drivers (names as in modules.dep) plus their dependency closure. @default DEFAULT_NIC_MODULES */
+  /**
+   * NIC drivers (names as in modules.dep) plus their dependency closure, soft dependencies included
+   * (modules.softdep: r8169 needs the realtek PHY driver first). @default DEFAULT_NIC_MODULES
+   */
   nicModules?: string[];
   /** Compressor of every archive; the file names follow it. @default DEFAULT_PHASE1_COMPRESSION */
   compression?: 'gzip' | 'zstd' | 'xz';
@@ -75,8 +80,9 @@ export interface Phase1Result {
   loaderInitrds: string[];
   /**
    * The NIC modules archive (`modules.cpio.<ext>`, one of the initrds): every NIC driver, their
-   * dependencies, the list /init loads them from, and the matching lines of modules.alias and
-   * modules.dep, from which {@link openNicModules} cuts one NIC's archive. null without modules.
+   * dependencies (modules.dep's and modules.softdep's), the list /init loads them from, and the
+   * matching lines of modules.alias, modules.dep and modules.softdep, from which
+   * {@link openNicModules} cuts one NIC's archive. null without modules.
    */
   nicModules: string | null;
   /** null with zstd (busybox cannot unpack it): then the loader loads every initrd, as `initrds`. */
@@ -172,9 +178,11 @@ export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Resul
 
   const index = await loadModuleIndex(parts.modulesDir);
   const dep = parseModulesDep(index.dep);
+  const softdeps = parseModulesSoftdep(index.softdep);
   const { order, missing } = resolveModuleOrder(dep, opts.nicModules ?? DEFAULT_NIC_MODULES, {
     builtin: await loadBuiltin(parts.modulesDir),
     skipMissing: opts.nicModules === undefined,
+    softdeps,
   });
   for (const module of missing) emit({ type: 'skipped-module', module });
   // Module paths as stored: plain .ko (busybox insmod loads nothing else), relative to lib/modules/<ver>.
@@ -203,6 +211,11 @@ export async function buildPhase1(opts: BuildPhase1Options): Promise<Phase1Resul
     return [
       { path: `${root}/${NIC_INDEX_FILES.alias}`, type: 'file', source: Buffer.from(alias) },
       { path: `${root}/${NIC_INDEX_FILES.dep}`, type: 'file', source: Buffer.from(depText) },
+      {
+        path: `${root}/${NIC_INDEX_FILES.softdep}`,
+        type: 'file',
+        source: Buffer.from(formatModulesSoftdep(softdeps, order.map(moduleName))),
+      },
     ];
   };
   const modulesEntries = (): CpioEntry[] => [

@@ -1,9 +1,10 @@
-// Per-NIC module archives against the real kernel package tools/setup.sh unpacks: its modules.alias
-// and modules.dep, and a phase-1 built from it.
+// Per-NIC module archives against the real kernel package tools/setup.sh unpacks: its modules.alias,
+// modules.dep and modules.softdep, and a phase-1 built from it. kmod's modprobe and modinfo, run on
+// the same tree, are the reference for what a driver needs.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { zstdDecompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -45,6 +46,25 @@ const kos = (list: string) =>
     .trim()
     .split('\n')
     .map((l) => l.slice(l.lastIndexOf('/') + 1));
+
+/** The insmod list /init reads from a modules archive. */
+const listOf = (archive: Buffer) =>
+  Buffer.from(readInitrd(archive).find((r) => r.path === 'etc/boottorrent/modules')!.data).toString();
+
+/** What kmod's modprobe loads for `module` from the same tree, in order, each once (.ko names). */
+function modprobeLoads(module: string): string[] {
+  const root = parts.modulesDir.replace(/\/(usr\/)?lib\/modules\/[^/]+$/, '') || '/';
+  const out = execFileSync(
+    'modprobe',
+    ['--show-depends', '--dirname', root, '--set-version', parts.kernelVersion, module],
+    { encoding: 'utf8' },
+  );
+  const files = out
+    .split('\n')
+    .filter((l) => l.startsWith('insmod '))
+    .map((l) => basename(l.slice('insmod '.length).trim()).replace(/\.(xz|zst|gz)$/, ''));
+  return [...new Set(files)];
+}
 
 describe("the kernel's modules.alias", () => {
   it('names the one driver of each NIC among the NIC drivers and their dependencies', async () => {
@@ -123,6 +143,37 @@ describe('openNicModules', () => {
     expect(at('virtio_pci_modern_dev')).toBeLessThan(at('virtio_pci'));
     expect(at('virtio_pci')).toBeLessThan(at('virtio_net'));
     expect(at('failover')).toBeLessThan(at('net_failover'));
+  });
+
+  it('gives r8169 (10ec:8168) its soft dependency, the realtek PHY driver, before it, as modprobe does', async () => {
+    const dep = (await loadModuleIndex(parts.modulesDir)).dep;
+    const r8169 = join(parts.modulesDir, dep.match(/^(\S*\/r8169\.ko\S*):/m)![1]!);
+    // The kernel's record of it (MODULE_SOFTDEP in drivers/net/ethernet/realtek/r8169_main.c).
+    expect(execFileSync('modinfo', ['-F', 'softdep', r8169], { encoding: 'utf8' })).toBe('pre: realtek\n');
+    const a = await openNicModules(phase1.nicModules!).archiveFor('0110ec8168');
+    expect(a.kind).toBe('nic');
+    if (a.kind !== 'nic') return;
+    const list = kos(listOf(a.data));
+    expect(list).toEqual(modprobeLoads('r8169'));
+    expect(list).toContain('realtek.ko');
+    expect(list.indexOf('realtek.ko')).toBeLessThan(list.indexOf('r8169.ko'));
+    expect(a.modules).toContain('realtek');
+    const held = readInitrd(a.data).filter((r) => r.path.endsWith('.ko'));
+    expect(held.map((r) => basename(r.path)).sort()).toEqual([...list].sort());
+  });
+
+  it('holds in the full set everything modprobe loads for each NIC driver, before that driver', async () => {
+    const list = kos(listOf(await readFile(phase1.nicModules!)));
+    for (const driver of DEFAULT_NIC_MODULES) {
+      const at = list.indexOf(`${driver}.ko`);
+      expect(at, driver).toBeGreaterThanOrEqual(0);
+      for (const m of modprobeLoads(driver).filter((f) => f !== `${driver}.ko`)) {
+        expect(list.indexOf(m), `${m} for ${driver}`).toBeGreaterThanOrEqual(0);
+        expect(list.indexOf(m), `${m} for ${driver}`).toBeLessThan(at);
+      }
+    }
+    expect(list.indexOf('realtek.ko')).toBeGreaterThanOrEqual(0);
+    expect(list.indexOf('realtek.ko')).toBeLessThan(list.indexOf('r8169.ko'));
   });
 
   it('answers the full set for no id, a bus other than PCI, or a NIC no driver matches', async () => {

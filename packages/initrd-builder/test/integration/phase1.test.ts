@@ -90,12 +90,16 @@ describe('buildPhase1', () => {
     expect(at('virtio_pci')).toBeGreaterThanOrEqual(0);
     expect(at('virtio_pci')).toBeLessThan(at('virtio_net'));
     expect(at('libphy')).toBeLessThan(at('r8169'));
+    // modules.softdep: r8169 pre: realtek (its PHY driver).
+    expect(at('realtek')).toBeGreaterThan(at('libphy'));
+    expect(at('realtek')).toBeLessThan(at('r8169'));
     for (const m of order) expect(recs.has(`lib/modules/${m}`), m).toBe(true);
     for (const name of ['e1000', 'e1000e', 'igb', 'igc', 'ixgbe', 'r8169', 'tg3', 'bnx2', 'bnxt_en']) {
       expect(at(name), name).toBeGreaterThan(0);
     }
     // Base holds no module: they are all in the modules archive, with the lines of the kernel's
-    // modules.alias and modules.dep that name them (a server cuts one NIC's archive from it).
+    // modules.alias, modules.dep and modules.softdep that name them (a server cuts one NIC's
+    // archive from it).
     const base = await records([r.initrds[0]!]);
     expect([...base.keys()].filter((p) => p.endsWith('.ko'))).toEqual([]);
     expect(base.has('etc/boottorrent/modules')).toBe(false);
@@ -115,6 +119,18 @@ describe('buildPhase1', () => {
       .split('\n');
     expect(depLines).toHaveLength(order.length);
     expect(depLines).toContain('kernel/drivers/net/ethernet/intel/e1000/e1000.ko:');
+    const softdep = Buffer.from(mods.get(`${root}/modules.softdep`)!.data).toString();
+    const hostSoftdep = await readFile(join(parts.modulesDir, 'modules.softdep'), 'utf8');
+    expect(hostSoftdep).toContain('softdep r8169 pre: realtek\n');
+    expect(softdep).toContain('softdep r8169 pre: realtek\n');
+    for (const line of softdep.trim().split('\n')) {
+      for (const name of line
+        .split(' ')
+        .slice(1)
+        .filter((w) => !w.endsWith(':'))) {
+        expect(at(name), line).toBeGreaterThanOrEqual(0);
+      }
+    }
     const archives = r.initrds.reduce((s, f) => s + r.sizes[basename(f)]!, 0);
     expect(r.sizes.total).toBe(r.sizes.kernel! + archives);
     expect(events.filter((e) => e.type === 'built').map((e) => (e as { file: string }).file)).toHaveLength(4);
