@@ -60,14 +60,19 @@ async function magic(file: string, n: number): Promise<string> {
 describe('boottorrent build: phase-1 compression', () => {
   it('compresses phase-1 with xz when the config does not say', { timeout: 900_000 }, async () => {
     const files = build(await project('default'), SHARED_PHASE1);
-    expect([...files].sort()).toEqual(['agent.cpio.xz', 'base.cpio.xz', 'node.cpio.xz']);
+    expect([...files].sort()).toEqual(['agent.cpio.xz', 'base.cpio.xz', 'modules.cpio.xz', 'node.cpio.xz']);
     for (const f of files) expect(await magic(join(SHARED_PHASE1, f), 6), f).toBe(XZ_MAGIC);
   });
 
   it('compresses phase-1 with zstd when phase1.compression says so', { timeout: 300_000 }, async () => {
     const phase1Dir = join(dir, 'phase1-zstd');
     const files = build(await project('zstd', ['phase1: { compression: zstd, level: 1 }']), phase1Dir);
-    expect([...files].sort()).toEqual(['agent.cpio.zst', 'base.cpio.zst', 'node.cpio.zst']);
+    expect([...files].sort()).toEqual([
+      'agent.cpio.zst',
+      'base.cpio.zst',
+      'modules.cpio.zst',
+      'node.cpio.zst',
+    ]);
     for (const f of files) expect(await magic(join(phase1Dir, f), 4), f).toBe(ZSTD_MAGIC);
   });
 });
