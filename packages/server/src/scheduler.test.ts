@@ -10,6 +10,8 @@ function setup(
     maxWaitMs?: number;
     assignTimeoutMs?: number;
     haveGraceMs?: number;
+    suspectMs?: number;
+    maxStrikes?: number;
   } = {},
 ) {
   let t = 1_000;
@@ -36,20 +38,24 @@ describe('RuntimeScheduler', () => {
     expect(s.pick(mac(3)).kind).toBe('server');
   });
 
-  it('redirects to a holder with a free slot before using the server, least busy then oldest', () => {
+  it('redirects to a holder with a free slot before using the server, least busy then newest', () => {
     const { s, tick } = setup({ serverSlots: 2, peerSlots: 2 });
     fromServer(s, 1);
     tick(10);
     s.have(mac(2), '10.0.0.2', 8370);
     const a = s.pick(mac(3));
-    expect(a.kind === 'peer' && a.holder.mac).toBe(mac(1));
+    expect(a.kind === 'peer' && a.holder.mac).toBe(mac(2));
     const b = s.pick(mac(4));
-    expect(b.kind === 'peer' && b.holder.mac).toBe(mac(2));
+    expect(b.kind === 'peer' && b.holder.mac).toBe(mac(1));
     const c = s.pick(mac(5));
-    expect(c.kind === 'peer' && c.holder.ip).toBe('10.0.0.1');
-    expect(s.have(mac(3), '10.0.0.3', 8370)).toBe(mac(1));
-    expect(s.sourceOf(mac(3))).toBe(mac(1));
+    expect(c.kind === 'peer' && c.holder.ip).toBe('10.0.0.2');
+    expect(s.have(mac(3), '10.0.0.3', 8370)).toBe(mac(2));
+    expect(s.sourceOf(mac(3))).toBe(mac(2));
     expect(s.stats()).toMatchObject({ holders: 3, fromServer: 2, fromPeers: 1, redirects: 3 });
+    // 3 just became a holder: it is idle and the newest, so the next client goes to it.
+    tick(10);
+    const d = s.pick(mac(6));
+    expect(d.kind === 'peer' && d.holder.mac).toBe(mac(3));
   });
 
   it('keeps the server out while holders exist, until a client has waited maxWaitMs', () => {
@@ -63,17 +69,71 @@ describe('RuntimeScheduler', () => {
     expect(s.pick(mac(3)).kind).toBe('server');
   });
 
-  it('drops a holder whose client came back with failed=stall and sends the client elsewhere', () => {
-    const { s } = setup({ peerSlots: 1 });
+  it('passes over a holder a client left for a stall, sends the client elsewhere, keeps the holder', () => {
+    const { s, tick } = setup({ peerSlots: 1, suspectMs: 5_000 });
     fromServer(s, 1);
     s.have(mac(2), '10.0.0.2', 8370);
     const first = s.pick(mac(3));
-    expect(first.kind === 'peer' && first.holder.mac).toBe(mac(1));
+    expect(first.kind === 'peer' && first.holder.mac).toBe(mac(2));
     const again = s.pick(mac(3), 'stall');
-    expect(again.kind === 'peer' && again.holder.mac).toBe(mac(2));
-    expect(s.holders().map((h) => h.mac)).toEqual([mac(2)]);
-    expect(s.stats().dropped.stall).toBe(1);
-    expect(s.stats().failures.stall).toBe(1);
+    expect(again.kind === 'peer' && again.holder.mac).toBe(mac(1));
+    expect(s.holders().map((h) => h.mac)).toEqual([mac(1), mac(2)]);
+    expect(s.stats()).toMatchObject({ suspected: 1, failures: { stall: 1 }, dropped: { stall: 0 } });
+    // 2 is free but suspect: 4 waits rather than go to it (1 is busy with 3) ...
+    expect(s.pick(mac(4)).kind).toBe('wait');
+    tick(4_999);
+    expect(s.pick(mac(4)).kind).toBe('wait');
+    // ... until suspectMs has passed.
+    tick(1);
+    const later = s.pick(mac(4));
+    expect(later.kind === 'peer' && later.holder.mac).toBe(mac(2));
+  });
+
+  it('does not send a server copy when the only holder stalled once: the client waits for it', () => {
+    const { s, tick } = setup({ serverSlots: 1, peerSlots: 1, suspectMs: 5_000, maxWaitMs: 30_000 });
+    fromServer(s, 1);
+    expect(s.pick(mac(2)).kind).toBe('peer');
+    expect(s.pick(mac(2), 'stall')).toEqual({ kind: 'wait', retryAfterS: 1 });
+    tick(5_000);
+    const p = s.pick(mac(2));
+    expect(p.kind === 'peer' && p.holder.mac).toBe(mac(1));
+    expect(s.have(mac(2), '10.0.0.2', 8370)).toBe(mac(1));
+    expect(s.stats()).toMatchObject({ fromServer: 1, fromPeers: 1, holders: 2 });
+  });
+
+  it('counts maxWaitMs from the last failure, not from the first ask: downloading is not waiting', () => {
+    const { s, tick } = setup({ serverSlots: 1, peerSlots: 1, suspectMs: 5_000, maxWaitMs: 30_000 });
+    fromServer(s, 1);
+    expect(s.pick(mac(2)).kind).toBe('peer');
+    tick(40_000); // a slow download from 1, then 1 goes quiet
+    expect(s.pick(mac(2), 'stall').kind).toBe('wait');
+    tick(4_000);
+    expect(s.pick(mac(2)).kind).toBe('wait');
+  });
+
+  it('drops a holder after maxStrikes stalls or failed fetches in a row; a finished serve resets them', () => {
+    const { s, tick } = setup({ serverSlots: 1, peerSlots: 1, suspectMs: 1_000, maxStrikes: 3 });
+    fromServer(s, 1);
+    // Two failures, then a client finishes a download from 1: the count starts over.
+    for (const why of ['stall', 'error'] as const) {
+      expect(s.pick(mac(2)).kind).toBe('peer');
+      expect(s.pick(mac(2), why).kind).toBe('wait');
+      tick(1_000);
+    }
+    expect(s.pick(mac(2)).kind).toBe('peer');
+    s.have(mac(2), '10.0.0.2', 8370);
+    s.forget(mac(2));
+    for (let i = 0; i < 2; i++) {
+      expect(s.pick(mac(3)).kind).toBe('peer');
+      expect(s.pick(mac(3), 'error').kind).toBe('wait');
+      tick(1_000);
+    }
+    expect(s.holders().map((h) => h.mac)).toEqual([mac(1)]);
+    expect(s.pick(mac(3)).kind).toBe('peer');
+    // The third in a row: 1 is gone, no holder is left, the server sends a copy.
+    expect(s.pick(mac(3), 'stall').kind).toBe('server');
+    expect(s.holders()).toEqual([]);
+    expect(s.stats()).toMatchObject({ suspected: 4, dropped: { stall: 1, error: 0 } });
   });
 
   it('bans a holder that served bad bytes: it never becomes a holder again', () => {
@@ -90,13 +150,13 @@ describe('RuntimeScheduler', () => {
     const { s, tick } = setup({ peerSlots: 1, assignTimeoutMs: 120_000 });
     fromServer(s, 1);
     s.have(mac(2), '10.0.0.2', 8370);
-    expect(s.pick(mac(3)).kind).toBe('peer'); // to 1, then 3 disappears
-    s.forget(mac(2));
+    expect(s.pick(mac(3)).kind).toBe('peer'); // to 2 (the newest), then 3 disappears
+    s.forget(mac(1));
     expect(s.stats()).toMatchObject({ holders: 1, dropped: { left: 1 } });
     expect(s.pick(mac(4)).kind).toBe('wait');
     tick(120_000);
     const p = s.pick(mac(4));
-    expect(p.kind === 'peer' && p.holder.mac).toBe(mac(1));
+    expect(p.kind === 'peer' && p.holder.mac).toBe(mac(2));
   });
 
   it('frees the server slot when its response closes, even if the client never reports', () => {

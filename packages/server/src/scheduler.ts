@@ -33,6 +33,19 @@ export const DEFAULT_RUNTIME_ASSIGN_TIMEOUT_MS = 120_000;
  */
 export const DEFAULT_RUNTIME_HAVE_GRACE_MS = 10_000;
 
+/**
+ * How long a holder that a client left (no byte for the script's stall time, or a failed fetch) is
+ * passed over. It stays a holder: a holder's link also carries its BitTorrent traffic and can go
+ * quiet for a few seconds, and dropping the only holder for good made the server send another copy
+ * (storm benchmark, N = 16: +29 MB on the server's link). @default 5000
+ */
+export const DEFAULT_RUNTIME_SUSPECT_MS = 5_000;
+/**
+ * Stalls or failed fetches in a row (no client finished a download from it in between) after which a
+ * holder is dropped: it is gone or hopelessly slow. Bad bytes drop it at once, for good. @default 3
+ */
+export const DEFAULT_RUNTIME_MAX_STRIKES = 3;
+
 /** Why a client asks again: the last source failed it. */
 export type RuntimeFailure = 'hash' | 'stall' | 'error';
 
@@ -48,6 +61,10 @@ export interface RuntimeSchedulerOptions {
   assignTimeoutMs?: number;
   /** @default DEFAULT_RUNTIME_HAVE_GRACE_MS */
   haveGraceMs?: number;
+  /** @default DEFAULT_RUNTIME_SUSPECT_MS */
+  suspectMs?: number;
+  /** @default DEFAULT_RUNTIME_MAX_STRIKES */
+  maxStrikes?: number;
   /** ms clock. @default Date.now */
   now?: () => number;
 }
@@ -62,6 +79,10 @@ export interface RuntimeHolder {
   /** Downloads it finished serving (the client checked the hash and said so). */
   served: number;
   since: number;
+  /** Stalls and failed fetches since its last finished serve. */
+  strikes: number;
+  /** Passed over until this time (ms), after a stall or a failed fetch. */
+  suspectUntil: number;
 }
 
 /** The scheduler's answer to one request. */
@@ -80,7 +101,9 @@ export interface RuntimeStats {
   fromServer: number;
   fromPeers: number;
   failures: Record<RuntimeFailure, number>;
-  /** Holders dropped: bad bytes (banned for good), dead or slow, or gone to their OS. */
+  /** Stalls and failed fetches that made a holder suspect for a while (it stayed a holder). */
+  suspected: number;
+  /** Holders dropped: bad bytes (banned for good), dead or slow (maxStrikes in a row), or gone to their OS. */
   dropped: { hash: number; stall: number; error: number; left: number };
 }
 
@@ -99,10 +122,12 @@ export class RuntimeScheduler {
   readonly #maxWait: number;
   readonly #assignTimeout: number;
   readonly #haveGrace: number;
+  readonly #suspect: number;
+  readonly #maxStrikes: number;
   readonly #now: () => number;
   readonly #holders = new Map<string, RuntimeHolder>();
   readonly #assigned = new Map<string, Assignment>();
-  /** First time each still-unserved client asked. */
+  /** When each still-unserved client started waiting: its first ask, or its last source failing it. */
   readonly #waitingSince = new Map<string, number>();
   readonly #banned = new Set<string>();
   /** Where each client's runtime came from: 'server' or the holder's MAC. */
@@ -113,6 +138,7 @@ export class RuntimeScheduler {
     fromServer: 0,
     fromPeers: 0,
     failures: { hash: 0, stall: 0, error: 0 },
+    suspected: 0,
     dropped: { hash: 0, stall: 0, error: 0, left: 0 },
   };
 
@@ -122,14 +148,20 @@ export class RuntimeScheduler {
     this.#maxWait = o.maxWaitMs ?? DEFAULT_RUNTIME_MAX_WAIT_MS;
     this.#assignTimeout = o.assignTimeoutMs ?? DEFAULT_RUNTIME_ASSIGN_TIMEOUT_MS;
     this.#haveGrace = o.haveGraceMs ?? DEFAULT_RUNTIME_HAVE_GRACE_MS;
+    this.#suspect = o.suspectMs ?? DEFAULT_RUNTIME_SUSPECT_MS;
+    this.#maxStrikes = o.maxStrikes ?? DEFAULT_RUNTIME_MAX_STRIKES;
     this.#now = o.now ?? Date.now;
   }
 
   /**
-   * `mac` asks for the runtime (`failed`: its last source failed it, so that holder is dropped, for
-   * good when its bytes were wrong). A holder with a free slot wins (least busy, then oldest); the
-   * server serves while no holder is alive or coming (a whole copy it sent less than `haveGraceMs`
-   * ago), or when the client has waited `maxWaitMs`.
+   * `mac` asks for the runtime (`failed`: its last source failed it: a holder that sent bad bytes is
+   * dropped and banned for good; one that stalled or failed is passed over for `suspectMs`, and
+   * dropped after `maxStrikes` such failures in a row). A holder with a free slot wins (least busy,
+   * then newest: a machine that just got the runtime is unpacking it and starting its agent, its
+   * uplink idle, while older holders upload the OS to the swarm; storm benchmark, N = 16: runtime
+   * copies from the oldest holders took 20–34 s late in the run against 13 s from idle ones); the server serves while no holder is alive or coming (a whole copy it sent less
+   * than `haveGraceMs` ago), or when the client has waited `maxWaitMs` (counted from its first ask or
+   * from its last source failing it: time spent downloading from a peer is not waiting).
    */
   pick(mac: string, failed?: RuntimeFailure): RuntimeSource {
     const now = this.#now();
@@ -140,17 +172,19 @@ export class RuntimeScheduler {
       if (prev.source !== 'server') {
         const h = this.#holders.get(prev.source);
         if (h) h.busy--;
-        if (failed) this.#drop(prev.source, failed);
+        if (failed === 'hash') this.#drop(prev.source, failed);
+        else if (failed && h) this.#strike(h, failed, now);
       }
       // A server assignment's slot is freed by serverDone() when the response closes.
+      this.#waitingSince.set(mac, now);
     }
     if (failed) this.#stats.failures[failed]++;
     this.#waitingSince.set(mac, this.#waitingSince.get(mac) ?? now);
 
     let best: RuntimeHolder | undefined;
     for (const h of this.#holders.values()) {
-      if (h.mac === mac || h.busy >= this.peerSlots) continue;
-      if (!best || h.busy < best.busy || (h.busy === best.busy && h.since < best.since)) best = h;
+      if (h.mac === mac || h.busy >= this.peerSlots || h.suspectUntil > now) continue;
+      if (!best || h.busy < best.busy || (h.busy === best.busy && h.since >= best.since)) best = h;
     }
     if (best) {
       best.busy++;
@@ -197,6 +231,7 @@ export class RuntimeScheduler {
       if (h) {
         h.busy--;
         h.served++;
+        h.strikes = 0;
       }
       this.#stats.fromPeers++;
     } else this.#stats.fromServer++;
@@ -210,6 +245,8 @@ export class RuntimeScheduler {
         busy: old?.busy ?? 0,
         served: old?.served ?? 0,
         since: this.#now(),
+        strikes: 0,
+        suspectUntil: 0,
       });
     }
     return source;
@@ -246,6 +283,13 @@ export class RuntimeScheduler {
     for (const [m, a] of this.#assigned)
       if (m !== mac && a.sentWhole !== undefined && now - a.sentWhole < this.#haveGrace) return true;
     return false;
+  }
+
+  /** A client left `h` for a stall or a failed fetch: pass it over for a while, or drop it after maxStrikes. */
+  #strike(h: RuntimeHolder, why: 'stall' | 'error', now: number): void {
+    if (++h.strikes >= this.#maxStrikes) return this.#drop(h.mac, why);
+    h.suspectUntil = now + this.#suspect;
+    this.#stats.suspected++;
   }
 
   #drop(mac: string, why: RuntimeFailure | 'left'): void {
