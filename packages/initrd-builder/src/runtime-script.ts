@@ -31,8 +31,15 @@ export const DEFAULT_RUNTIME_STALL = 3;
  * Trust: the SHA-256 comes from BT_INFO, which sits in base, which the boot loader fetched from the
  * server. Bytes that do not match are deleted before anything unpacks them, and the next request
  * tells the server why (`failed=hash`), so it stops sending anyone to that peer. A source that sends
- * no byte for BT_STALL seconds (dead, unreachable or slow) is abandoned the same way (`failed=stall`).
- * busybox wget has no usable read timeout (`-T` crashes the Debian build), hence the size watch.
+ * no byte for BT_STALL seconds (dead, unreachable or slow) is abandoned (`failed=stall`), as is one
+ * whose fetch fails (`failed=error`); busybox wget has no usable read timeout (`-T` crashes the
+ * Debian build), hence the size watch.
+ *
+ * What a stalled or failed source sent is kept: the next source is asked for the rest (`wget -c`, an
+ * HTTP Range request; a source that ignores Range sends the whole file again). The check is over the
+ * whole file either way; when bytes from more than one source fail it, which source lied is unknown:
+ * all of it is discarded, the last source is reported as `failed=error` (not banned), and the next
+ * fetch starts from byte 0 from one source, so a peer that lies is caught alone (`failed=hash`).
  *
  * Once checked, the file is served by busybox httpd on BT_PORT (it keeps running until the OS is
  * loaded), the server is told (`POST …/have`), and the archives are unpacked into BT_ROOT. Exit 0
@@ -51,6 +58,8 @@ name=$(sed -n 's/^name=//p' "$info")
 parts=$(sed -n 's/^parts=//p' "$info")
 say() { echo "boottorrent runtime: $*"; }
 [ -n "$sha" ] && [ -n "$name" ] || { say "no runtime facts in $info"; exit 1; }
+total=0
+for n in $parts; do total=$((total + n)); done
 mkdir -p "$dir/www"
 file=$dir/www/$name
 part=$dir/$name.part
@@ -59,42 +68,59 @@ api=\${BT_RUNTIME_URL%/runtime/*}/api/v1/runtime/$BT_MAC
 failed=""
 try=0
 done=""
+rm -f "$part"
+# Sources the bytes in $part came from (more than one: it was resumed).
+sources=""
 while [ $try -lt $tries ]; do
   try=$((try + 1))
   q="$BT_RUNTIME_URL?mac=$BT_MAC"
   [ -n "$failed" ] && q="$q&failed=$failed"
-  rm -f "$part" "$hdr"
-  wget -q -S -O "$part" "$q" 2>"$hdr" &
-  pid=$!
-  last=-1
-  still=0
-  stalled=""
-  while kill -0 $pid 2>/dev/null; do
-    sleep 0.25
-    size=$(stat -c %s "$part" 2>/dev/null || echo 0)
-    if [ "$size" = "$last" ]; then
-      still=$((still + 1))
-      if [ $still -ge $((stall * 4)) ]; then stalled=1; kill $pid 2>/dev/null; break; fi
-    else
-      still=0
-      last=$size
+  rm -f "$hdr"
+  have=$(stat -c %s "$part" 2>/dev/null || echo 0)
+  [ "$have" -gt "$total" ] && { rm -f "$part"; have=0; sources=""; }
+  if [ "$have" -gt 0 ] && [ "$have" -eq "$total" ]; then
+    rc=0 # every byte already here (the last source's end raced the stall watch): check it
+  else
+    wget -c -q -S -O "$part" "$q" 2>"$hdr" &
+    pid=$!
+    last=-1
+    still=0
+    stalled=""
+    while kill -0 $pid 2>/dev/null; do
+      sleep 0.25
+      size=$(stat -c %s "$part" 2>/dev/null || echo 0)
+      if [ "$size" = "$last" ]; then
+        still=$((still + 1))
+        if [ $still -ge $((stall * 4)) ]; then stalled=1; kill $pid 2>/dev/null; break; fi
+      else
+        still=0
+        last=$size
+      fi
+    done
+    wait $pid
+    rc=$?
+    from=$(sed -n 's|^ *[Ll]ocation: *http://\\([^/]*\\)/.*|\\1|p' "$hdr" | tail -n 1)
+    [ -n "$from" ] || from=server
+    code=$(sed -n 's|^ *HTTP/[0-9.]* \\([0-9]*\\).*|\\1|p' "$hdr" | tail -n 1)
+    now=$(stat -c %s "$part" 2>/dev/null || echo 0)
+    if [ "$code" = 206 ] && [ "$now" -gt "$have" ]; then
+      case "$sources " in *" $from "*) ;; *) sources="$sources $from" ;; esac
+      say "resumed at byte $have from $from"
+    elif [ "$code" = 200 ] && [ "$now" -gt 0 ]; then
+      sources=" $from" # a whole answer (busybox wget starts the file over on 200)
     fi
-  done
-  wait $pid
-  rc=$?
-  from=$(sed -n 's|^ *[Ll]ocation: *http://\\([^/]*\\)/.*|\\1|p' "$hdr" | tail -n 1)
-  [ -n "$from" ] || from=server
-  if [ -n "$stalled" ]; then
-    say "no byte from $from for \${stall}s; next source"
-    failed=stall
-    continue
+    if [ -n "$stalled" ]; then
+      say "no byte from $from for \${stall}s; next source (kept $now of $total bytes)"
+      failed=stall
+      continue
+    fi
   fi
   if [ $rc -ne 0 ]; then
     if grep -q ' 503 ' "$hdr"; then
       failed=""
       sleep 1
     else
-      say "fetch from $from failed; next source"
+      say "fetch from $from failed; next source (kept $now of $total bytes)"
       failed=error
       sleep 0.5
     fi
@@ -105,13 +131,22 @@ while [ $try -lt $tries ]; do
     done=1
     break
   fi
-  say "bytes from $from do not match the runtime's SHA-256; discarded, next source"
   rm -f "$part"
-  failed=hash
+  set -- $sources
+  if [ $# -gt 1 ]; then
+    say "bytes from$sources do not match the runtime's SHA-256; discarded, next source from byte 0"
+    failed=error
+  else
+    say "bytes from $from do not match the runtime's SHA-256; discarded, next source"
+    failed=hash
+  fi
+  sources=""
 done
 rm -f "$hdr"
 [ -n "$done" ] || { say "no source delivered the runtime"; exit 1; }
-say "fetched from $from, SHA-256 checked"
+set -- $sources
+if [ $# -gt 1 ]; then say "fetched from$sources (resumed), SHA-256 checked"
+else say "fetched from $from, SHA-256 checked"; fi
 httpd -f -p "$port" -h "$dir/www" </dev/null >/dev/null 2>&1 &
 echo $! > "$dir/httpd.pid"
 wget -q -O /dev/null --post-data "port=$port" "$api/have" 2>/dev/null || true

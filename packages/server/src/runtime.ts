@@ -115,8 +115,11 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
     } finally {
       release?.();
       bytes.runtime += socket.bytesWritten - before;
-      // A whole copy: a GET answered 200 whose last byte went to the socket (not a client that left).
-      scheduler.serverDone(who, req.method === 'GET' && res.statusCode === 200 && res.writableFinished);
+      // A whole copy: a GET whose last byte went to the socket (not a client that left), answered
+      // 200, or 206 up to the file's end (a client resuming what a peer that stalled had sent).
+      const range = /-(\d+)\/(\d+)$/.exec(String(res.getHeader('content-range')));
+      const toEnd = res.statusCode === 200 || (!!range && Number(range[1]) + 1 === Number(range[2]));
+      scheduler.serverDone(who, req.method === 'GET' && toEnd && res.writableFinished);
     }
   };
 

@@ -64,7 +64,9 @@ let svc: RuntimeService;
 let clients: ClientTable;
 const cleanups: (() => Promise<void> | void)[] = [];
 
-async function startServer(o: { serverSlots?: number; haveGraceMs?: number; maxWaitMs?: number } = {}) {
+async function startServer(
+  o: { serverSlots?: number; haveGraceMs?: number; maxWaitMs?: number; suspectMs?: number } = {},
+) {
   clients = new ClientTable();
   svc = runtimeService({
     runtime: { path: runtimeFile, sha256: '', size: runtime.length, parts },
@@ -74,6 +76,7 @@ async function startServer(o: { serverSlots?: number; haveGraceMs?: number; maxW
     peerSlots: 1,
     haveGraceMs: o.haveGraceMs,
     maxWaitMs: o.maxWaitMs,
+    suspectMs: o.suspectMs,
   });
   http = await startHttpServer({
     host: '127.0.0.1',
@@ -210,6 +213,8 @@ describe('the runtime fetch /init runs (busybox, real server, real peers)', () =
   });
 
   it('leaves a peer that stops sending, and one that is gone, for the next source', async () => {
+    await http.close();
+    await startServer({ maxWaitMs: 1_000 });
     const stuck = await badPeer('02:00:00:00:00:77', (_req, res) => {
       res.writeHead(200, { 'content-length': runtime.length });
       res.write(runtime.subarray(0, 1000)); // then nothing: a dead or hopelessly slow peer
@@ -218,12 +223,82 @@ describe('the runtime fetch /init runs (busybox, real server, real peers)', () =
     const a = await client('02:00:00:00:00:01');
     expect(a.code, a.out).toBe(0);
     expect(stuck.requests()).toBe(1);
-    expect(a.out).toMatch(/no byte from 127\.0\.0\.1:\d+ for 3s; next source/);
+    expect(a.out).toMatch(/no byte from 127\.0\.0\.1:\d+ for 3s; next source \(kept 1000 of \d+ bytes\)/);
     expect(a.out).toMatch(/fetch from 127\.0\.0\.1:\d+ failed; next source/);
+    // The server sent the rest, not the whole file again.
+    expect(a.out).toContain('resumed at byte 1000 from server');
     await expectUnpacked(a.root);
     const rep = svc.report();
-    expect(rep.stats.dropped).toMatchObject({ stall: 1, error: 1 });
-    expect(rep.holders.map((h) => h.mac)).toEqual(['02:00:00:00:00:01']);
+    expect(rep.phase1Bytes.runtime).toBeLessThan(runtime.length);
+    expect(rep.phase1Bytes.runtime).toBeGreaterThanOrEqual(runtime.length - 1000);
+    // Both are passed over for a while, not dropped: one stall does not end a holder.
+    expect(rep.stats).toMatchObject({ suspected: 2, dropped: { stall: 0, error: 0 } });
+    expect(rep.holders.map((h) => h.mac).sort()).toEqual([
+      '02:00:00:00:00:01',
+      '02:00:00:00:00:77',
+      '02:00:00:00:00:88',
+    ]);
+  }, 30_000);
+
+  it('resumes from the next peer after one stalls mid-file, and the file checks whole', async () => {
+    const half = Math.floor(runtime.length / 2);
+    const ranges: (string | undefined)[] = [];
+    const good = await badPeer('02:00:00:00:00:78', (req, res) => {
+      ranges.push(req.headers.range);
+      const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
+      res.writeHead(from ? 206 : 200, {
+        'content-length': runtime.length - from,
+        ...(from ? { 'content-range': `bytes ${from}-${runtime.length - 1}/${runtime.length}` } : {}),
+      });
+      res.end(runtime.subarray(from));
+    });
+    // Registered last, so picked first (the newest holder).
+    const stuck = await badPeer('02:00:00:00:00:77', (_req, res) => {
+      res.writeHead(200, { 'content-length': runtime.length });
+      res.write(runtime.subarray(0, half));
+    });
+    const a = await client('02:00:00:00:00:01');
+    expect(a.code, a.out).toBe(0);
+    expect([stuck.requests(), good.requests()]).toEqual([1, 1]);
+    expect(ranges).toEqual([`bytes=${half}-`]);
+    expect(a.out).toMatch(new RegExp(`resumed at byte ${half} from 127\\.0\\.0\\.1:\\d+`));
+    expect(a.out).toMatch(/fetched from 127\.0\.0\.1:\d+ 127\.0\.0\.1:\d+ \(resumed\), SHA-256 checked/);
+    await expectUnpacked(a.root);
+    expect(clients.get('02:00:00:00:00:01')?.runtimeSource).toBe('127.0.0.1 (02:00:00:00:00:78)');
+    expect(svc.report().phase1Bytes.runtime).toBe(0);
+  }, 30_000);
+
+  it('discards a resumed file whose second peer flipped a byte, and fetches it whole again', async () => {
+    await http.close();
+    // Both bad peers stay passed over; the server serves once the client waited a second.
+    await startServer({ maxWaitMs: 1_000, suspectMs: 60_000 });
+    const half = Math.floor(runtime.length / 2);
+    const flipped = Buffer.from(runtime);
+    flipped[runtime.length - 10]! ^= 0x01;
+    const liar = await badPeer('02:00:00:00:00:66', (req, res) => {
+      const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
+      res.writeHead(206, {
+        'content-length': runtime.length - from,
+        'content-range': `bytes ${from}-${runtime.length - 1}/${runtime.length}`,
+      });
+      res.end(flipped.subarray(from));
+    });
+    // Registered last, so picked first (the newest holder); the liar gets the resume.
+    await badPeer('02:00:00:00:00:77', (_req, res) => {
+      res.writeHead(200, { 'content-length': runtime.length });
+      res.write(runtime.subarray(0, half));
+    });
+    const a = await client('02:00:00:00:00:01');
+    expect(a.code, a.out).toBe(0);
+    expect(liar.requests()).toBe(1);
+    expect(a.out).toMatch(/do not match the runtime's SHA-256; discarded, next source from byte 0/);
+    expect(a.out).toMatch(/fetched from server, SHA-256 checked/);
+    await expectUnpacked(a.root);
+    // Which of the two lied is unknown: neither is banned, the whole file came from the server.
+    const rep = svc.report();
+    expect(rep.stats.failures).toMatchObject({ stall: 1, error: 1, hash: 0 });
+    expect(rep.phase1Bytes.runtime).toBeGreaterThanOrEqual(runtime.length);
+    expect(rep.phase1Bytes.runtime).toBeLessThan(2 * runtime.length);
   }, 30_000);
 
   it('sends one copy from the server to clients that ask at once; the others wait for its holder', async () => {
