@@ -50,9 +50,15 @@ export const clientManifestSchema = z.object({
   seedTime: z.number().int().nonnegative(),
   /**
    * Stop seeding before `seedTime` once the server answers that no machine still needs the OS
-   * (`ClientStatusAnswer.waiting` 0). Absent (an older build): seed the whole `seedTime`.
+   * (`ClientStatusAnswer.waiting` 0), and go on past it while machines do (`seedTimeMax`). Absent
+   * (an older build): seed the whole `seedTime`.
    */
   seedWhileNeeded: z.boolean().optional(),
+  /**
+   * With `seedWhileNeeded`: seconds in all to seed when `seedTime` ends while the server still
+   * answers that machines need the OS (stops once none does). Absent or ≤ `seedTime`: stop at `seedTime`.
+   */
+  seedTimeMax: z.number().int().nonnegative().optional(),
   /** Tracker announce URLs, ours first. */
   trackers: z.array(z.string()),
   /** Local peer discovery (BEP 14) and peer exchange (BEP 11) on the clients. */

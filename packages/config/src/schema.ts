@@ -38,7 +38,15 @@ export const generalSchema = z
       .boolean()
       .default(true)
       .describe(
-        'Stop seeding before seed_time ends once the server knows no machine still needs the OS (every machine it has heard from in the last 5 minutes has it or boots another one). false: always seed the whole seed_time.',
+        'Stop seeding before seed_time ends once the server knows no machine still needs the OS (every machine it has heard from in the last 5 minutes has it or boots another one), and seed past it while machines still do (up to seed_time_max). false: always seed the whole seed_time.',
+      ),
+    seed_time_max: z
+      .number()
+      .int()
+      .min(0)
+      .default(120)
+      .describe(
+        'With seed_while_needed: seconds in all a client may seed when seed_time ends while the server still knows machines that need the OS; it stops as soon as none does. Early machines then still serve the last ones. At most seed_time (e.g. 0): stop at seed_time.',
       ),
     host_ip: ipv4().describe('IPv4 address of this server as the clients see it, on the boot network.'),
   })

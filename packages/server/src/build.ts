@@ -134,6 +134,7 @@ async function build(opts: BuildOptions): Promise<BuiltOut> {
     defaultOs: cfg.general.default_os,
     seedTime: cfg.general.seed_time,
     seedWhileNeeded: cfg.general.seed_while_needed,
+    seedTimeMax: cfg.general.seed_time_max,
     trackers: [...urls.trackers, ...cfg.tracker.announce],
     lsd: cfg.torrent.lsd,
     pex: cfg.torrent.pex,

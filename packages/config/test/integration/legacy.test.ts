@@ -20,6 +20,7 @@ describe("the original project's Boottorrent.yaml", () => {
       default_os: 'slitaz',
       seed_time: 60,
       seed_while_needed: true,
+      seed_time_max: 120,
       host_ip: '192.168.1.1',
     });
     expect(c.dhcp).toMatchObject({

@@ -46,6 +46,19 @@ describe('loadProject', () => {
     ]);
   });
 
+  it('reports a seed_time_max that is not a whole number of seconds >= 0', async () => {
+    for (const [v, msg] of [
+      ['-5', '-5 is too small — use at least 0'],
+      ['1.5', 'expected int, got number 1.5'],
+    ]) {
+      const cfg = GOOD_CONFIG.replace('seed_time: 10', `seed_time: 10\n  seed_time_max: ${v}`);
+      const out = await lines({ 'config.yaml': cfg, ...TINY_OS });
+      expect(out).toHaveLength(1);
+      expect(out[0]).toMatch(/^config\.yaml:5:\d+ general\.seed_time_max: /);
+      expect(out[0]).toContain(msg);
+    }
+  });
+
   it('reports a missing required key at its section', async () => {
     const cfg = GOOD_CONFIG.replace('  host_ip: 10.77.0.1\n', '');
     const out = await lines({ 'config.yaml': cfg, ...TINY_OS });
