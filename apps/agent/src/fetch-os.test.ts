@@ -8,7 +8,13 @@ const failed: StatusReply = { kind: 'failed' };
 const skipped: StatusReply = { kind: 'skipped' };
 
 function policy(
-  o: { seedTime?: number; whileNeeded?: boolean; idleAnswers?: number; minSeconds?: number } = {},
+  o: {
+    seedTime?: number;
+    seedTimeMax?: number;
+    whileNeeded?: boolean;
+    idleAnswers?: number;
+    minSeconds?: number;
+  } = {},
 ) {
   let t = 50_000;
   const p = new SeedPolicy({
@@ -74,11 +80,50 @@ describe('SeedPolicy', () => {
     }
   });
 
-  it('ends at seed_time even while machines still wait', () => {
-    const { p, tick } = policy({ seedTime: 3 });
-    tick(2000);
-    expect(p.reply(some)).toBeNull();
+  it('ends at seed_time even while machines still wait when seedTimeMax is not above it', () => {
+    for (const seedTimeMax of [undefined, 0, 3]) {
+      const { p, tick } = policy({ seedTime: 3, seedTimeMax });
+      tick(2000);
+      expect(p.reply(some)).toBeNull();
+      tick(1000);
+      expect(p.reply(some)).toBe('seed-time');
+    }
+  });
+
+  it('seeds past seed_time while machines wait, and stops at the first answer that none does', () => {
+    const { p, tick } = policy({ seedTime: 3, seedTimeMax: 60 });
+    for (let s = 1; s <= 10; s++) {
+      tick(1000);
+      expect(p.reply(some), `${s} s`).toBeNull();
+    }
+    expect(p.remainingSeconds()).toBe(0);
     tick(1000);
-    expect(p.reply(some)).toBe('seed-time');
+    expect(p.reply(none)).toBe('none-waiting');
+  });
+
+  it('stops at seedTimeMax though machines still wait', () => {
+    const { p, tick } = policy({ seedTime: 3, seedTimeMax: 10 });
+    for (let s = 1; s < 10; s++) {
+      tick(1000);
+      expect(p.reply(some), `${s} s`).toBeNull();
+    }
+    tick(999);
+    expect(p.verdict()).toBeNull();
+    tick(1);
+    expect(p.verdict()).toBe('seed-time-max');
+  });
+
+  it('does not seed past seed_time on no answer, or without seed_while_needed', () => {
+    // Machines waited, then the server stopped answering: nobody is known to wait any more.
+    const a = policy({ seedTime: 3, seedTimeMax: 60 });
+    a.tick(2000);
+    expect(a.p.reply(some)).toBeNull();
+    a.tick(1000);
+    expect(a.p.reply(failed)).toBe('seed-time');
+    const b = policy({ seedTime: 3, seedTimeMax: 60, whileNeeded: false });
+    b.tick(2000);
+    expect(b.p.reply(some)).toBeNull();
+    b.tick(1000);
+    expect(b.p.verdict()).toBe('seed-time');
   });
 });

@@ -21,26 +21,37 @@ export const SEED_IDLE_ANSWERS = 3;
 /** Seconds a machine seeds at least, whatever the server says. @default 2 */
 export const SEED_MIN_SECONDS = 2;
 
-/** Why seeding ended: no machine waits for the OS (the server said so), or seed_time is over. */
-export type SeedStop = 'none-waiting' | 'seed-time';
+/**
+ * Why seeding ended: no machine waits for the OS (the server said so), seed_time is over (and no
+ * machine is known to wait), or machines still wait but `seedTimeMax` is reached.
+ */
+export type SeedStop = 'none-waiting' | 'seed-time' | 'seed-time-max';
 
 /**
- * When a machine stops seeding its OS: always at `seedTime`; with `whileNeeded`, earlier, once the
- * server answered `idleAnswers` status reports in a row with no machine waiting for the OS and at
- * least `minSeconds` have passed. An answer with machines waiting, or a report without an answer
- * (server down, timeout, refused), starts the count over: a machine that cannot ask seeds the whole
- * `seedTime`, as before. Pure: the clock is injected.
+ * When a machine stops seeding its OS. With `whileNeeded`: once the server answered `idleAnswers`
+ * status reports in a row with no machine waiting for the OS and at least `minSeconds` have passed;
+ * at `seedTime` unless the server's last answer said machines still wait; then on until one says
+ * none does, up to `seedTimeMax` in all. A report without an answer (server down, timeout, refused)
+ * starts the count over and counts as "nobody known to wait": a machine that cannot ask seeds
+ * `seedTime`, as before. Without `whileNeeded`: exactly `seedTime`. Pure: the clock is injected.
  */
 export class SeedPolicy {
   readonly #end: number;
+  readonly #max: number;
   readonly #earliest: number;
   readonly #idleAnswers: number;
   readonly #whileNeeded: boolean;
   readonly #now: () => number;
   #zeros = 0;
+  /** Machines waiting for the OS by the server's last answer; undefined after a report it did not answer. */
+  #waiting: number | undefined;
+  /** Seeding went on past seedTime because machines waited. */
+  #extended = false;
 
   constructor(o: {
     seedTime: number;
+    /** Seconds in all a machine may seed past seedTime while machines wait; below seedTime: seedTime. @default seedTime */
+    seedTimeMax?: number;
     whileNeeded: boolean;
     /** @default SEED_IDLE_ANSWERS */
     idleAnswers?: number;
@@ -52,6 +63,7 @@ export class SeedPolicy {
     this.#now = o.now ?? Date.now;
     const t0 = this.#now();
     this.#end = t0 + o.seedTime * 1000;
+    this.#max = t0 + Math.max(o.seedTime, o.whileNeeded ? (o.seedTimeMax ?? 0) : 0) * 1000;
     this.#earliest = t0 + (o.minSeconds ?? SEED_MIN_SECONDS) * 1000;
     this.#idleAnswers = o.idleAnswers ?? SEED_IDLE_ANSWERS;
     this.#whileNeeded = o.whileNeeded;
@@ -61,15 +73,26 @@ export class SeedPolicy {
   reply(r: StatusReply): SeedStop | null {
     if (r.kind === 'answered' && r.waiting === 0) this.#zeros++;
     else if (r.kind !== 'skipped') this.#zeros = 0;
+    if (r.kind !== 'skipped') this.#waiting = r.kind === 'answered' ? r.waiting : undefined;
     return this.verdict();
   }
 
   /** Why to stop now, or null to keep seeding. */
   verdict(): SeedStop | null {
     const now = this.#now();
-    if (now >= this.#end) return 'seed-time';
     if (this.#whileNeeded && this.#zeros >= this.#idleAnswers && now >= this.#earliest) return 'none-waiting';
+    if (now < this.#end) return null;
+    // Past seedTime: on only while the last answer said machines wait, and not past seedTimeMax.
+    if (!((this.#waiting ?? 0) > 0))
+      return this.#extended && this.#waiting === 0 ? 'none-waiting' : 'seed-time';
+    if (now >= this.#max) return this.#extended ? 'seed-time-max' : 'seed-time';
+    this.#extended = true;
     return null;
+  }
+
+  /** Seconds until seedTime ends (0 past it), for the countdown. */
+  remainingSeconds(): number {
+    return Math.max(0, Math.ceil((this.#end - this.#now()) / 1000));
   }
 }
 
@@ -111,7 +134,8 @@ const bytes = (p: DownloadProgress) => ({
 /**
  * Downloads the OS into tmpfs (every piece SHA-1 verified by the swarm client) with a progress line,
  * then seeds it for `seedTime` seconds with a countdown, or less when the server says no machine
- * still needs it ({@link SeedPolicy}, `seedWhileNeeded`). Gives up after `stallSeconds` without
+ * still needs it, or longer (up to `seedTimeMax`) while it says machines still do ({@link SeedPolicy},
+ * `seedWhileNeeded`). Gives up after `stallSeconds` without
  * progress. Returns the download, still open (the caller closes it before loading).
  */
 export async function fetchOs(ctx: {
@@ -196,35 +220,56 @@ export async function fetchOs(ctx: {
       ` peers ${formatBytes(p.fromPeers)}, web seed ${formatBytes(p.fromWebSeed)}`,
   );
   if (manifest.seedTime > 0) {
-    const policy = new SeedPolicy({ seedTime: manifest.seedTime, whileNeeded: !!manifest.seedWhileNeeded });
+    const whileNeeded = !!manifest.seedWhileNeeded;
+    const policy = new SeedPolicy({
+      seedTime: manifest.seedTime,
+      seedTimeMax: manifest.seedTimeMax,
+      whileNeeded,
+    });
+    // The longest it may seed: seedTime, or seedTimeMax while the server says machines still wait.
+    const most = whileNeeded ? Math.max(manifest.seedTime, manifest.seedTimeMax ?? 0) : manifest.seedTime;
     const early = new AbortController();
+    let why: SeedStop | null = null;
+    const decide = (v: SeedStop | null) => {
+      if (v && !why) {
+        why = v;
+        early.abort();
+      }
+    };
     const t1 = Date.now();
     const report = (q: DownloadProgress) =>
-      void reporter.report({ phase: 'seeding', os: os.name, progress: 1, ...bytes(q) }).then((r) => {
-        if (policy.reply(r) === 'none-waiting') early.abort();
-      });
+      void reporter
+        .report({ phase: 'seeding', os: os.name, progress: 1, ...bytes(q) })
+        .then((r) => decide(policy.reply(r)));
     report(p);
     let done: DownloadProgress;
     try {
-      done = await dl.seedFor(manifest.seedTime, {
+      done = await dl.seedFor(most, {
         signal: early.signal,
         onProgress: (s) => {
+          const left = policy.remainingSeconds();
           con.status(
-            `Seeding ${os.dispname} for ${s.remainingSeconds} s more, uploaded ${formatBytes(s.uploaded)}`,
+            left > 0
+              ? `Seeding ${os.dispname} for ${left} s more, uploaded ${formatBytes(s.uploaded)}`
+              : `Seeding ${os.dispname} while machines still need it (at most ${s.remainingSeconds} s more), uploaded ${formatBytes(s.uploaded)}`,
           );
           report(s);
+          decide(policy.verdict());
         },
       });
     } catch (err) {
       if (!early.signal.aborted) throw err;
       done = dl.stats();
     }
+    const stop: SeedStop = why ?? policy.verdict() ?? 'seed-time';
     con.line('');
     const after = ((Date.now() - t1) / 1000).toFixed(1);
     con.line(
-      early.signal.aborted
+      stop === 'none-waiting'
         ? `Stopped seeding after ${after} s: no machine is waiting for ${os.dispname}`
-        : `Stopped seeding after ${after} s: seed_time reached (${manifest.seedTime} s)`,
+        : stop === 'seed-time-max'
+          ? `Stopped seeding after ${after} s: machines still wait for ${os.dispname}, but seed_time_max is reached (${most} s)`
+          : `Stopped seeding after ${after} s: seed_time reached (${manifest.seedTime} s)`,
     );
     con.line(`Seeded ${formatBytes(done.uploaded)} to other machines`);
   }

@@ -217,6 +217,33 @@ describe('agent under a pseudo-terminal', () => {
     await agent.waitFor(/Seeded 0 B to other machines/);
   });
 
+  it('seeds past seed_time while the server says a machine waits, up to seed_time_max', async () => {
+    let waiting = 1;
+    const { world, agent } = await setup({
+      oss: two,
+      manifest: { timeout: 0, seedTime: 1, seedTimeMax: 600, seedWhileNeeded: true },
+      waiting: () => waiting,
+    });
+    await agent.waitFor(/Seeding Alpha Linux while machines still need it \(at most \d+ s more\)/);
+    const answered = () => world.posts.filter((p) => p.body.phase === 'seeding').length;
+    const past = answered();
+    await world.waitPost(() => answered() >= past + 3);
+    expect(agent.text()).not.toMatch(/Stopped seeding/);
+    waiting = 0;
+    await agent.waitFor(/Stopped seeding after [\d.]+ s: no machine is waiting for Alpha Linux/);
+  });
+
+  it('stops at seed_time_max though the server still says a machine waits', async () => {
+    const { agent } = await setup({
+      oss: two,
+      manifest: { timeout: 0, seedTime: 1, seedTimeMax: 3, seedWhileNeeded: true },
+      waiting: () => 1,
+    });
+    await agent.waitFor(
+      /Stopped seeding after [\d.]+ s: machines still wait for Alpha Linux, but seed_time_max is reached \(3 s\)/,
+    );
+  });
+
   it('seeds the whole seed_time when the server never says how many wait', async () => {
     const { agent } = await setup({ oss: two, manifest: { timeout: 0, seedTime: 2, seedWhileNeeded: true } });
     await agent.waitFor(/Stopped seeding after [\d.]+ s: seed_time reached \(2 s\)/);
