@@ -9,7 +9,8 @@
 # decode), KEXEC (the stub), BUSID (optional: what iPXE's ${netX/busid:hexraw} expands to on this
 # machine; a veth has no PCI id, so a machine's NIC is taken to be QEMU's default NIC model,
 # e1000, 8086:100e). Prints one JSON line per milestone: loader, phase1, agent (unpacked, the agent
-# starts), downloaded, ready; and seedStop with why the agent stopped seeding (none-waiting, seed-time).
+# starts), downloaded, ready; and seedStop with why the agent stopped seeding (none-waiting, seed-time,
+# seed-time-max).
 set -e
 export PATH="$BB_BIN"
 cd "$WORK"
@@ -27,9 +28,15 @@ url=$(sed -n 's/^kernel .* bt\.runtime=\([^ ]*\).*/\1/p' boot.ipxe)
 if [ -n "$url" ]; then
   "$XZ" -dc base.cpio.xz | (cd root && cpio -idm etc/boottorrent/runtime etc/boottorrent/runtime.sh 2>/dev/null)
   # It holds phase-1 once the runtime passed its SHA-256 check (the script then serves and unpacks it).
+  # runtime-progress.log: the size of the download in flight twice a second (uptime, bytes), for --keep.
+  (while :; do
+    for f in "$WORK"/run/*.part; do [ -f "$f" ] && echo "$(cut -d' ' -f1 /proc/uptime) $(stat -c %s "$f")"; done
+    [ -e "$WORK/run/httpd.pid" ] && break
+    sleep 0.5
+  done >runtime-progress.log 2>/dev/null) &
   BT_RUNTIME_URL=$url BT_MAC=$MAC BT_INFO=root/etc/boottorrent/runtime BT_DIR="$WORK/run" BT_ROOT="$WORK/root" \
     sh root/etc/boottorrent/runtime.sh 2>&1 | while read -r line; do
-    echo "$line" >>runtime.log
+    echo "$(cut -d' ' -f1 /proc/uptime) $line" >>runtime.log
     case "$line" in *"SHA-256 checked"*) echo '{"event":"phase1"}' ;; esac
   done
   grep -q "SHA-256 checked" runtime.log
@@ -60,6 +67,7 @@ BT_PAYLOAD="$WORK/root/boottorrent" BT_CMDLINE="$WORK/cmdline" BT_LEASE="$WORK/l
   *"Downloaded "*) echo '{"event":"downloaded"}' ;;
   *"Stopped seeding after "*"no machine is waiting"*) echo '{"event":"seedStop","why":"none-waiting"}' ;;
   *"Stopped seeding after "*"seed_time reached"*) echo '{"event":"seedStop","why":"seed-time"}' ;;
+  *"Stopped seeding after "*"seed_time_max is reached"*) echo '{"event":"seedStop","why":"seed-time-max"}' ;;
   *"could not boot"* | *"agent crashed"*) echo "$line" >&2 && echo '{"event":"error"}' ;;
   esac
 done

@@ -27,14 +27,21 @@ async function randomFile(path: string, bytes: number): Promise<void> {
 /** Writes config.yaml and oss/storm/ into `dir` (an empty folder). */
 export async function writeStormProject(
   dir: string,
-  o: { hostIp: string; httpPort: number; sizeMib: number; seedTime: number; seedWhileNeeded: boolean },
+  o: {
+    hostIp: string;
+    httpPort: number;
+    sizeMib: number;
+    seedTime: number;
+    seedWhileNeeded: boolean;
+    seedTimeMax: number;
+  },
 ): Promise<void> {
   const os = join(dir, 'oss', OS_NAME);
   await mkdir(os, { recursive: true });
   await writeFile(
     join(dir, 'config.yaml'),
     [
-      `general: { host_ip: ${o.hostIp}, timeout: 10, seed_time: ${o.seedTime}, seed_while_needed: ${o.seedWhileNeeded} }`,
+      `general: { host_ip: ${o.hostIp}, timeout: 10, seed_time: ${o.seedTime}, seed_while_needed: ${o.seedWhileNeeded}, seed_time_max: ${o.seedTimeMax} }`,
       'dhcp: { enable: false, interface: eth0 }',
       'tftp: { enable: false }',
       `http: { port: ${o.httpPort} }`,

@@ -9,7 +9,7 @@
 // stage (the boot loader loads base, node and agent; no runtime URL), `peer-phase1` as built (two
 // stages). Prints {"event":"listening"}; on a "report" line on stdin it prints
 // {"event":"report", ...GET /api/v1/runtime, "os": {seeder, webSeed}} (bytes the server sent).
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { loadProject } from '@boottorrent/config';
 import { buildOut, startBootServer } from '@boottorrent/server';
@@ -38,6 +38,16 @@ const phase1 = method === 'peer-phase1' ? built : { ...built, loaderInitrds: bui
 // Hashes come from out/hash-cache.json after the first run; the payload names this server.
 const out = await buildOut({ project, outDir, phase1 });
 const server = await startBootServer({ project, out });
+// STORM_EVENTS (--keep): every runtime event, client phase change and HTTP answer, one line each
+// ("<uptime s> <JSON>"), to read next to the clients' runtime.log.
+if (process.env.STORM_EVENTS) {
+  const log = createWriteStream(process.env.STORM_EVENTS);
+  const uptime = () => readFileSync('/proc/uptime', 'utf8').split(' ')[0];
+  server.on('event', (e) => {
+    if (e.type === 'runtime' || e.type === 'http' || (e.type === 'client' && e.why !== 'progress'))
+      log.write(`${uptime()} ${JSON.stringify(e)}\n`);
+  });
+}
 process.stdout.write(JSON.stringify({ event: 'listening', port: server.ports.http }) + '\n');
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line === 'report')

@@ -1,7 +1,8 @@
 // Boot storm: N machines boot at once over the swarm benchmark's shaped links, up to loading the OS.
 //
 //   node tools/bench/storm/storm.ts [--n 2,4,8,16] [--json FILE] [--mbit 20] [--size-mib 64]
-//        [--seed-time 30] [--seed-while-needed true|false] [--phase1-dir DIR] [--max-minutes 20] [--keep]
+//        [--seed-time 30] [--seed-while-needed true|false] [--seed-time-max 120] [--phase1-dir DIR]
+//        [--max-minutes 20] [--keep]
 //
 // Two methods in one run: `server-phase1` (today's one stage: iPXE loads kernel, base, node, agent
 // and payload from the server) and `peer-phase1` (iPXE loads kernel, base and payload; /init's
@@ -74,7 +75,7 @@ interface Result {
    */
   osLastLessUnpack: number;
   /** Why each agent stopped seeding: no machine waited any more (the server said so), or seed_time. */
-  seedStops: { noneWaiting: number; seedTime: number };
+  seedStops: { noneWaiting: number; seedTime: number; seedTimeMax: number };
   /** Each client's milestones, s from the start. */
   clients: Record<Milestone, number>[];
   /** The machine's 1-minute load average at the start and the end of the run. */
@@ -92,9 +93,16 @@ const { values } = parseCli('storm', {
     'seed-time': { type: 'string', default: '30' },
     /** The project's general.seed_while_needed (true, the config's default). */
     'seed-while-needed': { type: 'string', default: 'true' },
+    /** The project's general.seed_time_max (120, the config's default; 0: stop at seed_time). */
+    'seed-time-max': { type: 'string', default: '120' },
     'phase1-dir': { type: 'string' },
     'max-minutes': { type: 'string', default: '20' },
-    /** Leave the scratch folder (each client's boot script, runtime.log, agent.log, kexec.log). */
+    /**
+     * Leave the scratch folder: each client's boot script, runtime.log (lines stamped with
+     * /proc/uptime), runtime-progress.log (the runtime download's size twice a second), agent.log,
+     * kexec.log; per run <method>-<n>-t0 (its start on that clock), -server-events.log (the server's
+     * runtime, client and HTTP events) and -tc.txt (each link's tbf counters at the end).
+     */
     keep: { type: 'boolean', default: false },
     'server-slots': { type: 'string', default: String(DEFAULT_RUNTIME_SERVER_SLOTS) },
     'peer-slots': { type: 'string', default: String(DEFAULT_RUNTIME_PEER_SLOTS) },
@@ -106,6 +114,7 @@ const ns = values.n.split(',').map(Number);
 const mbit = Number(values.mbit);
 const sizeMib = Number(values['size-mib']);
 const seedTime = Number(values['seed-time']);
+const seedTimeMax = Number(values['seed-time-max']);
 const seedWhileNeeded = values['seed-while-needed'] === 'true';
 if (!['true', 'false'].includes(values['seed-while-needed'])) {
   process.stderr.write('storm: --seed-while-needed: give true or false\n');
@@ -122,10 +131,14 @@ for (const [k, v] of [
     process.stderr.write(`storm: --${k}: give a positive number\n`);
     process.exit(2);
   }
-if (!(seedTime >= 0)) {
-  process.stderr.write('storm: --seed-time: give seconds >= 0\n');
-  process.exit(2);
-}
+for (const [k, v] of [
+  ['seed-time', seedTime],
+  ['seed-time-max', seedTimeMax],
+] as const)
+  if (!(Number.isInteger(v) && v >= 0)) {
+    process.stderr.write(`storm: --${k}: give whole seconds >= 0\n`);
+    process.exit(2);
+  }
 const methods = values.methods.split(',') as Method[];
 for (const m of methods)
   if (!METHODS.includes(m)) {
@@ -149,6 +162,7 @@ await writeStormProject(projectDir, {
   sizeMib,
   seedTime,
   seedWhileNeeded,
+  seedTimeMax,
 });
 {
   const loaded = await loadProject(projectDir);
@@ -192,16 +206,22 @@ async function runOnce(method: Method, n: number): Promise<Result> {
   lab = await createLab({ clients: n, clientMbit: mbit, serverMbit: mbit });
   const load0 = loadavg()[0]!;
   try {
-    const server = procs.spawn('server', lab.server.ns, process.execPath, [
-      join(HERE, 'server.mjs'),
-      projectDir,
-      outDir,
-      phase1Json,
-      method,
-      values['server-slots'],
-      values['peer-slots'],
-      method === 'peer-phase1' ? values['loader-slots'] : '0',
-    ]);
+    const server = procs.spawn(
+      'server',
+      lab.server.ns,
+      process.execPath,
+      [
+        join(HERE, 'server.mjs'),
+        projectDir,
+        outDir,
+        phase1Json,
+        method,
+        values['server-slots'],
+        values['peer-slots'],
+        method === 'peer-phase1' ? values['loader-slots'] : '0',
+      ],
+      values.keep ? { STORM_EVENTS: join(work, `${method}-${n}-server-events.log`) } : {},
+    );
     const listening = new Promise<void>((resolve) =>
       server.onMessage((m) => m.event === 'listening' && resolve()),
     );
@@ -213,6 +233,12 @@ async function runOnce(method: Method, n: number): Promise<Result> {
     ]);
     const cpu0 = childCpu();
     const t0 = performance.now();
+    // --keep: the run's start on the clock the clients' and the server's logs use (/proc/uptime).
+    if (values.keep)
+      await writeFile(
+        join(work, `${method}-${n}-t0`),
+        readFileSync('/proc/uptime', 'utf8').split(' ')[0]! + '\n',
+      );
     const at: Record<Milestone, number[]> = {
       loader: [],
       phase1: [],
@@ -221,7 +247,12 @@ async function runOnce(method: Method, n: number): Promise<Result> {
       ready: [],
     };
     const perClient: Partial<Record<Milestone, number>>[] = lab.clients.map(() => ({}));
-    const seedStops = { noneWaiting: 0, seedTime: 0 };
+    const seedStops = { noneWaiting: 0, seedTime: 0, seedTimeMax: 0 };
+    const STOPS = {
+      'none-waiting': 'noneWaiting',
+      'seed-time': 'seedTime',
+      'seed-time-max': 'seedTimeMax',
+    } as const;
     const dirs: string[] = [];
     let failed: (e: Error) => void = () => {};
     const failure = new Promise<never>((_, reject) => (failed = reject));
@@ -246,7 +277,7 @@ async function runOnce(method: Method, n: number): Promise<Result> {
           at[m.event as Milestone].push(t);
           perClient[i]![m.event as Milestone] = round(t);
         }
-        if (m.event === 'seedStop') seedStops[m.why === 'none-waiting' ? 'noneWaiting' : 'seedTime']++;
+        if (m.event === 'seedStop') seedStops[STOPS[m.why as keyof typeof STOPS] ?? 'seedTime']++;
         if (m.event === 'error') failed(new Error(`${host.name}: ${p.stderrTail().trim()}`));
       });
       const code = await p.exited;
@@ -285,6 +316,13 @@ async function runOnce(method: Method, n: number): Promise<Result> {
         server.send('report');
       },
     );
+    if (values.keep) {
+      // Each link's tbf counters (sent, dropped, overlimits): uploads in the clients' namespaces,
+      // downloads on the bridge's ports.
+      const tcs = [lab.server, ...lab.clients].map((h) => `## ${h.name} upload\n${tcStats(h.ns)}`);
+      tcs.push(`## bridge (downloads)\n${tcStats(lab.bridgeNs)}`);
+      await writeFile(join(work, `${method}-${n}-tc.txt`), tcs.join('\n'));
+    }
     await procs.killAll();
     const cpuSeconds = childCpu() - cpu0;
     const b = report.phase1Bytes;
@@ -319,6 +357,14 @@ async function runOnce(method: Method, n: number): Promise<Result> {
   }
 }
 
+function tcStats(ns: string): string {
+  try {
+    return execFileSync('tc', ['-s', '-n', ns, 'qdisc', 'show']).toString();
+  } catch (e) {
+    return `tc: ${(e as Error).message}\n`;
+  }
+}
+
 /** CPU seconds of every child process this one has reaped (clients, their wget/xz, the server). */
 function childCpu(): number {
   const f = readFileSync('/proc/self/stat', 'utf8');
@@ -340,7 +386,7 @@ for (const n of ns) {
     });
     results.push(r);
     process.stderr.write(
-      `storm: ${method} n=${n}: phase-1 ${r.phase1Last} s (loader ${r.loaderLast} s), agents started ${r.agentLast} s, OS downloaded ${r.osDownloadedLast} s, ready ${r.osLast} s (${r.osLastLessUnpack} s less unpacking); server ${mb(r.serverPhase1Bytes)} MB phase-1, ${mb(r.serverOsBytes)} MB OS; runtime ${r.runtimeFromServer} from the server / ${r.runtimeFromPeers} from peers; seeding stopped ${r.seedStops.noneWaiting} × none waiting, ${r.seedStops.seedTime} × seed_time; ${r.cpuSeconds} CPU-s; load ${r.load.join(' → ')}\n`,
+      `storm: ${method} n=${n}: phase-1 ${r.phase1Last} s (loader ${r.loaderLast} s), agents started ${r.agentLast} s, OS downloaded ${r.osDownloadedLast} s, ready ${r.osLast} s (${r.osLastLessUnpack} s less unpacking); server ${mb(r.serverPhase1Bytes)} MB phase-1, ${mb(r.serverOsBytes)} MB OS; runtime ${r.runtimeFromServer} from the server / ${r.runtimeFromPeers} from peers; seeding stopped ${r.seedStops.noneWaiting} × none waiting, ${r.seedStops.seedTime} × seed_time, ${r.seedStops.seedTimeMax} × seed_time_max; ${r.cpuSeconds} CPU-s; load ${r.load.join(' → ')}\n`,
     );
   }
 }
@@ -362,7 +408,7 @@ if (values.json)
   await writeFile(
     values.json,
     JSON.stringify(
-      { mbit, sizeMib, seedTime, seedWhileNeeded, date: new Date().toISOString(), results },
+      { mbit, sizeMib, seedTime, seedWhileNeeded, seedTimeMax, date: new Date().toISOString(), results },
       null,
       2,
     ),
