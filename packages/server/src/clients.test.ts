@@ -85,6 +85,21 @@ describe('ClientTable', () => {
     expect(t.waitingFor('alpine', m(1))).toBe(1);
   });
 
+  it('stops counting a downloading machine that stopped reporting (powered off mid-download)', () => {
+    const { t, tick } = table();
+    const m = (i: number): string => `52:54:00:00:03:0${i}`;
+    t.report(m(1), { phase: 'seeding', os: 'debian' });
+    t.report(m(2), { phase: 'downloading', os: 'debian' });
+    t.report(m(3), { phase: 'menu' });
+    tick(29_999);
+    expect(t.waitingFor('debian', m(1))).toBe(2);
+    tick(1);
+    // m(2)'s agent reports every second: 30 s of silence is a machine gone. m(3) at its menu says nothing.
+    expect(t.waitingFor('debian', m(1))).toBe(1);
+    t.report(m(2), { phase: 'downloading', os: 'debian' });
+    expect(t.waitingFor('debian', m(1))).toBe(2);
+  });
+
   it('leaves out a machine whose plan boots another OS without a menu', () => {
     const { t } = table();
     const plans: Record<string, { os: string | null; menu: boolean }> = {

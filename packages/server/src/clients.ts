@@ -32,6 +32,13 @@ export interface ClientInfo {
  * long only costs seeding up to seed_time, as before. @default 300000
  */
 export const DEFAULT_CLIENT_GONE_MS = 300_000;
+/**
+ * The same for a machine downloading its OS: its agent reports every second, bytes or none (apps/agent's
+ * test "keeps telling the server it is downloading while no byte arrives"), so this much silence means
+ * it was powered off or lost its link. Without it a machine switched off mid-download
+ * kept the others seeding up to seed_time_max. @default 30000
+ */
+export const DEFAULT_DOWNLOAD_GONE_MS = 30_000;
 
 /** Phases in which a machine may still need an OS it has not finished downloading. */
 const NEEDS_OS: ReadonlySet<ClientPhase> = new Set(['dhcp', 'loader', 'phase1', 'menu', 'downloading']);
@@ -103,15 +110,21 @@ export class ClientTable extends EventEmitter<{ change: [ClientInfo, string] }> 
   /**
    * Machines that still need `os`, besides `except` (the asker): heard from within `goneMs`, and
    * downloading `os`, or not yet past choosing an OS (DHCP, boot loader, phase-1, menu) unless their
-   * plan boots another OS without a menu. A seeding agent stops early when this is 0.
+   * plan boots another OS without a menu; a downloading machine counts only while it reports
+   * (`downloadGoneMs`). A seeding agent stops early when this is 0.
    */
-  waitingFor(os: string, except?: string, goneMs = DEFAULT_CLIENT_GONE_MS): number {
+  waitingFor(
+    os: string,
+    except?: string,
+    goneMs = DEFAULT_CLIENT_GONE_MS,
+    downloadGoneMs = DEFAULT_DOWNLOAD_GONE_MS,
+  ): number {
     const now = this.now();
     let n = 0;
     for (const c of this.#clients.values()) {
       if (c.mac === except || now - c.updated >= goneMs || !NEEDS_OS.has(c.phase)) continue;
       if (c.phase === 'downloading') {
-        if (c.os === undefined || c.os === os) n++;
+        if ((c.os === undefined || c.os === os) && now - c.updated < downloadGoneMs) n++;
         continue;
       }
       const p = c.machine;

@@ -339,6 +339,18 @@ describe('agent under a pseudo-terminal', () => {
     await agent.waitFor(new RegExp(`tracker ${url} answered but no peer sent data; no web seed`), 30_000);
   });
 
+  it('keeps telling the server it is downloading while no byte arrives', async () => {
+    // No seeder: no progress at all. The server counts a downloading machine silent for 30 s as gone.
+    const { agent, world } = await setup(
+      { oss: two, seed: false, manifest: { timeout: 0 } },
+      { cmdline: 'bt.stall=12' },
+    );
+    await agent.waitFor(/answered but no peer sent data/, 40_000);
+    const downloading = world.posts.filter((p) => p.body.phase === 'downloading');
+    expect(downloading.length).toBeGreaterThanOrEqual(2);
+    expect(downloading.every((p) => !p.body.progress)).toBe(true);
+  });
+
   it('gives a clear error and returns to the menu when the tracker is unreachable and there is no web seed', async () => {
     const { agent } = await setup(
       { oss: two, seed: false, trackerDown: true, manifest: { timeout: 0 } },
