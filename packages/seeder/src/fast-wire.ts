@@ -37,7 +37,15 @@ export interface FastWire {
   peerId?: string;
   /** the socket this wire writes into directly (read by the upload queue) */
   _directSocket?: Socket;
+  /**
+   * span-request.ts: where the answer to each span request goes (its blocks' place in their piece's
+   * buffer), keyed by {@link spanKey}: an answer split across socket reads is gathered there directly
+   */
+  _spanTargets?: Map<number, Buffer>;
 }
+
+/** The key of a span request's target in `_spanTargets`: piece index and block number. */
+export const spanKey = (index: number, offset: number): number => index * 65_536 + offset / (16 * 1024);
 
 /** The parts of a webtorrent Peer the fast path reads. */
 interface FastPeer {
@@ -140,8 +148,11 @@ export function fastParse(wire: FastWire): void {
   };
   /** a PIECE longer than one block being received: its blocks go to the wire as they arrive */
   let big: { index: number; offset: number; left: number } | null = null;
-  /** a PIECE answering one span request (span-request.ts): gathered, then handed to the wire whole */
-  let whole: { index: number; offset: number; buf: Buffer; filled: number } | null = null;
+  /**
+   * a PIECE answering one span request (span-request.ts): gathered, then handed to the wire whole;
+   * into its place in the piece when the request said where (`own` false), else into a pooled buffer
+   */
+  let whole: { index: number; offset: number; buf: Buffer; filled: number; own: boolean } | null = null;
   wire._write = (data, cb) => {
     const lent = borrowed;
     if (wire._encryptor || wire._cryptoSyncPattern || wire._pePending)
@@ -162,9 +173,9 @@ export function fastParse(wire: FastWire): void {
         }
         if (w.filled < w.buf.length) break;
         whole = null;
-        // the request's callback copies the bytes into their piece before this returns
+        // the request's callback copies the bytes into their piece (unless already there) before this returns
         wire._onPiece(w.index, w.offset, w.buf);
-        releaseBuffer(w.buf);
+        if (w.own) releaseBuffer(w.buf);
         continue;
       }
       if (big) {
@@ -193,7 +204,13 @@ export function fastParse(wire: FastWire): void {
         if (!asked(wire, index, offset, length)) big = { index, offset, left: length };
         else if (wire._bufferSize >= length && wire._buffer[0]!.length >= length)
           wire._onPiece(index, offset, take(wire, length)); // whole in one read: a view of it
-        else whole = { index, offset, buf: takeBuffer(length), filled: 0 };
+        else {
+          const into = wire._spanTargets?.get(spanKey(index, offset));
+          whole =
+            into?.length === length
+              ? { index, offset, buf: into, filled: 0, own: false }
+              : { index, offset, buf: takeBuffer(length), filled: 0, own: true };
+        }
         continue;
       }
       if (wire._bufferSize < size) break;

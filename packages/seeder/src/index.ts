@@ -12,7 +12,7 @@ export { UPLOAD_BACKLOG_BYTES, UPLOAD_BACKLOG_MAX_BYTES } from './upload-queue.j
 export { BIG_REQUEST_BYTES, READ_BYTES } from './fast-wire.js';
 export { SPAN_BLOCKS } from './span-request.js';
 export { MAX_SERVED_REQUEST_BYTES } from './serve.js';
-export { PIECE_CACHE_BYTES, SEEDER_PIECE_CACHE_BYTES } from './piece-store.js';
+export { PIECE_CACHE_BYTES, SEEDER_PIECE_CACHE_BYTES, type PieceIo } from './piece-store.js';
 export { POOL_BYTES_PER_LENGTH } from './buffer-pool.js';
 export { MAX_PIPELINE_REQUESTS, MAX_TOTAL_REQUESTS } from './picker.js';
 export { chooseTrackers, DEFAULT_TRACKER_FALLBACK_MS } from './trackers.js';

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { installPicker, MAX_TOTAL_REQUESTS, pickOrder, type PickTorrent } from './picker.js';
 
@@ -15,7 +16,10 @@ function fakeTorrent(count: number, blocks: number) {
   const verified = new Set<number>();
   const rarity = new Array<number>(count).fill(1);
   const requests: [wire: number, piece: number][] = [];
+  const events = new EventEmitter();
   const t = {
+    on: events.on.bind(events),
+    emit: events.emit.bind(events),
     destroyed: false,
     wires: [] as PickTorrent['wires'],
     pieces: pieces as PickTorrent['pieces'],
@@ -39,6 +43,7 @@ function fakeTorrent(count: number, blocks: number) {
   let gets = 0;
   const addWire = (has: (i: number) => boolean, extra: Partial<PickTorrent['wires'][number]> = {}) =>
     t.wires.push({
+      ...wireEvents(),
       destroyed: false,
       type: 'tcpOutgoing',
       peerChoking: false,
@@ -50,6 +55,13 @@ function fakeTorrent(count: number, blocks: number) {
     });
   return { t, pieces, verified, rarity, requests, addWire, gets: () => gets };
 }
+
+/** A wire's EventEmitter methods, as own properties (the fake wires are object literals). */
+function wireEvents() {
+  const e = new EventEmitter();
+  return { on: e.on.bind(e), emit: e.emit.bind(e) };
+}
+type EventWire = PickTorrent['wires'][number] & ReturnType<typeof wireEvents>;
 
 describe('pickOrder', () => {
   it('puts started pieces first (fewest bytes missing first), then the rarest; skips held and fully asked ones', () => {
@@ -82,7 +94,7 @@ describe('installPicker', () => {
     for (let w = 0; w < 16; w++) addWire((i) => i === 200 || i % 16 !== w); // each lacks a sixteenth
     installPicker(t as never);
     t._updateWireWrapper();
-    // every wire got its 1 s pipeline (130 blocks) cut to an equal share of MAX_TOTAL_REQUESTS (64),
+    // every wire got its 1 s pipeline (130 blocks) cut to an equal share of MAX_TOTAL_REQUESTS (32),
     // only pieces it holds, no block asked twice
     const share = Math.min(130, Math.ceil(MAX_TOTAL_REQUESTS / 16));
     const perWire = new Map<number, number[]>();
@@ -107,7 +119,7 @@ describe('installPicker', () => {
     for (let w = 0; w < 4; w++) four.addWire(() => true, gigabit);
     installPicker(four.t as never);
     four.t._updateWireWrapper();
-    expect(four.requests.length).toBe(MAX_TOTAL_REQUESTS); // 16 MiB, 4 MiB each
+    expect(four.requests.length).toBe(MAX_TOTAL_REQUESTS); // 8 MiB, 2 MiB each
     expect(new Set(four.requests.map(([w]) => w)).size).toBe(4);
   });
 
@@ -123,5 +135,29 @@ describe('installPicker', () => {
     expect(t.fallback.sort()).toEqual([0, 1, 2]);
     expect(new Set(requests.map(([w]) => w))).toEqual(new Set([4]));
     expect(requests.length).toBe(32); // every block of the 8 pieces, all to wire 4
+  });
+
+  it('answers a HAVE at once on a wire with room, without waiting for the throttled update', () => {
+    const { t, pieces, verified, requests, addWire } = fakeTorrent(8, 4);
+    const held = [new Set<number>(), new Set<number>(), new Set<number>()];
+    addWire((i) => held[0]!.has(i));
+    addWire((i) => held[1]!.has(i), { requests: new Array(100).fill(0) }); // covers more than 0.5 s
+    addWire((i) => held[2]!.has(i), { peerChoking: true });
+    installPicker(t as never);
+    const wires = t.wires as EventWire[];
+    for (const w of wires) t.emit('wire', w);
+    const have = (w: number, i: number): void => {
+      held[w]!.add(i);
+      wires[w]!.emit('have', i);
+    };
+    have(0, 5);
+    expect(requests).toEqual([[0, 5], [0, 5], [0, 5], [0, 5]]); // every block of it, no update ran
+    have(1, 6); // no room: left to the next update
+    have(2, 6); // choked: webtorrent's code asks (allowed fast), not this
+    verified.add(3);
+    pieces[3] = null as never;
+    have(0, 3); // held already
+    have(0, 5); // every block asked for already
+    expect(requests.length).toBe(4);
   });
 });

@@ -60,12 +60,15 @@ export const MAX_PIPELINE_REQUESTS = 512;
 
 /**
  * The most requests a machine keeps in flight over all its connections, shared equally among them:
- * 16 MiB. Each block in flight belongs to a piece being assembled in memory, and a downloader with 4
- * peers at 1 Gbit/s had 4 × 8 MiB requested, 16-20 pieces of 2 MiB at once (peak RSS 163 MiB against a
- * goal of 150). With 16 connections each keeps 64 requests (1 MiB: 0.4 s of a 20 Mbit/s link).
- * @default 1024
+ * 8 MiB, 67 ms at 1 Gbit/s. Each block in flight belongs to a piece being assembled in memory: a
+ * downloader with 4 peers at 1 Gbit/s had 4 × 8 MiB requested, 16-20 pieces of 2 MiB at once (peak RSS
+ * 163 MiB against a goal of 150), and with 16 MiB (the default until session 11), once the server's
+ * super-seeding kept pace, 40-55 MiB of buffers and 4-9 mark-compacts per client at N = 4 (peak RSS
+ * 131-154 MiB; with 8 MiB 26-32 MiB, 1-3 and 116-122 MiB, and 0.5 CPU-s less per client:
+ * tools/bench/swarm/NOTES.md). With 16 connections each keeps 32 requests (0.5 MiB).
+ * @default 512
  */
-export const MAX_TOTAL_REQUESTS = 1024;
+export const MAX_TOTAL_REQUESTS = 512;
 
 /** Requests a wire should have in flight to cover `seconds` of its speed (webtorrent's formula), capped. */
 function pipeline(wire: PickWire, seconds: number): number {
@@ -125,6 +128,36 @@ export function pickOrder(t: PickTorrent, random: () => number = Math.random): n
 export function installPicker(torrent: Torrent): void {
   const t = torrent as unknown as PickTorrent;
   const original = t._updateWire.bind(t);
+  /** True for a wire this scheduler fills (the others go through webtorrent's `_updateWire`). */
+  const ours = (w: PickWire): boolean => !w.destroyed && w.type !== 'webSeed' && !w.peerChoking && !!w.downloaded;
+  /** an equal share of MAX_TOTAL_REQUESTS for each connection this scheduler fills */
+  const share = (): number => {
+    let active = 0;
+    for (const w of t.wires) if (ours(w)) active++;
+    return Math.ceil(MAX_TOTAL_REQUESTS / Math.max(1, active));
+  };
+  /**
+   * Asks `wire` for blocks of piece `i` (if it has room below its pipeline's top-up mark); the blocks
+   * requested now in flight on it, or -1 if it had no room.
+   */
+  const fill = (wire: PickWire, i: number, max: number, blocks: number, spans: boolean): number => {
+    if (spans) {
+      let n: number;
+      while (
+        blocks < max &&
+        (n = requestSpan(
+          t as unknown as SpanTorrent,
+          wire as unknown as SpanWire,
+          i,
+          Math.min(SPAN_BLOCKS, max - blocks),
+        )) > 0
+      )
+        blocks += n;
+      return blocks;
+    }
+    while (wire.requests.length < max && t._request(wire, i, false)) blocks = wire.requests.length;
+    return blocks;
+  };
   t._updateWireWrapper = () => {
     if (t.destroyed) return;
     let order: number[] | undefined;
@@ -133,14 +166,10 @@ export function installPicker(torrent: Torrent): void {
       const j = Math.floor(Math.random() * (k + 1));
       [wires[k], wires[j]] = [wires[j]!, wires[k]!];
     }
-    // an equal share of MAX_TOTAL_REQUESTS for each connection this scheduler fills
-    let active = 0;
-    for (const w of wires)
-      if (!w.destroyed && w.type !== 'webSeed' && !w.peerChoking && w.downloaded) active++;
-    const share = Math.ceil(MAX_TOTAL_REQUESTS / Math.max(1, active));
+    const each = share();
     for (const wire of wires) {
       if (wire.destroyed) continue;
-      if (wire.type === 'webSeed' || wire.peerChoking || !wire.downloaded) {
+      if (!ours(wire)) {
         original(wire);
         continue;
       }
@@ -148,27 +177,31 @@ export function installPicker(torrent: Torrent): void {
       const spans = spansFor(wire as unknown as SpanWire);
       let blocks = spans ? blocksInFlight(wire as unknown as SpanWire) : wire.requests.length;
       if (blocks >= pipeline(wire, PIPELINE_MIN_SECONDS)) continue;
-      const max = Math.min(pipeline(wire, PIPELINE_MAX_SECONDS), share);
+      const max = Math.min(pipeline(wire, PIPELINE_MAX_SECONDS), each);
       order ??= pickOrder(t);
       for (let k = 0; k < order.length && blocks < max; k++) {
         const i = order[k]!;
         if (i < 0 || !wire.peerPieces.get(i)) continue;
-        if (spans) {
-          let n: number;
-          while (
-            blocks < max &&
-            (n = requestSpan(
-              t as unknown as SpanTorrent,
-              wire as unknown as SpanWire,
-              i,
-              Math.min(SPAN_BLOCKS, max - blocks),
-            )) > 0
-          )
-            blocks += n;
-        } else while (wire.requests.length < max && t._request(wire, i, false)) blocks = wire.requests.length;
+        blocks = fill(wire, i, max, blocks, spans);
         const p = t.pieces[i];
         if (!p || !reservable(p)) order[k] = -1; // every block asked for: skip it for the next wires
       }
     }
   };
+  // A HAVE is answered at once when the wire has room: the update that would ask for the piece is
+  // throttled (UPDATE_INTERVAL_MS), and a super-seeding server shows each connection only a few pieces
+  // at a time, one HAVE per piece sent, so every one of those waits was a slot left idle.
+  torrent.on('wire', (w: unknown) => {
+    const wire = w as PickWire & { on(ev: 'have', fn: (i: number) => void): void };
+    if (wire.type === 'webSeed') return;
+    wire.on('have', (i: number) => {
+      if (t.destroyed || !ours(wire)) return;
+      const p = t.pieces[i];
+      if (!p || t.bitfield.get(i) || !reservable(p)) return;
+      const spans = spansFor(wire as unknown as SpanWire);
+      const blocks = spans ? blocksInFlight(wire as unknown as SpanWire) : wire.requests.length;
+      if (blocks >= pipeline(wire, PIPELINE_MIN_SECONDS)) return;
+      fill(wire, i, Math.min(pipeline(wire, PIPELINE_MAX_SECONDS), share()), blocks, spans);
+    });
+  });
 }

@@ -1,5 +1,6 @@
+import { closeSync, constants, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Torrent } from 'webtorrent';
 import { lendView, releaseBuffer, takeBuffer } from './buffer-pool.js';
 
@@ -18,6 +19,21 @@ export const PIECE_CACHE_BYTES = 8 * 1024 * 1024;
 /** The same for the server's seeder, which serves a whole room and has the memory. @default 32 MiB */
 export const SEEDER_PIECE_CACHE_BYTES = 32 * 1024 * 1024;
 
+/**
+ * How {@link PieceReader} reads and writes pieces: `'sync'` = one synchronous positioned read or write
+ * per file a piece spans, on the main thread (for folders in RAM: the agent's tmpfs, ~0.2 ms per MiB);
+ * `'async'` = on libuv's threads, writes through fs-chunk-store (for disks, where an access may block:
+ * the server's seeder).
+ *
+ * Why `'sync'` for tmpfs: on libuv's 4 threads the writes of one file wait for each other on its inode
+ * lock, and a downloader receiving faster than that kept 30-80 pieces (15-40 MiB) waiting for their
+ * write at once, each holding its buffer: the pool ran dry, every third piece was a fresh allocation
+ * (page faults on first touch), and waking the threads cost more. `pair.mjs`, 256 MiB on loopback:
+ * downloader 0.78-1.04 CPU-s and peak RSS 115-140 MiB with `'async'`, 0.58-0.61 and 85-88 MiB with
+ * `'sync'` (tools/bench/swarm/NOTES.md, session 11).
+ */
+export type PieceIo = 'sync' | 'async';
+
 /** The parts of a torrent-piece `Piece` that {@link fastPieces} replaces (field names are that library's). */
 interface PieceInternals {
   length: number;
@@ -34,6 +50,20 @@ interface PieceInternals {
 }
 
 const patched = new WeakSet<object>();
+
+/**
+ * Where a block range of `piece` lives in its buffer (taken from the pool now if the piece has none
+ * yet), for an answer that can be gathered there directly (fast-wire.ts, span-request.ts); undefined
+ * if the piece's class was not patched by {@link fastPieces}. `set()` then finds the bytes in place
+ * and copies nothing. Only for blocks reserved for one request: nothing else writes there.
+ */
+export function pieceTarget(piece: object, offset: number, length: number): Buffer | undefined {
+  if (!patched.has(Object.getPrototypeOf(piece) as object)) return undefined;
+  const p = piece as PieceInternals;
+  if (!p.init() || offset + length > p.length) return undefined;
+  p._data ??= takeBuffer(p.length);
+  return p._data.subarray(offset, offset + length);
+}
 
 /**
  * Makes torrent-piece assemble a piece in one buffer as its blocks arrive, instead of keeping every
@@ -60,7 +90,9 @@ export function fastPieces(torrent: Torrent): void {
       if (buffer[i + j]) continue;
       const start = j * BLOCK_LENGTH;
       const end = Math.min(data.length, start + BLOCK_LENGTH);
-      this._data.set(data.subarray(start, end), (i + j) * BLOCK_LENGTH);
+      // gathered in place already (pieceTarget): nothing to copy
+      if (data.buffer !== this._data.buffer || data.byteOffset + start !== this._data.byteOffset + (i + j) * BLOCK_LENGTH)
+        this._data.set(data.subarray(start, end), (i + j) * BLOCK_LENGTH);
       buffer[i + j] = true;
       this._buffered++;
       this.missing -= end - start;
@@ -104,6 +136,10 @@ export class PieceReader implements ChunkStore {
   private readonly cache = new Map<number, Promise<Buffer>>();
   /** the pieces of {@link cache} whose read has finished, for {@link peek} */
   private readonly ready = new Map<number, Buffer>();
+  /** descriptors of the files, for `'sync'` reads and writes */
+  private readonly fds = new Map<string, number>();
+  /** the buffer the last `'sync'` pooled read filled, for {@link cachedRead} to mark ready at once */
+  private lastRead: Buffer | undefined;
   private cached = 0;
   private closed = false;
 
@@ -117,6 +153,7 @@ export class PieceReader implements ChunkStore {
     },
     private readonly inner: ChunkStore,
     private readonly maxBytes = PIECE_CACHE_BYTES,
+    private readonly io: PieceIo = 'async',
   ) {
     this.chunkLength = torrent.pieceLength;
     this.files = torrent.files.map((f) => ({
@@ -146,6 +183,11 @@ export class PieceReader implements ChunkStore {
     const length = this.pieceLength(index);
     const start = index * this.torrent.pieceLength;
     const buf = pooled ? takeBuffer(length) : Buffer.allocUnsafe(length);
+    if (this.io === 'sync') {
+      this.transfer(index, buf, 'read');
+      if (pooled) this.lastRead = buf;
+      return buf;
+    }
     const reads: Promise<unknown>[] = [];
     for (const f of this.files) {
       const from = Math.max(start, f.offset);
@@ -182,6 +224,12 @@ export class PieceReader implements ChunkStore {
     this.cache.set(index, p);
     this.cached += this.pieceLength(index);
     const read = p;
+    if (this.io === 'sync') {
+      // read already (or failed): ready for peek() in this tick
+      const buf = this.lastRead;
+      this.lastRead = undefined;
+      if (buf) this.ready.set(index, buf);
+    }
     p.then(
       (buf) => {
         if (this.cache.get(index) === read) this.ready.set(index, buf);
@@ -252,19 +300,55 @@ export class PieceReader implements ChunkStore {
   }
 
   /**
-   * Written through to fs-chunk-store. A piece buffer from the pool goes back to it once written:
-   * webtorrent answers requests for a piece only after this callback, and from the file then.
+   * Written with one positioned write per file (`'sync'`), or through fs-chunk-store (`'async'`). A
+   * piece buffer from the pool goes back to it once written: webtorrent answers requests for a piece
+   * only after this callback, and from the file then. The callback always comes later than the call.
    */
   put(index: number, buf: Uint8Array, cb?: (err: Error | null) => void): void {
     this.drop(index);
-    this.inner.put(index, buf, (err) => {
+    const done = (err: Error | null): void => {
       cb?.(err);
       if (Buffer.isBuffer(buf)) releaseBuffer(buf);
-    });
+    };
+    if (this.io === 'async') return this.inner.put(index, buf, done);
+    let err: Error | null = null;
+    try {
+      if (this.closed) throw new Error('store closed');
+      this.transfer(index, buf, 'write');
+    } catch (e) {
+      err = e as Error;
+    }
+    queueMicrotask(() => done(err));
+  }
+
+  /** The piece's bytes from (`'read'`) or into (`'write'`) every file it spans, on this thread. */
+  private transfer(index: number, buf: Uint8Array, op: 'read' | 'write'): void {
+    const start = index * this.torrent.pieceLength;
+    for (const f of this.files) {
+      const from = Math.max(start, f.offset);
+      const to = Math.min(start + buf.length, f.offset + f.length);
+      if (from >= to) continue;
+      let fd = this.fds.get(f.path);
+      if (fd === undefined) {
+        if (op === 'write') mkdirSync(dirname(f.path), { recursive: true });
+        fd = openSync(f.path, constants.O_RDWR | (op === 'write' ? constants.O_CREAT : 0), 0o666);
+        this.fds.set(f.path, fd);
+      }
+      for (let done = 0; done < to - from; ) {
+        const at = from - start + done;
+        const pos = from - f.offset + done;
+        const n =
+          op === 'read' ? readSync(fd, buf, at, to - from - done, pos) : writeSync(fd, buf, at, to - from - done, pos);
+        if (n === 0) throw new Error(`${f.path}: ends before byte ${pos}`);
+        done += n;
+      }
+    }
   }
 
   private async closeHandles(): Promise<void> {
     this.closed = true;
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
     for (const index of [...this.cache.keys()]) this.drop(index);
     const handles = [...this.handles.values()];
     this.handles.clear();
@@ -285,7 +369,11 @@ export class PieceReader implements ChunkStore {
  * store exists and nothing has been read yet). A store webtorrent did not build on files (a memory
  * store) is left alone.
  */
-export function readPiecesDirectly(torrent: Torrent, cacheBytes = PIECE_CACHE_BYTES): void {
+export function readPiecesDirectly(
+  torrent: Torrent,
+  cacheBytes = PIECE_CACHE_BYTES,
+  io: PieceIo = 'async',
+): void {
   const t = torrent as unknown as {
     store?: { store?: ChunkStore };
     path?: string;
@@ -298,5 +386,5 @@ export function readPiecesDirectly(torrent: Torrent, cacheBytes = PIECE_CACHE_BY
   if (!immediate?.store || typeof t.path !== 'string') return;
   const name = (immediate.store as { constructor: { name: string } }).constructor.name;
   if (name === 'MemoryChunkStore') return;
-  immediate.store = new PieceReader(t as typeof t & { path: string }, immediate.store, cacheBytes);
+  immediate.store = new PieceReader(t as typeof t & { path: string }, immediate.store, cacheBytes, io);
 }

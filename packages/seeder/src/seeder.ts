@@ -12,6 +12,7 @@ import {
   PIECE_CACHE_BYTES,
   readPiecesDirectly,
   SEEDER_PIECE_CACHE_BYTES,
+  type PieceIo,
 } from './piece-store.js';
 import { RequestServer } from './serve.js';
 import { socketOf } from './socket.js';
@@ -158,6 +159,8 @@ export async function addTorrent(
     fastPath?: boolean | undefined;
     /** whole pieces kept for serving blocks @default PIECE_CACHE_BYTES */
     pieceCacheBytes?: number | undefined;
+    /** how verified pieces are written (piece-store.ts) @default 'async' */
+    pieceIo?: PieceIo | undefined;
     /** called with the torrent at once, before any wire can connect */
     onAdd?: (t: Torrent) => void;
   },
@@ -184,7 +187,7 @@ export async function addTorrent(
     // the store and the pieces exist now, and nothing has been read or received yet
     if (opts.fastPath ?? true)
       t.once('metadata', () => {
-        readPiecesDirectly(t, opts.pieceCacheBytes ?? PIECE_CACHE_BYTES);
+        readPiecesDirectly(t, opts.pieceCacheBytes ?? PIECE_CACHE_BYTES, opts.pieceIo ?? 'async');
         fastPieces(t);
       });
     opts.onAdd?.(t);
@@ -313,7 +316,12 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
         onAdd: (t) => {
           if (opts.superSeed ?? true) {
             const layout = { count: p.pieces.length, length: p.pieceLength, lastLength: p.lastPieceLength };
-            superSeeder = new SuperSeeder(t, layout, { slots, logger: opts.logger });
+            superSeeder = new SuperSeeder(t, layout, {
+              slots,
+              logger: opts.logger,
+              // the peer asks for a piece as soon as it is shown: read it meanwhile
+              onShow: (i) => server?.prefetch(i),
+            });
             superSeeders.push(superSeeder);
           }
           // after the super-seeder: it then counts a piece as sent when the queue really sends it

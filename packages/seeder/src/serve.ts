@@ -98,6 +98,17 @@ export class RequestServer {
     return store instanceof PieceReader ? store : undefined;
   }
 
+  /**
+   * Starts reading piece `index` into the cache (if held and not there yet): the super-seeder calls
+   * this when it shows a piece, so the read is done by the time the peer's REQUESTs arrive.
+   */
+  prefetch(index: number): void {
+    if ((this.torrent as unknown as ServeTorrent).pieces[index] !== null) return;
+    const reader = this.reader();
+    if (!reader || reader.peek(index)) return;
+    reader.load(index).catch(noop);
+  }
+
   private serve(wire: ServeWire, index: number, offset: number, length: number): boolean {
     this.received++;
     if (wire.amChoking || length === 0 || length > MAX_SERVED_REQUEST_BYTES) return false;

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { spanKey } from './fast-wire.js';
 import { isBootTorrentPeerId } from './peer-id.js';
+import { pieceTarget } from './piece-store.js';
 
 /** BitTorrent's request unit (BEP 3 practice; torrent-piece's BLOCK_LENGTH). */
 const BLOCK_LENGTH = 16 * 1024;
@@ -33,6 +35,8 @@ export interface SpanWire {
   /** set by fast-wire.ts when the wire reads and writes its socket directly */
   _directSocket?: unknown;
   _encryptor?: unknown;
+  /** fast-wire.ts gathers the answer to a span request here (see `FastWire._spanTargets`) */
+  _spanTargets?: Map<number, Buffer>;
   request(
     index: number,
     offset: number,
@@ -108,7 +112,12 @@ export function requestSpan(t: SpanTorrent, wire: SpanWire, index: number, maxBl
   if (slot === -1) slot = r.length;
   r[slot] = wire;
   const update = (): void => queueMicrotask(() => t._update());
+  // the answer goes straight to its place in the piece (one copy less for one split across reads)
+  const key = spanKey(index, offset);
+  const into = count > 1 ? pieceTarget(piece, offset, length) : undefined;
+  if (into) (wire._spanTargets ??= new Map()).set(key, into);
   const onChunk = (err: Error | null, chunk: Uint8Array | null): void => {
+    if (into) wire._spanTargets?.delete(key);
     if (t.destroyed) return;
     if (!t.ready) {
       // not reached in practice (requests start after 'ready'); the chunk may be a reused buffer

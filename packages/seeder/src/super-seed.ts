@@ -78,7 +78,12 @@ export class SuperSeeder {
   constructor(
     torrent: Torrent,
     private readonly pieces: PieceLayout,
-    private readonly opts: { slots: number; logger?: Logger | undefined },
+    private readonly opts: {
+      slots: number;
+      logger?: Logger | undefined;
+      /** a piece was shown to a peer, which will ask for it soon (serve.ts reads it ahead) */
+      onShow?: ((index: number) => void) | undefined;
+    },
   ) {
     this.given = new Uint32Array(pieces.count);
     this.holders = new Uint32Array(pieces.count);
@@ -193,6 +198,7 @@ export class SuperSeeder {
       this.given[i]!++;
       this.inFlight++;
       this.shownTotal++;
+      this.opts.onShow?.(i);
       if (c.started) c.have(i);
       else c.bitfield[i >> 3]! |= 0x80 >> (i & 7);
     }
