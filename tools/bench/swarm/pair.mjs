@@ -2,7 +2,11 @@
 // without the swarm's namespaces (a quick loop for profiling). Each side is its own process; prints
 // one JSON line with wall time, CPU-seconds and peak RSS of each.
 //
-//   node tools/bench/swarm/pair.mjs [--size-mib 512] [--runs 1] [--prof <dir>] [--node-args '<flags>']
+//   node tools/bench/swarm/pair.mjs [--size-mib 512] [--runs 1] [--prof <dir>] [--node-args='<flags>']
+//
+// BTSW_SEEDER / BTSW_SERVER_SEEDER = <path to a built index.js>: the downloader / the seeder loads that
+// build of @boottorrent/seeder instead (A/B runs, as in swarm.ts); PAIR_GET_OPTS / PAIR_SEED_OPTS = JSON
+// of extra download() / startSeeder() options.
 //
 // Needs the built @boottorrent/seeder (npx nx build @boottorrent/seeder).
 import { spawn } from 'node:child_process';
@@ -31,7 +35,7 @@ const cpuS = (u) => (u.user + u.system) / 1e6;
 const sysS = (u) => u.system / 1e6;
 
 if (values.role === 'seed') {
-  const { createTorrent, startSeeder } = await import('@boottorrent/seeder');
+  const { createTorrent, startSeeder } = await import(process.env.BTSW_SERVER_SEEDER ?? '@boottorrent/seeder');
   const created = await createTorrent(values.dir);
   const { writeFileSync } = await import('node:fs');
   writeFileSync(values.torrent, created.torrent);
@@ -53,7 +57,7 @@ if (values.role === 'seed') {
     process.exit(0);
   });
 } else if (values.role === 'get') {
-  const { download } = await import('@boottorrent/seeder');
+  const { download } = await import(process.env.BTSW_SEEDER ?? '@boottorrent/seeder');
   const { readFileSync } = await import('node:fs');
   const torrent = new Uint8Array(readFileSync(values.torrent));
   const u0 = usage();
