@@ -236,6 +236,14 @@ export const phase1Schema = z
       .describe(
         'How many boot loader downloads (kernel, base, payload) the server sends at once, first come first served, runtime copies first. 1 lets machines finish one after another and pass the runtime on while the server sends the rest; 0 sends to everyone at once.',
       ),
+    seeder_share: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.1)
+      .describe(
+        "Share of the server's upload the seeder keeps while the server sends boot loader files or runtime copies (through loader_slots) or machines queue for them; the rest goes to phase-1, which only the server can send, while the OS can come from peers later. 1: the seeder never gives way. The share is of the fastest rate the link was seen to carry in the last 10 s, and never below 256 KiB/s.",
+      ),
   })
   .describe('The phase-1 Linux every client loads first (kernel, busybox, Node, the agent).');
 

@@ -49,6 +49,13 @@ export type ServerEvent =
       /** have: 'server' or "<ip> (<mac>)". */
       source?: string;
     }
+  | {
+      /** The seeder gave way to phase-1 on the server's link (capped), or got it back (lifted). */
+      type: 'seeder-yield';
+      action: 'capped' | 'lifted';
+      /** capped: the seeder's upload cap, bytes/s. */
+      bytesPerSecond?: number;
+    }
   | { type: 'warning'; service: ServiceName; message: string };
 
 /** The services a boot server runs. */

@@ -37,6 +37,8 @@ export function eventSeverity(e: ServerEvent): LogLevel {
       return 'warn';
     case 'runtime':
       return e.action === 'failed' ? 'warn' : e.action === 'have' || e.action === 'left' ? 'info' : 'debug';
+    case 'seeder-yield':
+      return 'debug';
     case 'client':
       return e.phase === 'error' ? 'error' : 'info';
     case 'http':
@@ -101,6 +103,10 @@ export function formatEvent(e: ServerEvent): string | null {
       if (e.action === 'left') return `runtime: ${e.mac} left (loads its OS); no longer a source`;
       if (e.action === 'redirect') return `runtime: ${e.mac} sent to peer ${e.peer}`;
       return `runtime: ${e.mac} served by the server`;
+    case 'seeder-yield':
+      return e.action === 'capped'
+        ? `seeder capped at ${formatBytes(e.bytesPerSecond ?? 0)}/s while phase-1 is sent`
+        : 'seeder cap lifted: phase-1 idle';
     default:
       // An event type added later: JSON logs still carry it.
       return null;

@@ -103,3 +103,11 @@ export { loaderRoutes } from './loader-route.js';
 export type { LoaderRouteOptions } from './loader-route.js';
 export { applyReload, reloadableProject, reloadFromDir, describeReload } from './reload.js';
 export type { ReloadResult, ReloadTargets } from './reload.js';
+export {
+  SeederYield,
+  DEFAULT_SEEDER_SHARE,
+  SEEDER_YIELD_FLOOR_BPS,
+  SEEDER_YIELD_IDLE_MS,
+  SEEDER_YIELD_TICK_MS,
+} from './seeder-yield.js';
+export type { SeederYieldOptions, SeederYieldChange } from './seeder-yield.js';

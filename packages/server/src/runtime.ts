@@ -57,6 +57,11 @@ export interface RuntimeService {
   onRequest(e: HttpRequestEvent): void;
   report(): RuntimeReport;
   scheduler: RuntimeScheduler;
+  /**
+   * Phase-1 through the gate, live: `busy` while a boot loader file or a runtime copy is being sent
+   * by the server or queued for it; `bytes` sent by those responses so far (in-flight ones too).
+   */
+  live(): { busy: boolean; bytes: number };
 }
 
 /**
@@ -80,6 +85,17 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
   });
 
   const gate = new ArrivalGate(o.loaderSlots ?? DEFAULT_LOADER_SLOTS);
+  // Live byte count of what goes through the gate: finished responses plus the in-flight ones.
+  let gatedDone = 0;
+  const gatedLive = new Map<ServerResponse, { socket: IncomingMessage['socket']; before: number }>();
+  const track = (req: IncomingMessage, res: ServerResponse): (() => void) => {
+    const entry = { socket: req.socket, before: req.socket.bytesWritten };
+    gatedLive.set(res, entry);
+    return () => {
+      if (!gatedLive.delete(res)) return;
+      gatedDone += entry.socket.bytesWritten - entry.before;
+    };
+  };
   const fetch = async (req: IncomingMessage, res: ServerResponse, ctx: RouteContext) => {
     if (!o.runtime || ctx.params[0] !== name) return ctx.send(404, `not found: ${oneLine(ctx.path)}\n`);
     const rawMac = ctx.url.searchParams.get('mac');
@@ -110,9 +126,11 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     const release = await gate.acquire(ctx.remote, gone.signal, true).catch(() => null);
+    const untrack = track(req, res);
     try {
       if (release) await sendFile(req, res, o.runtime.path);
     } finally {
+      untrack();
       release?.();
       bytes.runtime += socket.bytesWritten - before;
       // A whole copy: a GET whose last byte went to the socket (not a client that left), answered
@@ -147,9 +165,11 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
     res.on('close', () => gone.abort());
     const release = await gate.acquire(ctx.remote, gone.signal).catch(() => null);
     if (!release) return;
+    const untrack = track(req, res);
     try {
       await sendFile(req, res, file);
     } finally {
+      untrack();
       release();
     }
   };
@@ -169,6 +189,11 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
 
   return {
     scheduler,
+    live() {
+      let bytes = gatedDone;
+      for (const e of gatedLive.values()) bytes += e.socket.bytesWritten - e.before;
+      return { busy: gate.inUse > 0 || gatedLive.size > 0, bytes };
+    },
     routes: [
       ...(o.loaderFiles && gate.slots > 0
         ? [{ method: 'GET' as const, path: /^\/phase1\/([^/]+)$/, handle: loader }]

@@ -324,6 +324,11 @@ export class ArrivalGate {
 
   constructor(readonly slots: number) {}
 
+  /** Files being sent through the gate, plus requests queued for it. */
+  get inUse(): number {
+    return this.#busy + this.#waiting.length;
+  }
+
   /**
    * Resolves with a release function once `who` may send; `signal` drops a request that went away.
    * `first`: ahead of every machine (the runtime's first copies: each makes a new source).

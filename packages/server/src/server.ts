@@ -11,6 +11,7 @@ import { opsRoutes } from './ops-routes.js';
 import { applyReload, reloadableProject, type ReloadResult } from './reload.js';
 import { checkInterface, whoUses } from './preflight.js';
 import type { RuntimeReport } from './runtime.js';
+import { SEEDER_YIELD_TICK_MS, SeederYield } from './seeder-yield.js';
 import { wireDhcp, wireHttp, wireSeeder, wireTftp, wireTracker, type WireContext } from './services.js';
 import { EventStreams } from './sse.js';
 
@@ -191,6 +192,25 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
   const tracker = c.tracker.enable ? await bind('tracker', c.tracker.port, 'tcp', wireTracker) : undefined;
   const seeder = o.seeder === false ? undefined : await bind('seeder', c.torrent.port, 'tcp', wireSeeder);
 
+  if (seeder && c.phase1.loader_slots > 0 && c.phase1.seeder_share < 1) {
+    const give = new SeederYield({
+      share: c.phase1.seeder_share,
+      phase1Busy: () => http.phase1Live().busy,
+      sent: () => ({
+        phase1: http.phase1Live().bytes,
+        seeder: seeder.stats().reduce((a, t) => a + t.uploaded, 0),
+      }),
+      setLimit: (bps) => seeder.setUploadLimit(bps),
+    });
+    const timer = setInterval(() => {
+      const change = give.tick();
+      if (change?.kind === 'capped')
+        emit({ type: 'seeder-yield', action: 'capped', bytesPerSecond: change.bytesPerSecond });
+      else if (change) emit({ type: 'seeder-yield', action: 'lifted' });
+    }, SEEDER_YIELD_TICK_MS);
+    timer.unref();
+    stack.defer(() => clearInterval(timer));
+  }
   const services = stack.move();
   // One reload at a time; `running` is the project the services were last brought to.
   let running = project;

@@ -151,9 +151,14 @@ export async function wireDhcp({ project, out, clients, emit }: WireContext): Pr
 }
 
 /** HTTP: boot scripts, phase-1 (kernel, initrds, payload), the web seed and the status API. */
-export async function wireHttp(
-  ctx: WireContext,
-): Promise<HttpServer & { runtime(): RuntimeReport; webSeedFiles: Map<string, string> }> {
+export async function wireHttp(ctx: WireContext): Promise<
+  HttpServer & {
+    runtime(): RuntimeReport;
+    /** Phase-1 through the loader gate, live: busy or not, bytes sent (RuntimeService.live). */
+    phase1Live(): { busy: boolean; bytes: number };
+    webSeedFiles: Map<string, string>;
+  }
+> {
   const { project, out, clients, cmdline, emit } = ctx;
   const c = project.config;
   const loaderFiles = [out.phase1.kernel, ...out.phase1.loaderInitrds, out.payload];
@@ -202,7 +207,7 @@ export async function wireHttp(
     },
   });
   // webSeedFiles: read on every request, so BootServer.reload can swap the torrents' files.
-  return Object.assign(http, { runtime: runtime.report, webSeedFiles });
+  return Object.assign(http, { runtime: runtime.report, phase1Live: runtime.live, webSeedFiles });
 }
 
 /** The tracker (HTTP + UDP), announcing only the project's torrents. */

@@ -3,7 +3,7 @@
 // script, phase-1 files, runtime routes and scheduler, status API; the tracker and the seeder of the
 // OS). DHCP and TFTP are off in the project (the clients start at the boot script, as iPXE does).
 //
-//   node server.mjs PROJECT OUT PHASE1_JSON METHOD SERVER_SLOTS PEER_SLOTS LOADER_SLOTS
+//   node server.mjs PROJECT OUT PHASE1_JSON METHOD SERVER_SLOTS PEER_SLOTS LOADER_SLOTS SEEDER_SHARE
 //
 // PHASE1_JSON is buildPhase1's result, built once by storm.ts. `server-phase1` serves it as one
 // stage (the boot loader loads base, node and agent; no runtime URL), `peer-phase1` as built (two
@@ -14,7 +14,8 @@ import { createInterface } from 'node:readline';
 import { loadProject } from '@boottorrent/config';
 import { buildOut, startBootServer } from '@boottorrent/server';
 
-const [projectDir, outDir, phase1File, method, serverSlots, peerSlots, loaderSlots] = process.argv.slice(2);
+const [projectDir, outDir, phase1File, method, serverSlots, peerSlots, loaderSlots, seederShare] =
+  process.argv.slice(2);
 const loaded = await loadProject(projectDir);
 if (!loaded.project) {
   process.stderr.write(`storm server: bad project ${projectDir}: ${JSON.stringify(loaded.errors)}\n`);
@@ -30,6 +31,7 @@ const project = {
       runtime_server_slots: Number(serverSlots),
       runtime_peer_slots: Number(peerSlots),
       loader_slots: Number(loaderSlots),
+      seeder_share: Number(seederShare),
     },
   },
 };
@@ -44,7 +46,12 @@ if (process.env.STORM_EVENTS) {
   const log = createWriteStream(process.env.STORM_EVENTS);
   const uptime = () => readFileSync('/proc/uptime', 'utf8').split(' ')[0];
   server.on('event', (e) => {
-    if (e.type === 'runtime' || e.type === 'http' || (e.type === 'client' && e.why !== 'progress'))
+    if (
+      e.type === 'runtime' ||
+      e.type === 'http' ||
+      e.type === 'seeder-yield' ||
+      (e.type === 'client' && e.why !== 'progress')
+    )
       log.write(`${uptime()} ${JSON.stringify(e)}\n`);
   });
 }

@@ -2,7 +2,7 @@
 //
 //   node tools/bench/storm/storm.ts [--n 2,4,8,16] [--json FILE] [--mbit 20] [--size-mib 64]
 //        [--seed-time 30] [--seed-while-needed true|false] [--seed-time-max 120] [--phase1-dir DIR]
-//        [--max-minutes 20] [--keep]
+//        [--max-minutes 20] [--keep] [--seeder-share 0.1]
 //
 // Two methods in one run: `server-phase1` (today's one stage: iPXE loads kernel, base, node, agent
 // and payload from the server) and `peer-phase1` (iPXE loads kernel, base and payload; /init's
@@ -28,6 +28,7 @@ import {
   buildOut,
   cacheHome,
   DEFAULT_LOADER_SLOTS,
+  DEFAULT_SEEDER_SHARE,
   DEFAULT_RUNTIME_PEER_SLOTS,
   DEFAULT_RUNTIME_SERVER_SLOTS,
   type RuntimeReport,
@@ -108,6 +109,8 @@ const { values } = parseCli('storm', {
     'peer-slots': { type: 'string', default: String(DEFAULT_RUNTIME_PEER_SLOTS) },
     /** Boot loader files sent at once, first come first served, in peer-phase1 (0: all at once). */
     'loader-slots': { type: 'string', default: String(DEFAULT_LOADER_SLOTS) },
+    /** phase1.seeder_share in peer-phase1: the seeder's share of the link while phase-1 is sent (1: no yield). */
+    'seeder-share': { type: 'string', default: String(DEFAULT_SEEDER_SHARE) },
   },
 });
 const ns = values.n.split(',').map(Number);
@@ -131,6 +134,11 @@ for (const [k, v] of [
     process.stderr.write(`storm: --${k}: give a positive number\n`);
     process.exit(2);
   }
+const seederShare = Number(values['seeder-share']);
+if (!(seederShare > 0 && seederShare <= 1)) {
+  process.stderr.write('storm: --seeder-share: give a number in (0, 1]\n');
+  process.exit(2);
+}
 for (const [k, v] of [
   ['seed-time', seedTime],
   ['seed-time-max', seedTimeMax],
@@ -219,6 +227,7 @@ async function runOnce(method: Method, n: number): Promise<Result> {
         values['server-slots'],
         values['peer-slots'],
         method === 'peer-phase1' ? values['loader-slots'] : '0',
+        values['seeder-share'],
       ],
       values.keep ? { STORM_EVENTS: join(work, `${method}-${n}-server-events.log`) } : {},
     );
@@ -408,7 +417,16 @@ if (values.json)
   await writeFile(
     values.json,
     JSON.stringify(
-      { mbit, sizeMib, seedTime, seedWhileNeeded, seedTimeMax, date: new Date().toISOString(), results },
+      {
+        mbit,
+        sizeMib,
+        seedTime,
+        seedWhileNeeded,
+        seedTimeMax,
+        seederShare,
+        date: new Date().toISOString(),
+        results,
+      },
       null,
       2,
     ),
