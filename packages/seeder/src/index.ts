@@ -11,6 +11,7 @@ export { DEFAULT_SUPER_SEED_SLOTS, SUPER_SEED_STALL_MS } from './super-seed.js';
 export { UPLOAD_BACKLOG_BYTES, UPLOAD_BACKLOG_MAX_BYTES } from './upload-queue.js';
 export { BIG_REQUEST_BYTES, READ_BYTES } from './fast-wire.js';
 export { SPAN_BLOCKS } from './span-request.js';
+export { MAX_SPAN_BYTES } from './peer-id.js';
 export { MAX_SERVED_REQUEST_BYTES } from './serve.js';
 export { PIECE_CACHE_BYTES, SEEDER_PIECE_CACHE_BYTES, type PieceIo } from './piece-store.js';
 export { POOL_BYTES_PER_LENGTH } from './buffer-pool.js';

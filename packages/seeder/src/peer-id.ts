@@ -1,15 +1,37 @@
-/** Peer-ID prefixes (Azureus style, BEP 20): S = the server's seeder, A = an agent downloading. */
-export const PEER_ID_PREFIX = { server: '-BS0100-', agent: '-BA0100-' } as const;
+/**
+ * Peer-ID prefixes (Azureus style, BEP 20): S = the server's seeder, A = an agent downloading.
+ * Version 0.1.1 (`0110`) serves REQUESTs of up to {@link MAX_SPAN_BYTES} to peers of the same version
+ * (span-request.ts); 0.1.0 (`0100`) served at most 128 KiB, as webtorrent does.
+ */
+export const PEER_ID_PREFIX = { server: '-BS0110-', agent: '-BA0110-' } as const;
 
-/** hex peer id → does it carry our server prefix? */
+/** The prefixes of the previous version: BootTorrent peers that serve 128 KiB requests at most. */
+const PREVIOUS = { server: '-BS0100-', agent: '-BA0100-' } as const;
+
+/**
+ * The largest REQUEST a BootTorrent peer of this version sends to and serves for another one: a whole
+ * piece of the largest `'auto'` length. One request, one PIECE and one callback per piece instead of
+ * one per 128 KiB (see span-request.ts).
+ * @default 4 MiB
+ */
+export const MAX_SPAN_BYTES = 4 * 1024 * 1024;
+
+const prefixOf = (hex: string | undefined): string =>
+  hex ? Buffer.from(hex.slice(0, 16), 'hex').toString('latin1') : '';
+
+/** hex peer id → does it carry our server prefix (this version's or the previous one's)? */
 export function isServerPeerId(hex: string | undefined): boolean {
-  return !!hex && Buffer.from(hex, 'hex').toString('latin1').startsWith(PEER_ID_PREFIX.server);
+  const p = prefixOf(hex);
+  return p === PEER_ID_PREFIX.server || p === PREVIOUS.server;
 }
 
-const OURS = Object.values(PEER_ID_PREFIX).map((p) => Buffer.from(p, 'latin1').toString('hex'));
-
-/** hex peer id → is it a BootTorrent seeder's or agent's (this version's prefixes)? */
+/** hex peer id → is it a BootTorrent seeder's or agent's (this version's or the previous one's)? */
 export function isBootTorrentPeerId(hex: string | undefined): boolean {
-  const h = hex?.toLowerCase();
-  return !!h && OURS.some((p) => h.startsWith(p));
+  const p = prefixOf(hex);
+  return Object.values(PEER_ID_PREFIX).includes(p as never) || Object.values(PREVIOUS).includes(p as never);
+}
+
+/** hex peer id → does that peer send and serve REQUESTs of up to {@link MAX_SPAN_BYTES} (this version's)? */
+export function takesWholePieces(hex: string | undefined): boolean {
+  return Object.values(PEER_ID_PREFIX).includes(prefixOf(hex) as never);
 }

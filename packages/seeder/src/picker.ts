@@ -2,7 +2,6 @@ import type { Torrent } from 'webtorrent';
 import {
   blocksInFlight,
   requestSpan,
-  SPAN_BLOCKS,
   spansFor,
   type SpanTorrent,
   type SpanWire,
@@ -64,8 +63,8 @@ export const MAX_PIPELINE_REQUESTS = 512;
  * downloader with 4 peers at 1 Gbit/s had 4 × 8 MiB requested, 16-20 pieces of 2 MiB at once (peak RSS
  * 163 MiB against a goal of 150), and with 16 MiB (the default until session 11), once the server's
  * super-seeding kept pace, 40-55 MiB of buffers and 4-9 mark-compacts per client at N = 4 (peak RSS
- * 131-154 MiB; with 8 MiB 26-32 MiB, 1-3 and 116-122 MiB, and 0.5 CPU-s less per client:
- * tools/bench/swarm/NOTES.md). With 16 connections each keeps 32 requests (0.5 MiB).
+ * 131-154 MiB, 2.1-2.6 CPU-s; with 8 MiB 26-32 MiB, 1-3, 114-122 MiB and 1.9-2.0 CPU-s:
+ * tools/bench/swarm/NOTES.md, session 11). With 16 connections each keeps 32 requests (0.5 MiB).
  * @default 512
  */
 export const MAX_TOTAL_REQUESTS = 512;
@@ -140,17 +139,12 @@ export function installPicker(torrent: Torrent): void {
    * Asks `wire` for blocks of piece `i` (if it has room below its pipeline's top-up mark); the blocks
    * requested now in flight on it, or -1 if it had no room.
    */
-  const fill = (wire: PickWire, i: number, max: number, blocks: number, spans: boolean): number => {
-    if (spans) {
+  const fill = (wire: PickWire, i: number, max: number, blocks: number, spans: number): number => {
+    if (spans > 0) {
       let n: number;
       while (
         blocks < max &&
-        (n = requestSpan(
-          t as unknown as SpanTorrent,
-          wire as unknown as SpanWire,
-          i,
-          Math.min(SPAN_BLOCKS, max - blocks),
-        )) > 0
+        (n = requestSpan(t as unknown as SpanTorrent, wire as unknown as SpanWire, i, Math.min(spans, max - blocks))) > 0
       )
         blocks += n;
       return blocks;
@@ -173,9 +167,10 @@ export function installPicker(torrent: Torrent): void {
         original(wire);
         continue;
       }
-      // a BootTorrent peer on the direct path is asked for up to 128 KiB per request (span-request.ts)
+      // a BootTorrent peer on the direct path is asked for up to 128 KiB or a whole piece per request
+      // (span-request.ts)
       const spans = spansFor(wire as unknown as SpanWire);
-      let blocks = spans ? blocksInFlight(wire as unknown as SpanWire) : wire.requests.length;
+      let blocks = spans > 0 ? blocksInFlight(wire as unknown as SpanWire) : wire.requests.length;
       if (blocks >= pipeline(wire, PIPELINE_MIN_SECONDS)) continue;
       const max = Math.min(pipeline(wire, PIPELINE_MAX_SECONDS), each);
       order ??= pickOrder(t);
@@ -199,7 +194,7 @@ export function installPicker(torrent: Torrent): void {
       const p = t.pieces[i];
       if (!p || t.bitfield.get(i) || !reservable(p)) return;
       const spans = spansFor(wire as unknown as SpanWire);
-      const blocks = spans ? blocksInFlight(wire as unknown as SpanWire) : wire.requests.length;
+      const blocks = spans > 0 ? blocksInFlight(wire as unknown as SpanWire) : wire.requests.length;
       if (blocks >= pipeline(wire, PIPELINE_MIN_SECONDS)) return;
       fill(wire, i, Math.min(pipeline(wire, PIPELINE_MAX_SECONDS), share()), blocks, spans);
     });

@@ -1,11 +1,14 @@
 import type { Torrent, Wire } from 'webtorrent';
 import { lendView } from './buffer-pool.js';
+import { MAX_SPAN_BYTES, takesWholePieces } from './peer-id.js';
 import { PieceReader } from './piece-store.js';
 
 /**
- * The largest REQUEST answered here: webtorrent's MAX_BLOCK_LENGTH (it closes the connection of a
- * peer asking for more, and so does the library path this leaves such a request to). BootTorrent
- * peers ask for up to 128 KiB at once (fast-wire.ts, span-request.ts); others for 16 KiB.
+ * The largest REQUEST answered here for most peers: webtorrent's MAX_BLOCK_LENGTH (it closes the
+ * connection of a peer asking for more, and so does the library path this leaves such a request to).
+ * BootTorrent peers of the previous version ask for up to 128 KiB at once (fast-wire.ts,
+ * span-request.ts), others for 16 KiB; this version's peers for up to `MAX_SPAN_BYTES` (peer-id.ts),
+ * served here.
  * @default 128 KiB
  */
 export const MAX_SERVED_REQUEST_BYTES = 128 * 1024;
@@ -22,6 +25,8 @@ interface PeerRequest {
 export interface ServeWire {
   type: string;
   destroyed: boolean;
+  /** the remote's peer id, hex, once its handshake arrived */
+  peerId?: string | undefined;
   /** BEP 3: we are choking the peer (then the library answers, with a REJECT under BEP 6) */
   amChoking: boolean;
   hasFast: boolean;
@@ -111,11 +116,22 @@ export class RequestServer {
 
   private serve(wire: ServeWire, index: number, offset: number, length: number): boolean {
     this.received++;
-    if (wire.amChoking || length === 0 || length > MAX_SERVED_REQUEST_BYTES) return false;
-    // held: null (a piece object = not verified yet; undefined = no such piece)
-    if ((this.torrent as unknown as ServeTorrent).pieces[index] !== null) return false;
+    if (wire.amChoking || length === 0) return false;
+    // a span of this version's peers (up to a whole piece); anyone else asking for more than 128 KiB
+    // goes to the library, which closes the connection as webtorrent does
+    const span = length > MAX_SERVED_REQUEST_BYTES;
+    if (span && !(length <= MAX_SPAN_BYTES && takesWholePieces(wire.peerId))) return false;
     const reader = this.reader();
-    if (!reader || offset + length > reader.pieceLength(index)) return false;
+    // held: null (a piece object = not verified yet; undefined = no such piece)
+    if (
+      (this.torrent as unknown as ServeTorrent).pieces[index] !== null ||
+      !reader ||
+      offset + length > reader.pieceLength(index)
+    ) {
+      if (!span) return false; // the library's answer
+      if (wire.hasFast) wire.reject(index, offset, length); // BEP 6; without it, no answer (BEP 3)
+      return true;
+    }
     this.onServed?.(wire as unknown as Wire);
     const buf = reader.peek(index);
     if (buf) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { spanKey } from './fast-wire.js';
-import { isBootTorrentPeerId } from './peer-id.js';
+import { isBootTorrentPeerId, MAX_SPAN_BYTES, takesWholePieces } from './peer-id.js';
 import { pieceTarget } from './piece-store.js';
 
 /** BitTorrent's request unit (BEP 3 practice; torrent-piece's BLOCK_LENGTH). */
@@ -65,16 +65,14 @@ export interface SpanTorrent {
 }
 
 /**
- * True for a wire that gets span requests: a BootTorrent peer (it serves 128 KiB requests) on
- * fast-wire.ts's direct path (which hands a whole PIECE answer to the wire at once).
+ * Blocks per span request for this wire, 0 if it gets none: a BootTorrent peer on fast-wire.ts's
+ * direct path (which hands a whole PIECE answer to the wire at once) gets up to {@link SPAN_BLOCKS}
+ * (128 KiB) per request, one of this version up to {@link MAX_SPAN_BYTES} (a whole piece).
  */
-export function spansFor(wire: SpanWire): boolean {
-  return (
-    wire.type !== 'webSeed' &&
-    wire._directSocket !== undefined &&
-    !wire._encryptor &&
-    isBootTorrentPeerId(wire.peerId)
-  );
+export function spansFor(wire: SpanWire): number {
+  if (wire.type === 'webSeed' || wire._directSocket === undefined || wire._encryptor) return 0;
+  if (takesWholePieces(wire.peerId)) return MAX_SPAN_BYTES / BLOCK_LENGTH;
+  return isBootTorrentPeerId(wire.peerId) ? SPAN_BLOCKS : 0;
 }
 
 /** Blocks (16 KiB) a wire has asked for and not yet received, whatever the size of its requests. */

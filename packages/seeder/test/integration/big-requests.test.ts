@@ -66,7 +66,8 @@ async function startProbeSeed(
 }
 
 // Consecutive 16 KiB requests for one piece leave as one REQUEST of up to 128 KiB, to BootTorrent
-// peers only (fast-wire.ts, BIG_REQUEST_BYTES); the answer is cut back into blocks on arrival.
+// peers only (fast-wire.ts, BIG_REQUEST_BYTES); the answer is cut back into blocks on arrival. Span
+// requests (span-request.ts) ask the previous version's peers for 128 KiB, this version's for a piece.
 describe('coalesced requests', () => {
   let root: string;
   let osDir: string;
@@ -109,6 +110,19 @@ describe('coalesced requests', () => {
     const { lengths } = await fetchFrom('-BS0100-', 'from-ours');
     expect(Math.max(...lengths)).toBe(128 * 1024);
     expect(lengths.every((l) => l <= 128 * 1024)).toBe(true);
+  });
+
+  // this version's peers (peer-id.ts, MAX_SPAN_BYTES): one REQUEST per piece
+  it('asks a BootTorrent peer of this version for whole pieces and stores them byte-exact', async () => {
+    const { lengths } = await fetchFrom('-BS0110-', 'from-this-version');
+    expect(Math.max(...lengths)).toBe(created.pieceLength);
+    expect(lengths.filter((l) => l === created.pieceLength).length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('asks again for the blocks of rejected whole-piece requests and stores them byte-exact', async () => {
+    const { lengths, rejected } = await fetchFrom('-BA0110-', 'rejected-whole', 3);
+    expect(rejected).toBeGreaterThan(0);
+    expect(lengths.reduce((a, b) => a + b, 0)).toBeGreaterThan(created.size);
   });
 
   it('asks any other client for 16 KiB blocks only', async () => {

@@ -31,7 +31,7 @@ class Leecher {
   /** resolves when the seeder's first BITFIELD or HAVE ALL arrived (it listens for requests from then on) */
   readonly greeted: Promise<void>;
 
-  constructor(port: number, infoHash: string, pieceCount: number) {
+  constructor(port: number, infoHash: string, pieceCount: number, peerIdPrefix = '') {
     this.socket = connect(port, '127.0.0.1');
     this.socket.on('error', () => {});
     this.wire.on('error', () => this.socket.destroy());
@@ -44,7 +44,8 @@ class Leecher {
       this.wire.once('bitfield', () => r());
       this.wire.once('have-all', () => r()); // a plain seed's (BEP 6)
     });
-    this.wire.handshake(infoHash, randomBytes(20).toString('hex'), { dht: false, fast: true });
+    const id = Buffer.concat([Buffer.from(peerIdPrefix, 'latin1'), randomBytes(20 - peerIdPrefix.length)]);
+    this.wire.handshake(infoHash, id.toString('hex'), { dht: false, fast: true });
     this.wire.bitfield(new Uint8Array(Math.ceil(pieceCount / 8)));
   }
 
@@ -159,6 +160,35 @@ describe('requests served from the piece cache', () => {
       expect(r.fromCache + r.afterRead).toBe(3);
     } finally {
       peer.close();
+    }
+  });
+
+  it('serves a whole piece to a peer of this version, rejects one it does not hold, closes on others', async () => {
+    await using seeder = await startSeeder({
+      torrents: [{ torrent: created.torrent, dir: osDir }],
+      host: '127.0.0.1',
+      port: 0,
+      superSeed: false,
+    });
+    const ours = new Leecher(seeder.port, created.infoHash, created.pieceCount, '-BA0110-');
+    const other = new Leecher(seeder.port, created.infoHash, created.pieceCount);
+    try {
+      await ours.interested();
+      const whole = await ours.request(2, 0, PIECE);
+      expect(Buffer.from(whole)).toEqual(image.subarray(2 * PIECE, 3 * PIECE));
+      // a span past the last piece's end (12,345 bytes): a REJECT (BEP 6), the connection stays
+      await expect(ours.request(created.pieceCount - 1, 0, PIECE / 4)).rejects.toThrow();
+      expect(Buffer.from(await ours.request(3, PIECE / 2, PIECE / 2))).toEqual(
+        image.subarray(3 * PIECE + PIECE / 2, 4 * PIECE),
+      );
+      // more than 128 KiB from a peer that is not ours: closed, as webtorrent does
+      await other.interested();
+      const closed = new Promise<void>((r) => other.socket.once('close', () => r()));
+      other.request(1, 0, PIECE).catch(() => {});
+      await closed;
+    } finally {
+      ours.close();
+      other.close();
     }
   });
 });
