@@ -44,10 +44,22 @@ mkdir -p "$tmp"/{tarballs,bin,home,prefix,tmp}
 ln -s "$node" "$tmp/bin/node"
 printf 'fund=false\naudit=false\nupdate-notifier=false\n' >"$tmp/home/.npmrc"
 
+# The machine's TLS trust, as a user's shell and npm would have it: behind a proxy that re-signs
+# TLS, npm's registry requests fail without it (SELF_SIGNED_CERT_IN_CHAIN). The npm found first on
+# PATH may be one with another prefix (so another global npmrc) than the system's.
+trust=()
+[[ -n "${NODE_EXTRA_CA_CERTS:-}" ]] && trust+=("NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS")
+cafile=$(npm config get cafile 2>/dev/null || true)
+for rc in /usr/etc/npmrc /usr/local/etc/npmrc /etc/npmrc; do
+  [[ "$cafile" == /* ]] && break
+  [[ -r "$rc" ]] && cafile=$(sed -n 's/^[[:space:]]*cafile[[:space:]]*=[[:space:]]*"\{0,1\}\([^"]*\)"\{0,1\}[[:space:]]*$/\1/p' "$rc" | tail -n 1)
+done
+[[ "$cafile" == /* && -r "$cafile" ]] && trust+=("npm_config_cafile=$cafile")
+
 # A clean environment: only what a user's shell would have, plus the npm cache (downloads only).
 user() {
   env -i HOME="$tmp/home" PATH="$tmp/prefix/node_modules/.bin:$tmp/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-    TMPDIR="$tmp/tmp" LANG=C.UTF-8 TERM=dumb npm_config_cache="$npm_cache" "$@"
+    TMPDIR="$tmp/tmp" LANG=C.UTF-8 TERM=dumb npm_config_cache="$npm_cache" "${trust[@]}" "$@"
 }
 
 # 1. pack
