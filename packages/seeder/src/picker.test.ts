@@ -151,7 +151,12 @@ describe('installPicker', () => {
       wires[w]!.emit('have', i);
     };
     have(0, 5);
-    expect(requests).toEqual([[0, 5], [0, 5], [0, 5], [0, 5]]); // every block of it, no update ran
+    expect(requests).toEqual([
+      [0, 5],
+      [0, 5],
+      [0, 5],
+      [0, 5],
+    ]); // every block of it, no update ran
     have(1, 6); // no room: left to the next update
     have(2, 6); // choked: webtorrent's code asks (allowed fast), not this
     verified.add(3);

@@ -1,11 +1,5 @@
 import type { Torrent } from 'webtorrent';
-import {
-  blocksInFlight,
-  requestSpan,
-  spansFor,
-  type SpanTorrent,
-  type SpanWire,
-} from './span-request.js';
+import { blocksInFlight, requestSpan, spansFor, type SpanTorrent, type SpanWire } from './span-request.js';
 
 /** BitTorrent's request unit (BEP 3 practice; webtorrent's `Piece.BLOCK_LENGTH`). */
 const BLOCK_LENGTH = 16 * 1024;
@@ -128,7 +122,8 @@ export function installPicker(torrent: Torrent): void {
   const t = torrent as unknown as PickTorrent;
   const original = t._updateWire.bind(t);
   /** True for a wire this scheduler fills (the others go through webtorrent's `_updateWire`). */
-  const ours = (w: PickWire): boolean => !w.destroyed && w.type !== 'webSeed' && !w.peerChoking && !!w.downloaded;
+  const ours = (w: PickWire): boolean =>
+    !w.destroyed && w.type !== 'webSeed' && !w.peerChoking && !!w.downloaded;
   /** an equal share of MAX_TOTAL_REQUESTS for each connection this scheduler fills */
   const share = (): number => {
     let active = 0;
@@ -144,7 +139,12 @@ export function installPicker(torrent: Torrent): void {
       let n: number;
       while (
         blocks < max &&
-        (n = requestSpan(t as unknown as SpanTorrent, wire as unknown as SpanWire, i, Math.min(spans, max - blocks))) > 0
+        (n = requestSpan(
+          t as unknown as SpanTorrent,
+          wire as unknown as SpanWire,
+          i,
+          Math.min(spans, max - blocks),
+        )) > 0
       )
         blocks += n;
       return blocks;

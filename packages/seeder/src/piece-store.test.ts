@@ -77,7 +77,9 @@ describe('PieceReader with sync io', () => {
     const want = image.subarray(PIECE + 900, PIECE + 900 + 700);
     expect(Buffer.from(await block(1, 900, 700))).toEqual(want);
     expect(store.peek(1)?.subarray(900, 1600)).toEqual(want);
-    expect(Buffer.from(await block(COUNT - 1, 0, 10))).toEqual(image.subarray((COUNT - 1) * PIECE).subarray(0, 10));
+    expect(Buffer.from(await block(COUNT - 1, 0, 10))).toEqual(
+      image.subarray((COUNT - 1) * PIECE).subarray(0, 10),
+    );
     await new Promise<void>((r) => store.close(() => r()));
     const closed = await new Promise<Error | null>((r) => store.put(0, Buffer.alloc(PIECE), r));
     expect(closed?.message).toMatch(/closed/);

@@ -91,7 +91,10 @@ export function fastPieces(torrent: Torrent): void {
       const start = j * BLOCK_LENGTH;
       const end = Math.min(data.length, start + BLOCK_LENGTH);
       // gathered in place already (pieceTarget): nothing to copy
-      if (data.buffer !== this._data.buffer || data.byteOffset + start !== this._data.byteOffset + (i + j) * BLOCK_LENGTH)
+      if (
+        data.buffer !== this._data.buffer ||
+        data.byteOffset + start !== this._data.byteOffset + (i + j) * BLOCK_LENGTH
+      )
         this._data.set(data.subarray(start, end), (i + j) * BLOCK_LENGTH);
       buffer[i + j] = true;
       this._buffered++;
@@ -334,11 +337,13 @@ export class PieceReader implements ChunkStore {
         fd = openSync(f.path, constants.O_RDWR | (op === 'write' ? constants.O_CREAT : 0), 0o666);
         this.fds.set(f.path, fd);
       }
-      for (let done = 0; done < to - from; ) {
+      for (let done = 0; done < to - from;) {
         const at = from - start + done;
         const pos = from - f.offset + done;
         const n =
-          op === 'read' ? readSync(fd, buf, at, to - from - done, pos) : writeSync(fd, buf, at, to - from - done, pos);
+          op === 'read'
+            ? readSync(fd, buf, at, to - from - done, pos)
+            : writeSync(fd, buf, at, to - from - done, pos);
         if (n === 0) throw new Error(`${f.path}: ends before byte ${pos}`);
         done += n;
       }

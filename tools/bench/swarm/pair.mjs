@@ -35,7 +35,9 @@ const cpuS = (u) => (u.user + u.system) / 1e6;
 const sysS = (u) => u.system / 1e6;
 
 if (values.role === 'seed') {
-  const { createTorrent, startSeeder } = await import(process.env.BTSW_SERVER_SEEDER ?? '@boottorrent/seeder');
+  const { createTorrent, startSeeder } = await import(
+    process.env.BTSW_SERVER_SEEDER ?? '@boottorrent/seeder'
+  );
   const created = await createTorrent(values.dir);
   const { writeFileSync } = await import('node:fs');
   writeFileSync(values.torrent, created.torrent);
