@@ -187,6 +187,13 @@ export const torrentSchema = z
       .boolean()
       .default(true)
       .describe('Offer the HTTP web seed (BEP 19) as a fallback when no peer makes progress.'),
+    upload_limit_mbit: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe(
+        "Cap on the server seeder's BitTorrent upload in Mbit/s, summed over all peers; 0: no cap. For a server whose link carries other traffic too: the machines then take more of the OS from each other. Phase-1 and the web seed are not capped. A reload applies a new value at once.",
+      ),
   })
   .describe('Torrents and peers.');
 

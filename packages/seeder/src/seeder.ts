@@ -42,7 +42,11 @@ export interface SeederOptions {
   pex?: boolean;
   /** Trust the files (e.g. hashes just came from the hash cache) and skip reading them to verify. @default false */
   skipVerify?: boolean;
-  /** Upload cap in bytes/s for the whole seeder, so the boot server's link stays usable. @default unlimited */
+  /**
+   * Upload cap in bytes/s for the whole seeder, so the boot server's link stays usable; the same cap
+   * as {@link Seeder.setUploadLimit} (this package's limiter, which keeps connections on the fast
+   * path; webtorrent's throttle groups would take them off it). @default unlimited
+   */
   uploadLimit?: number;
   /**
    * Super-seeding (BEP 16 in spirit, see `super-seed.ts`): peers are shown a few pieces at a time, the
@@ -266,7 +270,6 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
     lsd: opts.lsd ?? false,
     pex: opts.pex ?? true,
     maxConns,
-    uploadLimit: opts.uploadLimit,
     fastWire: opts.fastPath ?? true,
     logger: opts.logger,
   });
@@ -283,6 +286,15 @@ export async function startSeeder(opts: SeederOptions): Promise<Seeder> {
   const superSeeders: SuperSeeder[] = [];
   const uploadQueues: UploadQueue[] = [];
   const limiter = new UploadLimiter();
+  if (opts.uploadLimit !== undefined) {
+    if (!(Number.isFinite(opts.uploadLimit) && opts.uploadLimit > 0))
+      throw new SeederError(
+        SeederErrorCode.BadOption,
+        `uploadLimit: ${String(opts.uploadLimit)} is not a positive number of bytes per second`,
+        { hint: 'leave it out for no limit' },
+      );
+    limiter.set(opts.uploadLimit);
+  }
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closed ??= (async () => {

@@ -12,7 +12,15 @@ import { applyReload, reloadableProject, type ReloadResult } from './reload.js';
 import { checkInterface, whoUses } from './preflight.js';
 import type { RuntimeReport } from './runtime.js';
 import { SEEDER_YIELD_TICK_MS, SeederYield } from './seeder-yield.js';
-import { wireDhcp, wireHttp, wireSeeder, wireTftp, wireTracker, type WireContext } from './services.js';
+import {
+  uploadLimitBps,
+  wireDhcp,
+  wireHttp,
+  wireSeeder,
+  wireTftp,
+  wireTracker,
+  type WireContext,
+} from './services.js';
 import { EventStreams } from './sse.js';
 
 /** Options of {@link startBootServer}. Ports, addresses and services come from the project's config. */
@@ -54,6 +62,11 @@ export interface BootServer extends EventEmitter<ServerEventMap> {
   readonly logs: ClientLogs;
   /** Bytes the server's seeder and web seed sent. */
   uploaded(): { seeder: number; webSeed: number };
+  /**
+   * The seeder's upload cap in force, bytes per second (`torrent.upload_limit_mbit`, lowered while
+   * it yields to phase-1), or undefined: none.
+   */
+  uploadLimit(): number | undefined;
   /** Phase-1 from the server and from peers: bytes sent, runtime holders, where each copy came from. */
   phase1(): RuntimeReport;
   /**
@@ -192,6 +205,14 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
   const tracker = c.tracker.enable ? await bind('tracker', c.tracker.port, 'tcp', wireTracker) : undefined;
   const seeder = o.seeder === false ? undefined : await bind('seeder', c.torrent.port, 'tcp', wireSeeder);
 
+  // The seeder's cap: the configured one (torrent.upload_limit_mbit, live on reload), lowered while
+  // it yields to phase-1.
+  let configuredCap = uploadLimitBps(c.torrent.upload_limit_mbit);
+  let yieldCap: number | undefined;
+  const applyCap = () => {
+    const caps = [configuredCap, yieldCap].filter((v): v is number => v !== undefined);
+    seeder?.setUploadLimit(caps.length ? Math.min(...caps) : undefined);
+  };
   if (seeder && c.phase1.loader_slots > 0 && c.phase1.seeder_share < 1) {
     const give = new SeederYield({
       share: c.phase1.seeder_share,
@@ -200,7 +221,10 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
         phase1: http.phase1Live().bytes,
         seeder: seeder.stats().reduce((a, t) => a + t.uploaded, 0),
       }),
-      setLimit: (bps) => seeder.setUploadLimit(bps),
+      setLimit: (bps) => {
+        yieldCap = bps;
+        applyCap();
+      },
     });
     const timer = setInterval(() => {
       const change = give.tick();
@@ -229,6 +253,8 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
       const changes = await applyReload(out, built, { seeder, tracker, webSeedFiles: http.webSeedFiles });
       Object.assign(out, built); // in place: the monitor, the wiring and `server.out` share it
       running = p;
+      configuredCap = uploadLimitBps(p.config.torrent.upload_limit_mbit);
+      applyCap();
       return { ...changes, restart };
     });
     reloading = done.catch(() => {});
@@ -254,6 +280,7 @@ export async function startBootServer(o: BootServerOptions): Promise<BootServer>
     logs: monitor.logs,
     phase1: () => http.runtime(),
     reload,
+    uploadLimit: () => seeder?.uploadLimit,
     uploaded: () => ({
       seeder: seeder?.stats().reduce((a, t) => a + t.uploaded, 0) ?? 0,
       webSeed: http.webSeedBytes(),

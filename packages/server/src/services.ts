@@ -232,8 +232,14 @@ export async function wireSeeder({ project, out, emit }: WireContext): Promise<S
     port: c.torrent.port,
     lsd: c.torrent.lsd,
     pex: c.torrent.pex,
+    uploadLimit: uploadLimitBps(c.torrent.upload_limit_mbit),
     skipVerify: true,
   });
   seeder.on('error', (e: Error) => emit({ type: 'warning', service: 'seeder', message: e.message }));
   return seeder;
+}
+
+/** `torrent.upload_limit_mbit` in bytes per second, undefined for 0 (no cap). */
+export function uploadLimitBps(mbit: number): number | undefined {
+  return mbit > 0 ? Math.max(1, Math.round((mbit * 1e6) / 8)) : undefined;
 }

@@ -46,6 +46,30 @@ describe('seeder.setUploadLimit', () => {
     expect(seeder.stats()[0]!.uploaded).toBe(2 * t.size);
   });
 
+  it('takes the cap as a start option, on the same limiter', async () => {
+    const t = await createTorrent(join(root, 'os'), { name: 'os' });
+    await using seeder = await startSeeder({
+      torrents: [{ torrent: t.torrent, dir: join(root, 'os') }],
+      port: 0,
+      host: '127.0.0.1',
+      uploadLimit: 1024 * 1024,
+    });
+    expect(seeder.uploadLimit).toBe(1024 * 1024);
+    const start = performance.now();
+    await using capped = await download({
+      torrent: t.torrent,
+      dir: join(root, 'start-capped'),
+      serverPeers: [`127.0.0.1:${seeder.port}`],
+      webSeeds: [],
+    });
+    const floorMs = ((t.size - 64 * 1024 - 16 * 1024) / (1024 * 1024)) * 1000;
+    expect(performance.now() - start).toBeGreaterThanOrEqual(floorMs);
+    expect(await digestFolder(capped.dir)).toEqual(await digestFolder(join(root, 'os')));
+    await expect(
+      startSeeder({ torrents: [{ torrent: t.torrent, dir: join(root, 'os') }], port: 0, uploadLimit: 0 }),
+    ).rejects.toMatchObject({ code: 'SEEDER_BAD_OPTION', message: expect.not.stringContaining('\n') });
+  });
+
   it('refuses a limit that is not a positive number, in one line', async () => {
     const t = await createTorrent(join(root, 'os'), { name: 'os' });
     await using seeder = await startSeeder({

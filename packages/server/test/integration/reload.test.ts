@@ -50,12 +50,13 @@ beforeAll(async () => {
       `tftp: { port: ${await freePort()} }`,
       `http: { port: ${await freePort()} }`,
       `tracker: { port: ${await freePort()} }`,
-      `torrent: { port: ${await freePort()} }`,
+      // 64 Mbit/s: the old download below is still running when the reload starts.
+      `torrent: { port: ${await freePort()}, upload_limit_mbit: 64 }`,
       'phase1: { compression: zstd, level: 1 }',
       '',
     ].join('\n'),
   );
-  await addOs('big', 48 << 20);
+  await addOs('big', 24 << 20);
   server = await startBootServer({ project: await load(), phase1Dir: join(dir, 'phase1') });
 }, 600_000);
 
@@ -68,6 +69,8 @@ describe('BootServer.reload', () => {
   it('serves a new OS folder while a download of another goes on', async () => {
     const big = server.out.torrents.find((t) => t.os.name === 'big')!;
     const announce = server.urls.trackers;
+    expect(server.uploadLimit()).toBe(8_000_000);
+    const t0 = performance.now();
     // The old OS: a client mid-download when the reload starts (its first progress report).
     let atReload: DownloadProgress | undefined;
     let resolveStarted!: () => void;
@@ -104,6 +107,9 @@ describe('BootServer.reload', () => {
     expect(newDl.stats()).toMatchObject({ downloaded: fresh.size, fromWebSeed: 0 });
 
     await using old = await oldDownload;
+    // The cap held: no faster than 8 MB/s after one burst (a tenth of a second's worth) and one
+    // block (a lower bound, whatever the machine's load).
+    expect(performance.now() - t0).toBeGreaterThan(((big.size - 8e5 - (16 << 10)) / 8e6) * 1000);
     expect(await readFile(join(old.dir, 'image.bin'))).toEqual(await readFile(join(p, 'oss/big/image.bin')));
     expect(old.stats()).toMatchObject({ downloaded: big.size, fromWebSeed: 0 });
     // Both came from the server's seeder, the one that was running before the reload.
@@ -114,13 +120,20 @@ describe('BootServer.reload', () => {
     await writeFile(join(p, 'oss/fresh/image.bin'), randomBytes(1 << 20));
     await rm(join(p, 'oss/big'), { recursive: true });
     const yaml = await readFile(join(p, 'config.yaml'), 'utf8');
-    await writeFile(join(p, 'config.yaml'), yaml.replace(/http: \{ port: \d+ \}/, 'http: { port: 1 }'));
+    await writeFile(
+      join(p, 'config.yaml'),
+      yaml
+        .replace(/http: \{ port: \d+ \}/, 'http: { port: 1 }')
+        .replace('upload_limit_mbit: 64', 'upload_limit_mbit: 0'),
+    );
     const before = server.out.torrents.find((t) => t.os.name === 'fresh')!.infoHash;
     const result = await server.reload(await load());
     expect(result).toEqual({ added: [], changed: ['fresh'], removed: ['big'], restart: ['http'] });
     expect(server.out.torrents.map((t) => t.os.name)).toEqual(['fresh', 'hello']);
     expect(server.out.torrents.find((t) => t.os.name === 'fresh')!.infoHash).not.toBe(before);
     expect((await fetch(`${server.urls.http}/webseed/big/image.bin`)).status).toBe(404);
+    // The seeder's cap is lifted without a restart.
+    expect(server.uploadLimit()).toBeUndefined();
   }, 300_000);
 
   it('a broken config.yaml keeps the running project and says why, one line per problem', async () => {
