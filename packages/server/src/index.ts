@@ -65,6 +65,7 @@ export {
   DEFAULT_RUNTIME_PEER_SLOTS,
   DEFAULT_RUNTIME_MAX_WAIT_MS,
   DEFAULT_RUNTIME_ASSIGN_TIMEOUT_MS,
+  DEFAULT_RUNTIME_BUSY_HOLDER_WAIT_MS,
 } from './scheduler.js';
 export type {
   RuntimeSchedulerOptions,

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename } from 'node:path';
-import { normalizeMac } from '@boottorrent/config';
+import { normalizeMac, type ClientPhase } from '@boottorrent/config';
 import type { Phase1Runtime } from '@boottorrent/initrd-builder';
 import type { ClientTable } from './clients.js';
 import type { ServerEvent } from './events.js';
@@ -21,6 +21,7 @@ export const RUNTIME_URL_PATH = '/runtime/';
 
 const MAC = /^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/i;
 const FAILURES: readonly RuntimeFailure[] = ['hash', 'stall', 'error'];
+const BUSY_WITH_OS: ReadonlySet<ClientPhase> = new Set(['downloading', 'seeding']);
 
 /** Options of {@link runtimeService}. */
 export interface RuntimeServiceOptions extends RuntimeSchedulerOptions {
@@ -72,7 +73,11 @@ export interface RuntimeService {
  * when their machine moves on to load its OS or boots again.
  */
 export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
-  const scheduler = new RuntimeScheduler(o);
+  const scheduler = new RuntimeScheduler({
+    ...o,
+    // A holder whose agent downloads or seeds the OS: BitTorrent shares its uplink.
+    holderBusy: o.holderBusy ?? ((mac) => BUSY_WITH_OS.has(o.clients.get(mac)?.phase ?? 'phase1')),
+  });
   const name = o.runtime ? basename(o.runtime.path) : null;
   const bytes = { loader: 0, runtime: 0 };
   o.clients.on('change', (info, why) => {

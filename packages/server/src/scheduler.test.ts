@@ -12,6 +12,8 @@ function setup(
     haveGraceMs?: number;
     suspectMs?: number;
     maxStrikes?: number;
+    busyHolderWaitMs?: number;
+    holderBusy?: (mac: string) => boolean;
   } = {},
 ) {
   let t = 1_000;
@@ -214,6 +216,72 @@ describe('RuntimeScheduler', () => {
     expect(s.pick(mac(1)).kind).toBe('server');
     s.serverDone(mac(1), true);
     expect(s.pick(mac(1), 'hash').kind).toBe('server');
+  });
+
+  it('prefers a holder whose machine is not busy with its OS over a newer one that is', () => {
+    const busy = new Set<string>();
+    const { s, tick } = setup({ peerSlots: 1, holderBusy: (m) => busy.has(m) });
+    fromServer(s, 1);
+    tick(10);
+    s.have(mac(2), '10.0.0.2', 8370);
+    busy.add(mac(2)); // 2's agent downloads the OS: its uplink carries BitTorrent
+    const p = s.pick(mac(3));
+    expect(p.kind === 'peer' && p.holder.mac).toBe(mac(1));
+  });
+
+  it('waits busyHolderWaitMs for an idle holder while a copy is under way, then takes a busy one', () => {
+    const busy = new Set<string>();
+    const { s, tick } = setup({
+      peerSlots: 1,
+      busyHolderWaitMs: 5_000,
+      maxWaitMs: 60_000,
+      holderBusy: (m) => busy.has(m),
+    });
+    fromServer(s, 1);
+    s.have(mac(2), '10.0.0.2', 8370);
+    busy.add(mac(1));
+    busy.add(mac(2));
+    // Nothing under way: the busy holders serve at once (nothing better is coming).
+    const a = s.pick(mac(3));
+    expect(a.kind === 'peer' && a.holder.mac).toBe(mac(2));
+    // 3's copy is under way: 4 waits for 3 rather than go to 1 ...
+    expect(s.pick(mac(4)).kind).toBe('wait');
+    tick(4_999);
+    expect(s.pick(mac(4)).kind).toBe('wait');
+    // ... and gets 3 once it holds the runtime (unpacking, its uplink idle).
+    s.have(mac(3), '10.0.0.3', 8370);
+    const b = s.pick(mac(4));
+    expect(b.kind === 'peer' && b.holder.mac).toBe(mac(3));
+    // 5: 4's copy is under way; after busyHolderWaitMs it takes a busy holder (2, free again, newest).
+    expect(s.pick(mac(5)).kind).toBe('wait');
+    tick(5_000);
+    const c = s.pick(mac(5));
+    expect(c.kind === 'peer' && c.holder.mac).toBe(mac(2));
+    expect(s.stats()).toMatchObject({ fromServer: 2, redirects: 3 });
+  });
+
+  it('gives a freed holder to the client that has waited longest, while it still asks', () => {
+    const { s, tick } = setup({ peerSlots: 1, maxWaitMs: 60_000 });
+    fromServer(s, 1);
+    expect(s.pick(mac(2)).kind).toBe('peer'); // 2 downloads from 1
+    expect(s.pick(mac(3)).kind).toBe('wait');
+    tick(500);
+    expect(s.pick(mac(4)).kind).toBe('wait');
+    tick(500);
+    s.have(mac(2), '10.0.0.2', 8370); // 1 and 2 are free
+    // 4 asks first, but 3 has waited longer: 4 gets the source 3 leaves (the older holder, 1).
+    const four = s.pick(mac(4));
+    expect(four.kind === 'peer' && four.holder.mac).toBe(mac(1));
+    const three = s.pick(mac(3));
+    expect(three.kind === 'peer' && three.holder.mac).toBe(mac(2));
+    // 5 waits behind 6, which asked earlier but then stopped asking (it went away): 5 is not held up.
+    expect(s.pick(mac(6)).kind).toBe('wait');
+    tick(10);
+    expect(s.pick(mac(5)).kind).toBe('wait');
+    s.have(mac(7), '10.0.0.7', 8370); // one free holder (1 and 2 still serve 4 and 3)
+    expect(s.pick(mac(5)).kind).toBe('wait'); // 6 asked 10 ms ago: the free holder is its
+    tick(3_001);
+    expect(s.pick(mac(5)).kind).toBe('peer');
   });
 
   it('never redirects a client to itself', () => {

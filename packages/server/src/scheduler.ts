@@ -46,6 +46,22 @@ export const DEFAULT_RUNTIME_SUSPECT_MS = 5_000;
  */
 export const DEFAULT_RUNTIME_MAX_STRIKES = 3;
 
+/**
+ * How long a client waits for a holder whose uplink is free before it is sent to one that downloads
+ * or seeds its OS, while another runtime copy is under way (a new holder is coming). A holder busy
+ * with BitTorrent shares its uplink with it: storm benchmark, N = 16, late copies from such holders
+ * took up to 31 s (28–37 s before this rule) against 13–19 s from holders still unpacking. With no
+ * copy under way the client goes to the busy holder at once: nothing better is coming. @default 5000
+ */
+export const DEFAULT_RUNTIME_BUSY_HOLDER_WAIT_MS = 5_000;
+
+/**
+ * A waiting client that asked again within this long still counts as waiting in the queue: free
+ * sources go to the clients that have waited longest first (the runtime script asks again a second
+ * after a 503; more under load).
+ */
+export const RUNTIME_POLL_GRACE_MS = 3_000;
+
 /** Why a client asks again: the last source failed it. */
 export type RuntimeFailure = 'hash' | 'stall' | 'error';
 
@@ -65,6 +81,13 @@ export interface RuntimeSchedulerOptions {
   suspectMs?: number;
   /** @default DEFAULT_RUNTIME_MAX_STRIKES */
   maxStrikes?: number;
+  /** @default DEFAULT_RUNTIME_BUSY_HOLDER_WAIT_MS */
+  busyHolderWaitMs?: number;
+  /**
+   * Whether a holder's machine downloads or seeds its OS (BitTorrent shares its uplink, so it serves
+   * the runtime slowly). Holders that are not are preferred. @default () => false
+   */
+  holderBusy?: (mac: string) => boolean;
   /** ms clock. @default Date.now */
   now?: () => number;
 }
@@ -124,11 +147,15 @@ export class RuntimeScheduler {
   readonly #haveGrace: number;
   readonly #suspect: number;
   readonly #maxStrikes: number;
+  readonly #busyHolderWait: number;
+  readonly #holderBusy: (mac: string) => boolean;
   readonly #now: () => number;
   readonly #holders = new Map<string, RuntimeHolder>();
   readonly #assigned = new Map<string, Assignment>();
   /** When each still-unserved client started waiting: its first ask, or its last source failing it. */
   readonly #waitingSince = new Map<string, number>();
+  /** When each still-unserved client last asked. */
+  readonly #lastAsk = new Map<string, number>();
   readonly #banned = new Set<string>();
   /** Where each client's runtime came from: 'server' or the holder's MAC. */
   readonly #sourceOf = new Map<string, string>();
@@ -150,18 +177,24 @@ export class RuntimeScheduler {
     this.#haveGrace = o.haveGraceMs ?? DEFAULT_RUNTIME_HAVE_GRACE_MS;
     this.#suspect = o.suspectMs ?? DEFAULT_RUNTIME_SUSPECT_MS;
     this.#maxStrikes = o.maxStrikes ?? DEFAULT_RUNTIME_MAX_STRIKES;
+    this.#busyHolderWait = o.busyHolderWaitMs ?? DEFAULT_RUNTIME_BUSY_HOLDER_WAIT_MS;
+    this.#holderBusy = o.holderBusy ?? (() => false);
     this.#now = o.now ?? Date.now;
   }
 
   /**
    * `mac` asks for the runtime (`failed`: its last source failed it: a holder that sent bad bytes is
    * dropped and banned for good; one that stalled or failed is passed over for `suspectMs`, and
-   * dropped after `maxStrikes` such failures in a row). A holder with a free slot wins (least busy,
-   * then newest: a machine that just got the runtime is unpacking it and starting its agent, its
-   * uplink idle, while older holders upload the OS to the swarm; storm benchmark, N = 16: runtime
-   * copies from the oldest holders took 20–34 s late in the run against 13 s from idle ones); the server serves while no holder is alive or coming (a whole copy it sent less
-   * than `haveGraceMs` ago), or when the client has waited `maxWaitMs` (counted from its first ask or
-   * from its last source failing it: time spent downloading from a peer is not waiting).
+   * dropped after `maxStrikes` such failures in a row). A holder with a free slot whose machine is
+   * not busy with its OS wins (least busy, then newest: a machine that just got the runtime is
+   * unpacking it and starting its agent, its uplink idle, while older holders upload the OS to the
+   * swarm; storm benchmark, N = 16: runtime copies from the oldest holders took 20–34 s late in the
+   * run against 13 s from idle ones). The server serves while no holder is alive or coming (a whole
+   * copy it sent less than `haveGraceMs` ago), or when the client has waited `maxWaitMs` (counted
+   * from its first ask or from its last source failing it: time spent downloading from a peer is not
+   * waiting). Else a free holder busy with its OS: at once when no other copy is under way, else
+   * (a new, idle holder is coming) once the client has waited `busyHolderWaitMs`. Free sources go to
+   * the clients that have waited longest first (those still asking, see RUNTIME_POLL_GRACE_MS).
    */
   pick(mac: string, failed?: RuntimeFailure): RuntimeSource {
     const now = this.#now();
@@ -181,26 +214,58 @@ export class RuntimeScheduler {
     if (failed) this.#stats.failures[failed]++;
     this.#waitingSince.set(mac, this.#waitingSince.get(mac) ?? now);
 
-    let best: RuntimeHolder | undefined;
-    for (const h of this.#holders.values()) {
+    this.#lastAsk.set(mac, now);
+
+    // Free holders whose uplink is free of BitTorrent, and busy ones, best first (least busy, newest).
+    const fresh: RuntimeHolder[] = [];
+    const busy: RuntimeHolder[] = [];
+    // Newest first, so that holders that said so at the same moment keep that order in the sort.
+    for (const h of [...this.#holders.values()].reverse()) {
       if (h.mac === mac || h.busy >= this.peerSlots || h.suspectUntil > now) continue;
-      if (!best || h.busy < best.busy || (h.busy === best.busy && h.since >= best.since)) best = h;
+      (this.#holderBusy(h.mac) ? busy : fresh).push(h);
     }
-    if (best) {
-      best.busy++;
-      this.#assigned.set(mac, { source: best.mac, at: now });
-      this.#stats.redirects++;
-      return { kind: 'peer', holder: { ...best } };
-    }
+    const order = (a: RuntimeHolder, b: RuntimeHolder) => a.busy - b.busy || b.since - a.since;
+    fresh.sort(order);
+    busy.sort(order);
+    // First come, first served: clients that have waited longer (and still ask) go first, each to
+    // the best source left; this one gets what they leave.
+    let ahead = this.#waitersAhead(mac, now);
+    if (ahead < fresh.length) return this.#toPeer(mac, fresh[ahead]!, now);
+    ahead -= fresh.length;
     const waited = now - this.#waitingSince.get(mac)!;
     const othersHold = this.#holders.size > (this.#holders.has(mac) ? 1 : 0);
     const coming = this.#holderComing(mac, now);
-    if (this.#serverBusy < this.serverSlots && ((!othersHold && !coming) || waited >= this.#maxWait)) {
-      this.#serverBusy++;
-      this.#assigned.set(mac, { source: 'server', at: now });
-      return { kind: 'server' };
-    }
+    if (this.#serverBusy < this.serverSlots && ((!othersHold && !coming) || waited >= this.#maxWait))
+      return this.#toServer(mac, now);
+    const underWay = this.#copyUnderWay(mac, now);
+    if ((!underWay || waited >= this.#busyHolderWait) && ahead < busy.length)
+      return this.#toPeer(mac, busy[ahead]!, now);
     return { kind: 'wait', retryAfterS: 1 };
+  }
+
+  /** Clients still asking (within RUNTIME_POLL_GRACE_MS) that have waited longer than `mac`. */
+  #waitersAhead(mac: string, now: number): number {
+    const mine = this.#waitingSince.get(mac)!;
+    let n = 0;
+    for (const [m, since] of this.#waitingSince) {
+      if (m === mac || this.#assigned.has(m)) continue;
+      if (now - (this.#lastAsk.get(m) ?? -Infinity) > RUNTIME_POLL_GRACE_MS) continue;
+      if (since < mine || (since === mine && m < mac)) n++;
+    }
+    return n;
+  }
+
+  #toPeer(mac: string, h: RuntimeHolder, now: number): RuntimeSource {
+    h.busy++;
+    this.#assigned.set(mac, { source: h.mac, at: now });
+    this.#stats.redirects++;
+    return { kind: 'peer', holder: { ...h } };
+  }
+
+  #toServer(mac: string, now: number): RuntimeSource {
+    this.#serverBusy++;
+    this.#assigned.set(mac, { source: 'server', at: now });
+    return { kind: 'server' };
   }
 
   /**
@@ -225,6 +290,7 @@ export class RuntimeScheduler {
     const a = this.#assigned.get(mac);
     this.#assigned.delete(mac);
     this.#waitingSince.delete(mac);
+    this.#lastAsk.delete(mac);
     const source = a?.source ?? 'server';
     if (a && a.source !== 'server') {
       const h = this.#holders.get(a.source);
@@ -282,6 +348,19 @@ export class RuntimeScheduler {
   #holderComing(mac: string, now: number): boolean {
     for (const [m, a] of this.#assigned)
       if (m !== mac && a.sentWhole !== undefined && now - a.sentWhole < this.#haveGrace) return true;
+    return false;
+  }
+
+  /**
+   * Another client's copy is under way, so a holder is coming: a download from a peer, a server copy
+   * being sent, or one sent whole less than `haveGraceMs` ago.
+   */
+  #copyUnderWay(mac: string, now: number): boolean {
+    for (const [m, a] of this.#assigned) {
+      if (m === mac) continue;
+      if (a.source !== 'server' || !a.sent) return true;
+      if (a.sentWhole !== undefined && now - a.sentWhole < this.#haveGrace) return true;
+    }
     return false;
   }
 

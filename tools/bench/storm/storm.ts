@@ -395,7 +395,7 @@ for (const n of ns) {
     });
     results.push(r);
     process.stderr.write(
-      `storm: ${method} n=${n}: phase-1 ${r.phase1Last} s (loader ${r.loaderLast} s), agents started ${r.agentLast} s, OS downloaded ${r.osDownloadedLast} s, ready ${r.osLast} s (${r.osLastLessUnpack} s less unpacking); server ${mb(r.serverPhase1Bytes)} MB phase-1, ${mb(r.serverOsBytes)} MB OS; runtime ${r.runtimeFromServer} from the server / ${r.runtimeFromPeers} from peers; seeding stopped ${r.seedStops.noneWaiting} × none waiting, ${r.seedStops.seedTime} × seed_time, ${r.seedStops.seedTimeMax} × seed_time_max; ${r.cpuSeconds} CPU-s; load ${r.load.join(' → ')}\n`,
+      `storm: ${method} n=${n}: phase-1 ${r.phase1Last} s (loader ${r.loaderLast} s), agents started ${r.agentLast} s, OS downloaded ${r.osDownloadedLast} s, ready ${r.osLast} s (${r.osLastLessUnpack} s less unpacking); server ${mb(r.serverPhase1Bytes)} MB phase-1, ${mb(r.serverOsBytes)} MB OS; runtime ${r.runtimeFromServer} from the server / ${r.runtimeFromPeers} from peers, ${r.failures} failures; seeding stopped ${r.seedStops.noneWaiting} × none waiting, ${r.seedStops.seedTime} × seed_time, ${r.seedStops.seedTimeMax} × seed_time_max; ${r.cpuSeconds} CPU-s; load ${r.load.join(' → ')}\n`,
     );
   }
 }

@@ -65,7 +65,13 @@ let clients: ClientTable;
 const cleanups: (() => Promise<void> | void)[] = [];
 
 async function startServer(
-  o: { serverSlots?: number; haveGraceMs?: number; maxWaitMs?: number; suspectMs?: number } = {},
+  o: {
+    serverSlots?: number;
+    haveGraceMs?: number;
+    maxWaitMs?: number;
+    suspectMs?: number;
+    busyHolderWaitMs?: number;
+  } = {},
 ) {
   clients = new ClientTable();
   svc = runtimeService({
@@ -77,6 +83,7 @@ async function startServer(
     haveGraceMs: o.haveGraceMs,
     maxWaitMs: o.maxWaitMs,
     suspectMs: o.suspectMs,
+    busyHolderWaitMs: o.busyHolderWaitMs,
   });
   http = await startHttpServer({
     host: '127.0.0.1',
@@ -300,6 +307,22 @@ describe('the runtime fetch /init runs (busybox, real server, real peers)', () =
     expect(rep.phase1Bytes.runtime).toBeGreaterThanOrEqual(runtime.length);
     expect(rep.phase1Bytes.runtime).toBeLessThan(2 * runtime.length);
   }, 30_000);
+
+  it('sends a client to a holder whose machine is not busy with its OS before a newer one that is', async () => {
+    const ask = (mac: string) =>
+      fetch(`http://127.0.0.1:${http.port}/runtime/runtime.cpio.xz?mac=${mac}`, { redirect: 'manual' });
+    const [idle, busy] = ['02:00:00:00:00:0a', '02:00:00:00:00:0b'];
+    await register(idle, 1111);
+    await register(busy, 2222); // the newest, but its agent downloads the OS (the agent's report)
+    clients.report(busy, { phase: 'downloading' });
+    const a = await ask('02:00:00:00:00:01');
+    expect(a.status).toBe(302);
+    expect(a.headers.get('location')).toMatch(/:1111\//);
+    // 1's copy is under way (1 will be an idle holder soon): 2, asking for the first time, waits for
+    // it rather than go to the busy one.
+    const b = await ask('02:00:00:00:00:02');
+    expect(b.status).toBe(503);
+  });
 
   it('sends one copy from the server to clients that ask at once; the others wait for its holder', async () => {
     await http.close();
