@@ -55,8 +55,19 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ['gc'] });
 const abort = new AbortController();
 
+// epoch ms of milestones: go (the line arrived), half (verified ≥ 50 %, at a progress tick), done
+const marks = {};
+// download()'s debug lines with their epoch ms: [ms, message, peer] (listening, torrent ready, tracker
+// answered, each peer connected and its first block), for swarm.ts --trace-ms
+const events = [];
+const logger = {
+  debug: (msg, data) => events.push([Date.now(), msg, data?.peer ?? '']),
+  warn: (msg, data) => events.push([Date.now(), `warn: ${msg}`, data?.peer ?? '']),
+};
+
 async function start() {
   const t0 = Date.now();
+  marks.go = t0;
   if (mode === 'http') {
     const bytes = await new Promise((resolve, reject) => {
       const req = get(values.url, (res) => {
@@ -83,6 +94,7 @@ async function start() {
       ...(values.port ? { port: Number(values.port) } : {}),
       // BTSW_CLIENT_OPTS='{"lanTuning":false}': extra download() options, for the bottleneck analysis
       ...JSON.parse(process.env.BTSW_CLIENT_OPTS ?? '{}'),
+      logger,
       signal: abort.signal,
       onProgress: (p) => {
         last = p;
@@ -91,11 +103,22 @@ async function start() {
           memPeak[k] = Math.max(memPeak[k] ?? 0, Math.round(m[k] / 2 ** 20));
         const ms = Date.now() - t0;
         if (firstPeerByteMs === undefined && p.fromPeers > 0) firstPeerByteMs = ms;
+        if (marks.half === undefined && p.downloaded * 2 >= p.total) marks.half = Date.now();
         if (ms >= timeline.length * 1000)
           timeline.push([ms, p.downloaded, p.fromServer, p.fromPeers, p.peers, p.uploaded]);
       },
     });
-    say({ ev: 'done', t: Date.now(), ms: Date.now() - t0, firstPeerByteMs, timeline, stats: safeStats() });
+    marks.done = Date.now();
+    say({
+      ev: 'done',
+      t: marks.done,
+      ms: marks.done - t0,
+      firstPeerByteMs,
+      timeline,
+      marks,
+      events,
+      stats: safeStats(),
+    });
   }
 }
 

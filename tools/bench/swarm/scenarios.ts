@@ -6,13 +6,14 @@
 //   proto:       boottorrent with the server's startSeeder replaced by proto-superseed.mjs (the
 //                measured "after" of the super-seeding recommendation; clients unchanged).
 // Every client stays up (BitTorrent clients keep seeding) until the last one is done; then all stop.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Lab } from './netns.ts';
 import type { Proc, Procs } from './procs.ts';
+import { Tracer } from './trace.ts';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,6 +42,8 @@ export interface Ctx {
   opentracker: string;
   pieceLength?: number;
   superSeed?: boolean;
+  /** sample a timeline every this many ms (swarm.ts --trace-ms; 0 or undefined = off) */
+  traceMs?: number;
   log: (line: string) => void;
 }
 
@@ -142,7 +145,12 @@ async function stopClock(ctx: Ctx, timed: Timed, doneAt: number[], method: Metho
 }
 
 /** Node clients: spawn, wait until all loaded, start them together, wait until all done. */
-async function runNodeClients(ctx: Ctx, method: Method, argsFor: (i: number, out: string) => string[]) {
+async function runNodeClients(
+  ctx: Ctx,
+  method: Method,
+  argsFor: (i: number, out: string) => string[],
+  server?: Proc,
+) {
   const outs = ctx.lab.clients
     .slice(0, ctx.n)
     .map((_, i) => join(ctx.work, `${method}-${ctx.n}`, `c${i + 1}`));
@@ -162,12 +170,35 @@ async function runNodeClients(ctx: Ctx, method: Method, argsFor: (i: number, out
   const closed = clients.map((c) => waitMsg(c, 'closed', (ctx.timeoutSec + 90) * 1000).catch(() => ({})));
   await Promise.all(clients.map((c) => waitMsg(c, 'ready', 60_000)));
   const timed = await startClock(ctx);
+  const tracer = ctx.traceMs ? new Tracer(timed.t0, ctx.traceMs) : undefined;
+  if (server) tracer?.add('srv', server.pid);
+  clients.forEach((c, i) => tracer?.add(ctx.lab.clients[i]!.name, c.pid));
+  // BTSW_PERF=<file>: `perf record -g` of the server and the clients from go until the last is done
+  const perf = process.env.BTSW_PERF
+    ? spawn(
+        'perf',
+        [
+          'record',
+          '-g',
+          '-F',
+          '999',
+          '-o',
+          process.env.BTSW_PERF,
+          '-p',
+          [...(server ? [server.pid] : []), ...clients.map((c) => c.pid)].join(','),
+        ],
+        { stdio: 'ignore' },
+      ).on('error', (err) => ctx.log(`BTSW_PERF: perf did not start: ${err.message}`))
+    : undefined;
   const clientCpu0 = clients.map((c) => c.cpuSeconds());
   for (const c of clients) c.send('go');
   const deadline = sleep(ctx.timeoutSec * 1000).then(() => {
     throw new Error(`${method} N=${ctx.n}: not all clients done within ${ctx.timeoutSec} s`);
   });
-  const doneMsgs = await Promise.race([Promise.all(done), deadline]);
+  const doneMsgs = await Promise.race([Promise.all(done), deadline]).finally(() => {
+    tracer?.stop();
+    perf?.kill('SIGINT');
+  });
   const clientCpu = clients.map((c, i) => c.cpuSeconds() - clientCpu0[i]!);
   const result = await stopClock(
     ctx,
@@ -177,6 +208,7 @@ async function runNodeClients(ctx: Ctx, method: Method, argsFor: (i: number, out
   );
   // CPU-seconds of each client in the timed window; the rest of cpuSeconds is the server side
   result.extra.clientCpuSeconds = clientCpu.map((x) => +x.toFixed(2));
+  if (tracer) result.extra.trace = tracer.stop();
   for (const c of clients) c.send('stop');
   const closedMsgs = await Promise.race([Promise.all(closed), sleep(15_000).then(() => [])]);
   for (const c of clients) await ctx.procs.kill(c);
@@ -191,6 +223,8 @@ async function runNodeClients(ctx: Ctx, method: Method, argsFor: (i: number, out
     gc: m.gc,
     firstPeerByteMs: doneMsgs[i]?.firstPeerByteMs,
     timeline: doneMsgs[i]?.timeline,
+    marks: doneMsgs[i]?.marks,
+    events: doneMsgs[i]?.events,
   }));
   return result;
 }
@@ -228,19 +262,24 @@ export async function runBootTorrent(
     const closed = waitMsg(seeder, 'closed', (ctx.timeoutSec + 300) * 1000).catch(() => ({}));
     const ready = await waitMsg(seeder, 'ready', 120_000);
     const announce = (ready.announce as string[]).join(',');
-    const result = await runNodeClients(ctx, method, (_, out) => [
-      'bt',
-      '--torrent',
-      torrentPath,
-      '--dir',
-      out,
-      '--announce',
-      announce,
-      '--server-peer',
-      `${server.ip}:${PEER_PORT}`,
-      '--port',
-      String(PEER_PORT),
-    ]);
+    const result = await runNodeClients(
+      ctx,
+      method,
+      (_, out) => [
+        'bt',
+        '--torrent',
+        torrentPath,
+        '--dir',
+        out,
+        '--announce',
+        announce,
+        '--server-peer',
+        `${server.ip}:${PEER_PORT}`,
+        '--port',
+        String(PEER_PORT),
+      ],
+      seeder,
+    );
     seeder.send('stop');
     const closedMsg = await Promise.race([closed, sleep(10_000).then(() => ({}))]);
     result.extra.server = { ready, stats: (closedMsg as { stats?: unknown }).stats };
@@ -372,6 +411,9 @@ export async function runOriginal(ctx: Ctx): Promise<ScenarioResult> {
     }
     const doneFiles = ctx.lab.clients.slice(0, ctx.n).map((_, i) => join(base, `done-${i + 1}`));
     const timed = await startClock(ctx);
+    const tracer = ctx.traceMs ? new Tracer(timed.t0, ctx.traceMs) : undefined;
+    tracer?.add('srv', procs[1]!.pid);
+    tracer?.add('opentracker', procs[0]!.pid, false);
     const clients = ctx.lab.clients
       .slice(0, ctx.n)
       .map((h, i) =>
@@ -384,6 +426,7 @@ export async function runOriginal(ctx: Ctx): Promise<ScenarioResult> {
         ),
       );
     procs.push(...clients);
+    clients.forEach((c, i) => tracer?.add(ctx.lab.clients[i]!.name, c.pid));
     const deadline = timed.t0 + ctx.timeoutSec * 1000;
     while (!doneFiles.every((f) => existsSync(f) && readFileSync(f, 'utf8').trim() !== '')) {
       if (Date.now() > deadline)
@@ -393,6 +436,7 @@ export async function runOriginal(ctx: Ctx): Promise<ScenarioResult> {
         throw new Error(`original N=${ctx.n}: aria2c ${dead + 1} exited: ${clients[dead]!.stderrTail()}`);
       await sleep(50);
     }
+    const trace = tracer?.stop();
     // spawned after the clock started: all their CPU is in the window
     const clientCpu = clients.map((c) => +c.cpuSeconds().toFixed(2));
     const result = await stopClock(
@@ -400,7 +444,7 @@ export async function runOriginal(ctx: Ctx): Promise<ScenarioResult> {
       timed,
       doneFiles.map((f) => Number(readFileSync(f, 'utf8').trim())),
       'original',
-      { pieceLength: 2 ** 18, clientCpuSeconds: clientCpu },
+      { pieceLength: 2 ** 18, clientCpuSeconds: clientCpu, ...(trace ? { trace } : {}) },
     );
     for (const p of procs) await ctx.procs.kill(p);
     const sizes = ctx.lab.clients.slice(0, ctx.n).map((_, i) => imageSizeIn(join(base, `c${i + 1}`)));

@@ -3,13 +3,14 @@
 //
 //   sudo node tools/bench/swarm/swarm.ts [--quick] [--n 2,4,8,16] [--size-mib 64] [--client-mbit 20]
 //        [--server-mbit 20] [--methods boottorrent,http,original,proto] [--piece-length <bytes>] [--super-seed]
-//        [--json <file>] [--timelines] [--docs] [--max-minutes 50] [--cleanup] [--verbose]
+//        [--json <file>] [--timelines] [--trace-ms <ms>] [--no-warm] [--docs] [--max-minutes 50] [--cleanup] [--verbose]
 //        [--client-notsent-lowat <bytes>] [--client-congestion <algorithm>|default]
 //        [--server-congestion <algorithm>|default]
 //   node tools/bench/swarm/swarm.ts --from-json <file> [--docs]   (re-render a saved run)
 //
 // --json writes every result (per-client stats, server stats); --timelines adds one progress sample
-// per client per second. BTSW_PROF=<dir> writes V8 CPU profiles of the node clients;
+// per client per second; --trace-ms 50 samples every host's link bytes and every process's CPU every
+// 50 ms (trace.ts) and prints the timeline in ~50 rows. BTSW_PROF=<dir> writes V8 CPU profiles of the node clients;
 // BTSW_CLIENT_OPTS='<json>' adds download() options, BTSW_SERVER_OPTS='<json>' startSeeder() options;
 // BTSW_PROTO_SLOTS sets the prototype's slots. Client namespaces get net.ipv4.tcp_notsent_lowat=65536,
 // as our phase-1 /init sets it; --client-notsent-lowat 0 leaves the kernel default. They also get
@@ -58,6 +59,7 @@ import {
   type ScenarioResult,
 } from './scenarios.ts';
 import { parseCli } from './cli.ts';
+import { type TraceSeries, traceSummary, traceTable } from './trace.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
@@ -77,6 +79,8 @@ const { values } = parseCli('swarm', {
     'server-congestion': { type: 'string', default: SERVER_TCP_CONGESTION },
     json: { type: 'string' },
     timelines: { type: 'boolean', default: false },
+    'trace-ms': { type: 'string', default: '0' },
+    'no-warm': { type: 'boolean', default: false },
     'from-json': { type: 'string' },
     docs: { type: 'boolean', default: false },
     'max-minutes': { type: 'string', default: '50' },
@@ -222,6 +226,47 @@ function clientCpu(r: ScenarioResult): string {
   return cpu?.length ? `, clients' CPU-s ${cpu.join(' ')}` : '';
 }
 
+/** Each Node client's download() milestones (client.mjs `events`), ms after the go signal. */
+function startLines(r: ScenarioResult): string {
+  type C = { marks?: { go?: number; done?: number }; events?: [number, string, string][] };
+  const clients = (r.extra.clients ?? []) as C[];
+  return clients
+    .map((c, i) => {
+      const done = c.marks?.done;
+      if (done === undefined || !c.events) return '';
+      const t0 = done - r.times[i]! * 1000;
+      const short = (msg: string) => msg.replace(/^download: /, '');
+      const parts = [`go ${(c.marks!.go! - t0).toFixed(0)}`];
+      for (const [t, msg, peer] of c.events)
+        parts.push(
+          `${short(msg)}${peer ? ` ${peer.replace(/^.*\.(\d+):\d+$/, '.$1')}` : ''} ${(t - t0).toFixed(0)}`,
+        );
+      return `c${String(i + 1).padStart(2, '0')}: ${parts.join(', ')}`;
+    })
+    .filter(Boolean)
+    .join('\n');
+}
+
+/**
+ * Writes `bytes` to a scratch file and deletes it, so that the next method's downloads land on memory
+ * this VM has touched before. On this benchmark's machine (a VM) the first write to a guest page never
+ * touched, or given back to the host, costs the host a fault: `perf` put 31 % of a 1 Gbit/s N = 4 run's
+ * samples in the kernel's copy into fresh tmpfs pages, and whichever method ran first paid it (N = 4,
+ * 2026-12-07: BootTorrent 12.0 CPU-s when first, 8.9 when second; aria2c 10.7 when second, 11.6 when
+ * first). --no-warm skips it.
+ */
+function warmMemory(bytes: number): void {
+  const file = join(work, 'warm.bin');
+  const chunk = Buffer.alloc(1 << 20, 1);
+  const fd = openSync(file, 'w');
+  try {
+    for (let at = 0; at < bytes; at += chunk.length) writeSync(fd, chunk, 0, chunk.length, at);
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+}
+
 async function main() {
   const imageDir = join(work, 'image');
   mkdirSync(imageDir);
@@ -268,9 +313,12 @@ async function main() {
       opentracker,
       pieceLength: cfg.pieceLength,
       superSeed: cfg.superSeed,
+      traceMs: Number(values['trace-ms']),
       log,
     };
     for (const method of methods) {
+      // every method finds the scratch memory in the same state (see warmMemory)
+      if (!values['no-warm']) warmMemory((n + 2) * cfg.imageBytes);
       const runner = {
         boottorrent: (c: Ctx) => runBootTorrent(c),
         proto: (c: Ctx) => runBootTorrent(c, 'proto'),
@@ -306,6 +354,14 @@ async function main() {
             maxRss(r) +
             clientCpu(r),
         );
+        const trace = r.extra.trace as TraceSeries | undefined;
+        if (trace) {
+          const doneMs = r.times.map((x) => x * 1000);
+          log(`N=${n} ${method} timeline:\n${traceTable(trace, doneMs)}`);
+          log(`N=${n} ${method} milestones:\n${traceSummary(trace, cfg.imageBytes, doneMs)}`);
+          const starts = startLines(r);
+          if (starts) log(`N=${n} ${method} each client's start, ms after go:\n${starts}`);
+        }
       }
     }
   }
