@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ParsedTorrent } from 'parse-torrent';
-import type { Torrent } from 'webtorrent';
+import type { Torrent, Wire } from 'webtorrent';
 import { destroyClient, startClient } from './client.js';
 import { SeederError, SeederErrorCode, abortError, type Logger } from './errors.js';
 import { installPicker } from './picker.js';
@@ -226,6 +226,8 @@ export async function download(opts: DownloadOptions): Promise<Download> {
     return closing;
   };
 
+  const debug = opts.logger?.debug?.bind(opts.logger);
+  debug?.('download: listening', { port: client.torrentPort });
   const fresh = await nothingOnDisk(resolve(opts.dir), parsed);
   const trackers = chooseTrackers([...parsed.announce, ...(opts.announce ?? [])]);
   const torrentP = addTorrent(
@@ -239,6 +241,15 @@ export async function download(opts: DownloadOptions): Promise<Download> {
       fastPath: opts.fastPath ?? true,
       pieceIo: opts.pieceIo ?? 'sync',
       onAdd: (t) => {
+        // milestones of the start for a caller's debug log (the swarm benchmark's timeline)
+        if (debug) {
+          t.once('trackerAnnounce', () => debug('download: tracker answered'));
+          t.on('wire', (w: Wire) => {
+            const peer = `${w.remoteAddress}:${w.remotePort}`;
+            debug('download: peer connected', { peer, type: w.type });
+            w.once('download', () => debug('download: first block', { peer }));
+          });
+        }
         if (opts.uploadQueue ?? true) uploadQueue = new UploadQueue(t);
         // peers' requests answered from the piece cache at once (serve.ts)
         if (opts.fastPath ?? true) new RequestServer(t);
@@ -258,6 +269,7 @@ export async function download(opts: DownloadOptions): Promise<Download> {
     await close();
     throw err;
   });
+  debug?.('download: torrent ready');
   const wires = new WireTracker(torrent, {
     serverPeers: opts.serverPeers,
     lanTuning,

@@ -1,6 +1,7 @@
 import { networkInterfaces } from 'node:os';
 import type { Torrent, Wire } from 'webtorrent';
 import { isServerPeerId } from './client.js';
+import { isBootTorrentPeerId } from './peer-id.js';
 import type { Logger } from './errors.js';
 import { PexSender } from './pex.js';
 
@@ -60,6 +61,30 @@ function parseHostPort(s: string): { host: string; port?: number } {
 }
 
 /**
+ * True when `addr` ("ip:port" from the tracker or PEX) belongs to a machine this torrent already has a
+ * connection with: a live wire from the same address whose peer id is BootTorrent's (one agent or
+ * seeder per machine). Such an address is not dialled. Why: PEX hands every machine every address at
+ * once, so every pair dialled each other and one of the two connections was closed after its
+ * handshake (tools/bench/swarm/NOTES.md, session 12: 32 connections per machine for 16 peers at
+ * N = 16, 15–16 closed again), while 17 processes starting together on the benchmark's 2 cores had
+ * CPU for none of it. Loopback and this machine's own addresses are left out (several peers there
+ * share one address), and so is anyone else's client: its connection may be from another port.
+ */
+export function connectedMachine(
+  addr: string,
+  wires: readonly { destroyed: boolean; type: string; remoteAddress?: string; peerId?: string }[],
+  self: ReadonlySet<string>,
+): boolean {
+  const { host } = parseHostPort(addr);
+  if (self.has(host) || host.startsWith('127.') || host === '::1') return false;
+  for (const w of wires) {
+    if (w.destroyed || w.type === 'webSeed' || !w.remoteAddress) continue;
+    if (normalizeHost(w.remoteAddress) === host && isBootTorrentPeerId(w.peerId)) return true;
+  }
+  return false;
+}
+
+/**
  * Watches a torrent's wires: splits bytes by source (server / peer / web seed), keeps per-peer totals
  * after disconnects, tunes each wire for a LAN, and bans peers whose blocks fail piece verification
  * (webtorrent discards a bad piece and refetches it, but keeps asking the same liar).
@@ -82,6 +107,8 @@ export class WireTracker {
   private readonly noRedial = new Map<string, string>();
   /** duplicate connections closed (the same peer id twice on this torrent) */
   duplicatesDropped = 0;
+  /** addresses not dialled because their machine was already connected (see connectedMachine) */
+  dialsSkipped = 0;
 
   constructor(
     private readonly torrent: Torrent,
@@ -105,12 +132,18 @@ export class WireTracker {
       return added;
     };
     // webtorrent redials a closed outgoing connection (1 s, 5 s, 15 s, and again after each handshake):
-    // not while the same peer is connected the other way.
+    // not while the same peer is connected the other way. Nor is an address dialled whose machine is
+    // already connected (see connectedMachine).
     const t = torrent as unknown as { _addPeer(addr: unknown, type: string, source: string): unknown };
     const rawAddPeer = t._addPeer.bind(t);
     t._addPeer = (addr, type, source) => {
       const pid = typeof addr === 'string' ? this.noRedial.get(addr) : undefined;
       if (pid && this.byPeerId.has(pid)) return null;
+      if (typeof addr === 'string' && connectedMachine(addr, torrent.wires, self)) {
+        this.dialsSkipped++;
+        opts.logger?.debug?.('not dialled: that machine is connected already', { peer: addr });
+        return null;
+      }
       return rawAddPeer(addr, type, source);
     };
     torrent.on('wire', (wire: Wire) => this.onWire(wire));
