@@ -82,10 +82,10 @@ export function runtimeService(o: RuntimeServiceOptions): RuntimeService {
   const bytes = { loader: 0, runtime: 0 };
   o.clients.on('change', (info, why) => {
     if (why === 'boot.ipxe' || info.phase === 'loading' || info.phase === 'booted') {
-      if (scheduler.holders().some((h) => h.mac === info.mac)) {
-        scheduler.forget(info.mac);
-        o.emit({ type: 'runtime', action: 'left', mac: info.mac });
-      }
+      const held = scheduler.holders().some((h) => h.mac === info.mac);
+      // A waiter that booted again starts over too: its place in the queue and its holder slot go.
+      scheduler.forget(info.mac);
+      if (held) o.emit({ type: 'runtime', action: 'left', mac: info.mac });
     }
   });
 

@@ -161,6 +161,36 @@ describe('RuntimeScheduler', () => {
     expect(p.kind === 'peer' && p.holder.mac).toBe(mac(2));
   });
 
+  it('starts a client over when it boots again: its holder slot is freed and its wait restarts', () => {
+    const { s, tick } = setup({ serverSlots: 1, peerSlots: 1, maxWaitMs: 60_000, assignTimeoutMs: 120_000 });
+    fromServer(s, 1);
+    expect(s.pick(mac(2)).kind).toBe('peer'); // 2 downloads from 1, then reboots
+    s.forget(mac(2));
+    expect(s.stats()).toMatchObject({ holders: 1, peerBusy: 0, dropped: { left: 0 } });
+    const three = s.pick(mac(3)); // 1's slot is free at once, not after assignTimeoutMs
+    expect(three.kind === 'peer' && three.holder.mac).toBe(mac(1));
+    // 4 waits; 5 asks later and waits too; 4 dies and boots again, and asks after 5.
+    expect(s.pick(mac(4)).kind).toBe('wait');
+    tick(1_000);
+    expect(s.pick(mac(5)).kind).toBe('wait');
+    s.forget(mac(4));
+    tick(1_000);
+    expect(s.pick(mac(4)).kind).toBe('wait');
+    expect(s.stats().waiting).toBe(2);
+    // A holder frees up: it goes to 5, which has waited longest, though 4 first asked before it.
+    s.have(mac(6), '10.0.0.6', 8370); // (1 still serves 3)
+    tick(100);
+    expect(s.pick(mac(4)).kind).toBe('wait');
+    const five = s.pick(mac(5));
+    expect(five.kind === 'peer' && five.holder.mac).toBe(mac(6));
+    // 4's wait counts from its new boot: 59.9 s after that it still waits (counted from its first
+    // ask it would have waited 61.9 s, past maxWaitMs, and got a server copy).
+    tick(59_800);
+    expect(s.pick(mac(4)).kind).toBe('wait');
+    tick(100);
+    expect(s.pick(mac(4)).kind).toBe('server');
+  });
+
   it('frees the server slot when its response closes, even if the client never reports', () => {
     const { s } = setup({ serverSlots: 1 });
     expect(s.pick(mac(1)).kind).toBe('server');

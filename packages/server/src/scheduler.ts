@@ -318,9 +318,23 @@ export class RuntimeScheduler {
     return source;
   }
 
-  /** `mac` left (loads its OS, reboots): it serves no more. */
+  /**
+   * `mac` left (loads its OS, or booted again): it serves no more, and it starts over as a client.
+   * A machine that rebooted or died while it waited would otherwise keep its place in the queue
+   * (and, back again, count as having waited since its last boot), and a holder it was sent to would
+   * keep a slot for it until `assignTimeoutMs`. A server copy under way still holds its server slot
+   * until serverDone(): the response closes with the machine's connection.
+   */
   forget(mac: string): void {
     if (this.#holders.has(mac)) this.#drop(mac, 'left');
+    const a = this.#assigned.get(mac);
+    this.#assigned.delete(mac);
+    if (a && a.source !== 'server') {
+      const h = this.#holders.get(a.source);
+      if (h) h.busy--;
+    }
+    this.#waitingSince.delete(mac);
+    this.#lastAsk.delete(mac);
   }
 
   /** Where `mac`'s runtime came from ('server' or a holder's MAC), once it said it has it. */

@@ -324,6 +324,24 @@ describe('the runtime fetch /init runs (busybox, real server, real peers)', () =
     expect(b.status).toBe(503);
   });
 
+  it('frees the holder a machine was sent to when that machine boots again (GET /boot.ipxe)', async () => {
+    const ask = (mac: string) =>
+      fetch(`http://127.0.0.1:${http.port}/runtime/runtime.cpio.xz?mac=${mac}`, { redirect: 'manual' });
+    await register('02:00:00:00:00:0a', 1111); // the only holder, one slot (peerSlots: 1)
+    const a = await ask('02:00:00:00:00:01');
+    expect(a.headers.get('location')).toMatch(/:1111\//);
+    // 1 never reports; 2 finds the holder's slot taken (and a copy under way: it waits).
+    expect((await ask('02:00:00:00:00:02')).status).toBe(503);
+    // 1 reboots: its boot loader fetches boot.ipxe again. The slot it had is free at once.
+    const boot = await fetch(`http://127.0.0.1:${http.port}/boot.ipxe?mac=02:00:00:00:00:01`);
+    expect(boot.status).toBe(200);
+    await boot.text();
+    const b = await ask('02:00:00:00:00:02');
+    expect(b.status).toBe(302);
+    expect(b.headers.get('location')).toMatch(/:1111\//);
+    expect(svc.report().stats).toMatchObject({ holders: 1, dropped: { left: 0 } });
+  });
+
   it('sends one copy from the server to clients that ask at once; the others wait for its holder', async () => {
     await http.close();
     // Bounds far above any load-induced delay: the verdict is about the order, not the clock.
