@@ -180,11 +180,79 @@ async function nothingOnDisk(root: string, parsed: ParsedTorrent): Promise<boole
   return !found.includes(true);
 }
 
+/** Options of {@link PreparedDownload.start}; each one given replaces the one given to {@link prepareDownload}. */
+export interface StartOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: DownloadProgress) => void;
+}
+
+/**
+ * A download made ready by {@link prepareDownload}: listening, the torrent parsed and added, its piece
+ * store open, and (with `connect`) announced and connected to the server's seeder and the peers, with
+ * nothing asked for yet.
+ */
+export interface PreparedDownload {
+  infoHash: string;
+  /** the TCP port other peers reach this one on */
+  port: number;
+  /** Starts asking for pieces; resolves like {@link download}. Once only; after `close()` it rejects. */
+  start(opts?: StartOptions): Promise<Download>;
+  /** Closes everything (the user chose another OS); idempotent. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Options of {@link prepareDownload}. */
+export interface PrepareOptions extends DownloadOptions {
+  /**
+   * Announce to the trackers and connect to the server's seeder and the peers while prepared (the
+   * handshakes, bitfields, extension handshakes and INTERESTED done before `start()`), asking for
+   * nothing, so no piece is sent to us before `start()`. `false`: nothing leaves the machine before
+   * `start()`. @default true
+   */
+  connect?: boolean;
+}
+
+/**
+ * Holds back every request of `torrent` until the returned release() runs: webtorrent's request
+ * scheduler does nothing while held. Interest is not held: a prepared download tells the peers that
+ * hold pieces it lacks that it is interested (BEP 3 INTERESTED), so they unchoke it before it asks,
+ * and its first REQUESTs at start() are answered one round trip later instead of two (measured in
+ * tools/bench/swarm/NOTES.md, session 13). A peer sends nothing on interest alone.
+ */
+function holdRequests(torrent: Torrent): () => void {
+  const t = torrent as unknown as { _update(): void; destroyed: boolean };
+  // the gate sits at the bottom: throttleUpdates and the picker wrap `_update` later and stay in place
+  let held = true;
+  const update = t._update.bind(t);
+  t._update = () => {
+    if (!held) update();
+  };
+  return () => {
+    if (!held) return;
+    held = false;
+    if (!t.destroyed) t._update();
+  };
+}
+
 /**
  * Downloads a torrent into `dir/<name>` from the server's seeder and the other machines, resolving when
  * every piece is verified (SHA-1, BEP 3). It then keeps seeding until `close()`; `seedFor()` waits.
+ * Same as `(await prepareDownload(opts)).start()`.
  */
 export async function download(opts: DownloadOptions): Promise<Download> {
+  const prepared = await prepareDownload({ ...opts, connect: true });
+  return prepared.start();
+}
+
+/**
+ * Does every step of {@link download} that does not need the user's choice, so that `start()` only
+ * has to ask for pieces: the agent prepares the preselected OS during the menu's countdown. What it
+ * does before `start()`: listen, parse the torrent, add it (files and piece store opened, existing
+ * data verified), and with `connect` announce and connect to the server's seeder and the peers
+ * without asking for anything. `close()` undoes all of it when the user picks another OS.
+ */
+export async function prepareDownload(opts: PrepareOptions): Promise<PreparedDownload> {
   const { signal } = opts;
   if (signal?.aborted) throw abortError(signal, 'download');
   for (const [key, value] of [
@@ -196,6 +264,7 @@ export async function download(opts: DownloadOptions): Promise<Download> {
         hint: 'use a number >= 0',
       });
   }
+  const connect = opts.connect ?? true;
   const parsed = await parse(opts.torrent);
   const webSeeds = opts.webSeeds ?? parsed.urlList;
   const lanTuning = opts.lanTuning ?? true;
@@ -215,6 +284,8 @@ export async function download(opts: DownloadOptions): Promise<Download> {
   let fallback: WebSeedFallback | undefined;
   let uploadQueue: UploadQueue | undefined;
   let trackerFallback: TrackerFallback | undefined;
+  let startDiscovery: (() => void) | undefined;
+  let release: (() => void) | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clearInterval(ticker);
@@ -225,6 +296,12 @@ export async function download(opts: DownloadOptions): Promise<Download> {
     })();
     return closing;
   };
+  // aborted while prepared or starting: close (after start() resolved, the Download's own listener)
+  let started = false;
+  const onPrepareAbort = (): void => {
+    if (!started) void close();
+  };
+  signal?.addEventListener('abort', onPrepareAbort, { once: true });
 
   const debug = opts.logger?.debug?.bind(opts.logger);
   debug?.('download: listening', { port: client.torrentPort });
@@ -241,6 +318,18 @@ export async function download(opts: DownloadOptions): Promise<Download> {
       fastPath: opts.fastPath ?? true,
       pieceIo: opts.pieceIo ?? 'sync',
       onAdd: (t) => {
+        // nothing asked for before start(); without `connect`, no announce either (webtorrent starts
+        // its discovery when the store is ready)
+        release = holdRequests(t);
+        if (!connect) {
+          const d = t as unknown as { _startDiscovery(): void };
+          const run = d._startDiscovery.bind(d);
+          d._startDiscovery = () => {};
+          startDiscovery = () => {
+            d._startDiscovery = run;
+            run();
+          };
+        }
         // milestones of the start for a caller's debug log (the swarm benchmark's timeline)
         if (debug) {
           t.once('trackerAnnounce', () => debug('download: tracker answered'));
@@ -266,6 +355,7 @@ export async function download(opts: DownloadOptions): Promise<Download> {
     },
   );
   const torrent = await torrentP.catch(async (err: unknown) => {
+    signal?.removeEventListener('abort', onPrepareAbort);
     await close();
     throw err;
   });
@@ -295,81 +385,114 @@ export async function download(opts: DownloadOptions): Promise<Download> {
     hashFails: wires.hashFails,
     bannedPeers: new Set([...wires.banned].filter((b) => b.includes(':'))).size,
   });
-  for (const s of opts.serverPeers ?? []) if (/:\d+$/.test(s)) torrent.addPeer(s);
-
-  try {
-    await new Promise<void>((resolveP, reject) => {
-      const onAbort = (): void => reject(abortError(signal, 'download'));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const finish = (): void => {
-        signal?.removeEventListener('abort', onAbort);
-        resolveP();
-      };
-      torrent.on('error', (err: unknown) =>
-        reject(
-          new SeederError(SeederErrorCode.Swarm, `download ${parsed.name}: ${String(err)}`, { cause: err }),
-        ),
-      );
-      if (torrent.done) return finish();
-      torrent.once('done', finish);
-      fallback = new WebSeedFallback(torrent, {
-        urls: webSeeds,
-        afterMs: opts.webSeedAfterMs ?? DEFAULT_WEB_SEED_AFTER_MS,
-        singleFile: parsed.files.length === 1 ? `${parsed.name}/${relFiles(parsed)[0]!.path}` : undefined,
-        progress: () => [wires.verifiedBytes(), wires.fromServer + wires.fromPeers],
-        logger: opts.logger,
-      });
-      ticker = setInterval(() => {
-        // Heartbeat: webtorrent only asks a wire for blocks on wire events. A peer whose bitfield and
-        // unchoke arrive in the same packet as its handshake fires them before webtorrent listens, and
-        // that wire is never asked for anything (measured: every other run with an eager peer stalled).
-        (torrent as unknown as { _update(): void })._update();
-        opts.onProgress?.(stats());
-      }, PROGRESS_INTERVAL_MS);
-    });
-  } catch (err) {
+  const dialServers = (): void => {
+    for (const s of opts.serverPeers ?? []) if (/:\d+$/.test(s)) torrent.addPeer(s);
+  };
+  if (connect) dialServers();
+  if (signal?.aborted) {
     await close();
-    throw err;
+    throw abortError(signal, 'download');
   }
-  clearInterval(ticker);
-  fallback?.stop();
-  opts.onProgress?.(stats());
-  signal?.addEventListener('abort', () => void close(), { once: true });
+
+  const start = async (so: StartOptions = {}): Promise<Download> => {
+    if (closing) throw new SeederError(SeederErrorCode.Closed, 'start() after close()');
+    if (started) throw new SeederError(SeederErrorCode.Closed, 'start() called twice');
+    started = true;
+    signal?.removeEventListener('abort', onPrepareAbort);
+    const sig = so.signal ?? signal;
+    const onProgress = so.onProgress ?? opts.onProgress;
+    if (sig?.aborted) {
+      await close();
+      throw abortError(sig, 'download');
+    }
+    release?.();
+    if (startDiscovery) {
+      startDiscovery();
+      dialServers();
+    }
+    try {
+      await new Promise<void>((resolveP, reject) => {
+        const onAbort = (): void => reject(abortError(sig, 'download'));
+        sig?.addEventListener('abort', onAbort, { once: true });
+        const finish = (): void => {
+          sig?.removeEventListener('abort', onAbort);
+          resolveP();
+        };
+        torrent.on('error', (err: unknown) =>
+          reject(
+            new SeederError(SeederErrorCode.Swarm, `download ${parsed.name}: ${String(err)}`, { cause: err }),
+          ),
+        );
+        if (torrent.done) return finish();
+        torrent.once('done', finish);
+        fallback = new WebSeedFallback(torrent, {
+          urls: webSeeds,
+          afterMs: opts.webSeedAfterMs ?? DEFAULT_WEB_SEED_AFTER_MS,
+          singleFile: parsed.files.length === 1 ? `${parsed.name}/${relFiles(parsed)[0]!.path}` : undefined,
+          progress: () => [wires.verifiedBytes(), wires.fromServer + wires.fromPeers],
+          logger: opts.logger,
+        });
+        ticker = setInterval(() => {
+          // Heartbeat: webtorrent only asks a wire for blocks on wire events. A peer whose bitfield and
+          // unchoke arrive in the same packet as its handshake fires them before webtorrent listens, and
+          // that wire is never asked for anything (measured: every other run with an eager peer stalled).
+          (torrent as unknown as { _update(): void })._update();
+          onProgress?.(stats());
+        }, PROGRESS_INTERVAL_MS);
+      });
+    } catch (err) {
+      await close();
+      throw err;
+    }
+    clearInterval(ticker);
+    fallback?.stop();
+    onProgress?.(stats());
+    sig?.addEventListener('abort', () => void close(), { once: true });
+    return {
+      dir: join(resolve(opts.dir), parsed.name),
+      infoHash: parsed.infoHash,
+      files: relFiles(parsed),
+      get port() {
+        return client.torrentPort;
+      },
+      stats,
+      seedFor: (seconds, so = {}) =>
+        new Promise<DownloadProgress>((resolveP, reject) => {
+          if (closing) return reject(new SeederError(SeederErrorCode.Closed, 'seedFor() after close()'));
+          const end = Date.now() + seconds * 1000;
+          const tick = (): void =>
+            so.onProgress?.({
+              ...stats(),
+              remainingSeconds: Math.max(0, Math.ceil((end - Date.now()) / 1000)),
+            });
+          const iv = setInterval(tick, PROGRESS_INTERVAL_MS);
+          const done = (): void => {
+            clearInterval(iv);
+            clearTimeout(t);
+            so.signal?.removeEventListener('abort', onAbort);
+            tick();
+            resolveP(stats());
+          };
+          const t = setTimeout(done, seconds * 1000);
+          const onAbort = (): void => {
+            clearInterval(iv);
+            clearTimeout(t);
+            reject(abortError(so.signal, 'seedFor'));
+          };
+          if (so.signal?.aborted) return onAbort();
+          so.signal?.addEventListener('abort', onAbort, { once: true });
+        }),
+      close,
+      [Symbol.asyncDispose]: close,
+    };
+  };
 
   return {
-    dir: join(resolve(opts.dir), parsed.name),
     infoHash: parsed.infoHash,
-    files: relFiles(parsed),
     get port() {
       return client.torrentPort;
     },
-    stats,
-    seedFor: (seconds, so = {}) =>
-      new Promise<DownloadProgress>((resolveP, reject) => {
-        if (closing) return reject(new SeederError(SeederErrorCode.Closed, 'seedFor() after close()'));
-        const end = Date.now() + seconds * 1000;
-        const tick = (): void =>
-          so.onProgress?.({
-            ...stats(),
-            remainingSeconds: Math.max(0, Math.ceil((end - Date.now()) / 1000)),
-          });
-        const iv = setInterval(tick, PROGRESS_INTERVAL_MS);
-        const done = (): void => {
-          clearInterval(iv);
-          clearTimeout(t);
-          so.signal?.removeEventListener('abort', onAbort);
-          tick();
-          resolveP(stats());
-        };
-        const t = setTimeout(done, seconds * 1000);
-        const onAbort = (): void => {
-          clearInterval(iv);
-          clearTimeout(t);
-          reject(abortError(so.signal, 'seedFor'));
-        };
-        if (so.signal?.aborted) return onAbort();
-        so.signal?.addEventListener('abort', onAbort, { once: true });
-      }),
+    start,
     close,
     [Symbol.asyncDispose]: close,
   };

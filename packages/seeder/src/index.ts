@@ -21,12 +21,20 @@ export type { TrackerChoice } from './trackers.js';
 export type { Seeder, SeederOptions, SeederEvents, SwarmUploadStats, TorrentUploadStats } from './seeder.js';
 export {
   download,
+  prepareDownload,
   DEFAULT_WEB_SEED_AFTER_MS,
   DEFAULT_DOWNLOAD_MAX_CONNS,
   PROGRESS_INTERVAL_MS,
   UPDATE_INTERVAL_MS,
 } from './download.js';
-export type { Download, DownloadOptions, DownloadProgress } from './download.js';
+export type {
+  Download,
+  DownloadOptions,
+  DownloadProgress,
+  PreparedDownload,
+  PrepareOptions,
+  StartOptions,
+} from './download.js';
 export type { PeerBytes } from './wires.js';
 export { LAN_MIN_PIPELINE_SPEED, MAX_HASH_FAILS } from './wires.js';
 export { PEER_ID_PREFIX } from './client.js';
