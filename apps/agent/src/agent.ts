@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clientManifestSchema, type ClientManifest, type ManifestOs } from '@boottorrent/config';
+import type { PreparedDownload } from '@boottorrent/seeder';
 import {
   parseCmdline,
   parseLease,
@@ -11,7 +12,7 @@ import {
 } from './cmdline.js';
 import { Console, type Terminal } from './console.js';
 import { AgentError, AgentErrorCode, describeError } from './errors.js';
-import { checkRam, DEFAULT_STALL_SECONDS, fetchOs } from './fetch-os.js';
+import { checkRam, DEFAULT_STALL_SECONDS, fetchOs, prepareOs } from './fetch-os.js';
 import { oneLine } from './format.js';
 import { loadOs, runOnConsole, type LoaderTools } from './loader.js';
 import { initialMenu, onKey, onTick, renderMenu, type MenuOutcome } from './menu.js';
@@ -126,10 +127,19 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       if (!os) notice = `bt.os=${auto}: there is no such OS`;
       auto = undefined;
     }
+    let prepared: PreparedDownload | undefined;
     if (!os) {
       void reporter.report({ phase: 'menu' });
+      // While the menu counts down, the preselected OS's download gets ready (listening, connected to
+      // the server's seeder and the peers, nothing asked for): it starts at full speed at zero.
+      const early = timeout > 0 ? prepareEarly(manifest.oss[defaultIndex]!) : undefined;
       const outcome = await chooseOs(con, names, defaultIndex, timeout, notice);
       timeout = -1;
+      if (early) {
+        const ready = await early;
+        if ('boot' in outcome && outcome.boot === defaultIndex) prepared = ready;
+        else await ready?.close();
+      }
       if ('shell' in outcome) {
         const tty = con.release().name;
         con.line(`Exit the shell to come back to the menu${tty ? ` (it runs on ${tty})` : ''}.`);
@@ -140,7 +150,7 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       }
       os = manifest.oss[outcome.boot]!;
     }
-    notice = await boot(os).catch((err: unknown) => {
+    notice = await boot(os, prepared).catch((err: unknown) => {
       // One line, never a stack: the menu comes back below it with the same words as its notice.
       const message = oneLine(describeError(err));
       void reporter.report({ phase: 'error', os: os.name, message });
@@ -151,10 +161,29 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
     timeout = -1;
   }
 
-  async function boot(os: ManifestOs): Promise<string> {
+  /**
+   * The OS's download prepared (prepareOs), or undefined when that failed or the OS does not fit in
+   * RAM: boot() then does it again and says why.
+   */
+  async function prepareEarly(os: ManifestOs): Promise<PreparedDownload | undefined> {
+    try {
+      await checkRam(os, opts.paths.meminfo);
+      return await prepareOs({ os, manifest, paths: opts.paths, server });
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function boot(os: ManifestOs, prepared?: PreparedDownload): Promise<string> {
     con.line(`\x1b[H\x1b[2JBooting ${os.dispname}`);
-    await checkRam(os, opts.paths.meminfo);
+    try {
+      await checkRam(os, opts.paths.meminfo);
+    } catch (err) {
+      await prepared?.close();
+      throw err;
+    }
     const dl = await fetchOs({
+      prepared,
       os,
       manifest,
       paths: opts.paths,

@@ -1,7 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClientManifest, ManifestOs } from '@boottorrent/config';
-import { download, type Download, type DownloadProgress } from '@boottorrent/seeder';
+import {
+  prepareDownload,
+  type Download,
+  type DownloadProgress,
+  type PreparedDownload,
+} from '@boottorrent/seeder';
 import type { Console } from './console.js';
 import { AgentError, AgentErrorCode } from './errors.js';
 import { formatBytes, memAvailable, progressLine } from './format.js';
@@ -131,25 +136,24 @@ const bytes = (p: DownloadProgress) => ({
   bytesUploaded: p.uploaded,
 });
 
-/**
- * Downloads the OS into tmpfs (every piece SHA-1 verified by the swarm client) with a progress line,
- * then seeds it for `seedTime` seconds with a countdown, or less when the server says no machine
- * still needs it, or longer (up to `seedTimeMax`) while it says machines still do ({@link SeedPolicy},
- * `seedWhileNeeded`). Gives up after `stallSeconds` without
- * progress. Returns the download, still open (the caller closes it before loading).
- */
-export async function fetchOs(ctx: {
+/** What {@link prepareOs} needs. */
+export interface OsSource {
   os: ManifestOs;
   manifest: ClientManifest;
   paths: AgentPaths;
-  con: Console;
-  reporter: StatusReporter;
-  stallSeconds: number;
   /** The server's address: its seeder's bytes are counted as `fromServer`. */
   server: string | undefined;
-}): Promise<Download> {
-  const { os, manifest, con, reporter } = ctx;
-  const torrent = await readFile(join(ctx.paths.payload, 'torrents', os.torrent)).catch(() => {
+}
+
+/**
+ * Everything of the OS's download that does not need the user's choice (the seeder's
+ * `prepareDownload`): listening, the torrent added, announced and connected to the server's seeder and
+ * the peers, nothing asked for. The menu does it for the preselected OS during its countdown, so that
+ * the download starts at full speed when the countdown ends; `close()` it if another OS is chosen.
+ */
+export async function prepareOs(src: OsSource): Promise<PreparedDownload> {
+  const { os, manifest } = src;
+  const torrent = await readFile(join(src.paths.payload, 'torrents', os.torrent)).catch(() => {
     throw new AgentError(
       AgentErrorCode.BadPayload,
       `the payload has no torrents/${os.torrent} for ${os.dispname}`,
@@ -158,6 +162,39 @@ export async function fetchOs(ctx: {
       },
     );
   });
+  return prepareDownload({
+    torrent,
+    dir: src.paths.data,
+    announce: manifest.trackers,
+    // The server's seeder directly (host:port) when the manifest names its port; else the host only
+    // classifies bytes and the tracker introduces the seeder.
+    serverPeers: src.server
+      ? [manifest.server.seederPort ? `${src.server}:${manifest.server.seederPort}` : src.server]
+      : [],
+    webSeeds: os.webSeed ? [os.webSeed] : undefined,
+    lsd: manifest.lsd,
+    pex: manifest.pex,
+  });
+}
+
+/**
+ * Downloads the OS into tmpfs (every piece SHA-1 verified by the swarm client) with a progress line,
+ * then seeds it for `seedTime` seconds with a countdown, or less when the server says no machine
+ * still needs it, or longer (up to `seedTimeMax`) while it says machines still do ({@link SeedPolicy},
+ * `seedWhileNeeded`). Gives up after `stallSeconds` without
+ * progress. Returns the download, still open (the caller closes it before loading). `prepared`: the
+ * same OS's download from {@link prepareOs} (the menu's countdown), started instead of a new one.
+ */
+export async function fetchOs(
+  ctx: OsSource & {
+    con: Console;
+    reporter: StatusReporter;
+    stallSeconds: number;
+    prepared?: PreparedDownload | undefined;
+  },
+): Promise<Download> {
+  const { os, manifest, con, reporter } = ctx;
+  const ready = ctx.prepared ?? (await prepareOs(ctx));
   con.line(`Downloading ${os.dispname} (${formatBytes(os.size)})`);
   const stall = new AbortController();
   let last = -1;
@@ -175,18 +212,7 @@ export async function fetchOs(ctx: {
   const t0 = Date.now();
   let dl: Download;
   try {
-    dl = await download({
-      torrent,
-      dir: ctx.paths.data,
-      announce: manifest.trackers,
-      // The server's seeder directly (host:port) when the manifest names its port; else the host only
-      // classifies bytes and the tracker introduces the seeder.
-      serverPeers: ctx.server
-        ? [manifest.server.seederPort ? `${ctx.server}:${manifest.server.seederPort}` : ctx.server]
-        : [],
-      webSeeds: os.webSeed ? [os.webSeed] : undefined,
-      lsd: manifest.lsd,
-      pex: manifest.pex,
+    dl = await ready.start({
       signal: stall.signal,
       onProgress: (p) => {
         latest = p;

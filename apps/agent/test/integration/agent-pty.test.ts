@@ -99,6 +99,28 @@ describe('agent under a pseudo-terminal', () => {
     expect(agent.text()).not.toMatch(/ALPHA-RAN/);
   });
 
+  it('prepares the preselected OS during the countdown and discards it when another is chosen', async () => {
+    const { world, agent, data } = await setup({
+      oss: two,
+      manifest: { timeout: 30, defaultOs: 'beta' },
+    });
+    const seeded = (name: string) => world.seeder!.stats().find((t) => t.name === name)!;
+    const live = (name: string) => seeded(name).peers.filter((p) => p.connected).length;
+    await agent.waitFor(/Booting Beta OS in 30 s/);
+    // Beta's download is ready during the countdown: connected to the server's seeder, nothing sent.
+    await vi.waitFor(() => expect(live('beta')).toBe(1), { timeout: 20_000, interval: 50 });
+    expect(seeded('beta').uploaded).toBe(0);
+    agent.send('\x1b[A\r'); // up to Alpha, Enter
+    await agent.waitFor(/ALPHA-RAN one two/);
+    // Beta's prepared download was closed before Alpha's started: its connection is gone, and it
+    // left no data behind.
+    await vi.waitFor(() => expect(live('beta')).toBe(0), { timeout: 20_000, interval: 50 });
+    expect(seeded('beta').uploaded).toBe(0);
+    expect(seeded('alpha').uploaded).toBeGreaterThan(100_000);
+    const beta = await readdir(join(data, 'beta')).catch(() => []);
+    expect(beta).toEqual([]);
+  });
+
   it('boots the default at once when the timeout is 0', async () => {
     const { agent } = await setup({ oss: two, manifest: { timeout: 0 } });
     await agent.waitFor(/ALPHA-RAN/);
