@@ -5,8 +5,9 @@
 //   node client.mjs bt --torrent <file> --dir <out dir> [--announce <url,...>] [--server-peer <ip:port>]
 //                      [--port <port>]
 //
-// Protocol (one JSON object per stdout line): {"ev":"ready"} once loaded; the download starts on a "go"
-// line; {"ev":"done","t":<epoch ms>,...} when the image is complete. A BitTorrent client then keeps
+// Protocol (one JSON object per stdout line): {"ev":"ready"} once loaded (a BitTorrent client: once its
+// download is prepared, as the agent's is during its menu's countdown; "go" is the countdown's end);
+// the download starts on a "go" line; {"ev":"done","t":<epoch ms>,...} when the image is complete. A BitTorrent client then keeps
 // seeding until a "stop" line (swarm.ts sends it once every client is done), prints {"ev":"closed",...}
 // and exits. Exits by itself after --max-seconds.
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
@@ -84,30 +85,8 @@ async function start() {
     });
     say({ ev: 'done', t: Date.now(), ms: Date.now() - t0, bytes });
   } else if (mode === 'bt') {
-    const { download } = await import(SEEDER);
-    const torrent = new Uint8Array(readFileSync(values.torrent));
-    handle = await download({
-      torrent,
-      dir: values.dir,
-      ...(values.announce ? { announce: values.announce.split(',') } : {}),
-      ...(values['server-peer'] ? { serverPeers: [values['server-peer']] } : {}),
-      ...(values.port ? { port: Number(values.port) } : {}),
-      // BTSW_CLIENT_OPTS='{"lanTuning":false}': extra download() options, for the bottleneck analysis
-      ...JSON.parse(process.env.BTSW_CLIENT_OPTS ?? '{}'),
-      logger,
-      signal: abort.signal,
-      onProgress: (p) => {
-        last = p;
-        const m = process.memoryUsage();
-        for (const k of ['rss', 'heapTotal', 'arrayBuffers'])
-          memPeak[k] = Math.max(memPeak[k] ?? 0, Math.round(m[k] / 2 ** 20));
-        const ms = Date.now() - t0;
-        if (firstPeerByteMs === undefined && p.fromPeers > 0) firstPeerByteMs = ms;
-        if (marks.half === undefined && p.downloaded * 2 >= p.total) marks.half = Date.now();
-        if (ms >= timeline.length * 1000)
-          timeline.push([ms, p.downloaded, p.fromServer, p.fromPeers, p.peers, p.uploaded]);
-      },
-    });
+    // what the agent does when its menu's countdown ends (prepared during it, see prepare() below)
+    handle = await (prepared ? prepared.start() : (await prepare()).start());
     marks.done = Date.now();
     say({
       ev: 'done',
@@ -120,6 +99,45 @@ async function start() {
       stats: safeStats(),
     });
   }
+}
+
+// The agent prepares the preselected OS's download during the menu's countdown (apps/agent, agent.ts):
+// listening, the torrent added, announced and connected to the server's seeder and the peers, nothing
+// asked for. The bench does the same before "ready", so its "go" is the end of the countdown.
+// BTSW_PREPARE=local: prepared without announcing or connecting; BTSW_PREPARE=off: nothing before
+// "go" (the flow before session 13; A/B runs only).
+const PREPARE = process.env.BTSW_PREPARE ?? 'connect';
+// BTSW_COUNTDOWN_MS: how long the prepared download waits before "ready" (the menu's countdown)
+const COUNTDOWN_MS = Number(process.env.BTSW_COUNTDOWN_MS ?? 1000);
+let prepared;
+async function prepare() {
+  const seeder = await import(SEEDER);
+  const torrent = new Uint8Array(readFileSync(values.torrent));
+  const opts = {
+    torrent,
+    dir: values.dir,
+    ...(values.announce ? { announce: values.announce.split(',') } : {}),
+    ...(values['server-peer'] ? { serverPeers: [values['server-peer']] } : {}),
+    ...(values.port ? { port: Number(values.port) } : {}),
+    // BTSW_CLIENT_OPTS='{"lanTuning":false}': extra download() options, for the bottleneck analysis
+    ...JSON.parse(process.env.BTSW_CLIENT_OPTS ?? '{}'),
+    connect: PREPARE === 'connect',
+    logger,
+    signal: abort.signal,
+    onProgress: (p) => {
+      last = p;
+      const m = process.memoryUsage();
+      for (const k of ['rss', 'heapTotal', 'arrayBuffers'])
+        memPeak[k] = Math.max(memPeak[k] ?? 0, Math.round(m[k] / 2 ** 20));
+      const ms = Date.now() - marks.go;
+      if (firstPeerByteMs === undefined && p.fromPeers > 0) firstPeerByteMs = ms;
+      if (marks.half === undefined && p.downloaded * 2 >= p.total) marks.half = Date.now();
+      if (ms >= timeline.length * 1000)
+        timeline.push([ms, p.downloaded, p.fromServer, p.fromPeers, p.peers, p.uploaded]);
+    },
+  };
+  if (PREPARE === 'off') return { start: () => seeder.download(opts) };
+  return seeder.prepareDownload(opts);
 }
 
 function safeStats() {
@@ -156,7 +174,14 @@ if (mode !== 'http' && mode !== 'bt') {
   process.stderr.write(`client.mjs: unknown mode ${mode} (http | bt)\n`);
   process.exit(2);
 }
-if (mode === 'bt') await import(SEEDER); // load before "ready", so the clock is fair
+if (mode === 'bt') {
+  await import(SEEDER); // load before "ready", so the clock is fair
+  if (PREPARE !== 'off') {
+    prepared = await prepare();
+    // the shortest countdown with which the agent prepares (its menu counts whole seconds)
+    await new Promise((r) => setTimeout(r, COUNTDOWN_MS));
+  }
+}
 createInterface({ input: process.stdin })
   .on('line', (line) => {
     const cmd = line.trim();
