@@ -1,6 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { installPicker, MAX_TOTAL_REQUESTS, pickOrder, type PickTorrent } from './picker.js';
+import {
+  installPicker,
+  MAX_TOTAL_REQUESTS,
+  MIN_PIPELINE_PIECES,
+  pickOrder,
+  type PickTorrent,
+} from './picker.js';
 
 const BLOCK = 16 * 1024;
 
@@ -21,6 +27,7 @@ function fakeTorrent(count: number, blocks: number) {
     on: events.on.bind(events),
     emit: events.emit.bind(events),
     destroyed: false,
+    pieceLength: blocks * BLOCK,
     wires: [] as PickTorrent['wires'],
     pieces: pieces as PickTorrent['pieces'],
     bitfield: { get: (i: number) => verified.has(i) },
@@ -164,5 +171,27 @@ describe('installPicker', () => {
     have(0, 3); // held already
     have(0, 5); // every block asked for already
     expect(requests.length).toBe(4);
+  });
+
+  it('keeps a slow connection to the whole pieces its measured rate carries in a second, at least one', () => {
+    // 128 KiB pieces; three wires whose rates are ~1/15 of 20 Mbit/s, 1 MB/s, and not measured yet
+    const { t, requests, addWire } = fakeTorrent(64, 8);
+    addWire(() => true);
+    addWire(() => true);
+    addWire(() => true);
+    const rates = [150_000, 1_000_000, undefined];
+    installPicker(t as never, { rate: (w) => rates[t.wires.indexOf(w as never)] });
+    const wires = t.wires as EventWire[];
+    for (const w of wires) t.emit('wire', w);
+    t._updateWireWrapper();
+    const count = (w: number): number => requests.filter(([x]) => x === w).length;
+    expect(MIN_PIPELINE_PIECES).toBe(1);
+    expect(count(0)).toBe(8); // one piece: 150 KB/s carries less than two in a second
+    expect(count(1)).toBe(7 * 8); // floor(1 MB/s ÷ 128 KiB) = 7 pieces
+    expect(count(2)).toBe(130); // not measured: its 1 s pipeline at the LAN floor, as before
+    // a HAVE adds nothing while its piece is in flight
+    const free = [...Array(64).keys()].find((i) => !requests.some(([, p]) => p === i))!;
+    wires[0]!.emit('have', free);
+    expect(count(0)).toBe(8);
   });
 });

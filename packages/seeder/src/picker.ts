@@ -1,5 +1,6 @@
 import type { Torrent } from 'webtorrent';
 import { blocksInFlight, requestSpan, spansFor, type SpanTorrent, type SpanWire } from './span-request.js';
+import { measuredSpeed } from './wires.js';
 
 /** BitTorrent's request unit (BEP 3 practice; webtorrent's `Piece.BLOCK_LENGTH`). */
 const BLOCK_LENGTH = 16 * 1024;
@@ -31,6 +32,7 @@ interface PickWire {
 /** The parts of a webtorrent torrent the picker reads and replaces. */
 export interface PickTorrent {
   destroyed: boolean;
+  pieceLength: number;
   wires: PickWire[];
   /** null once a piece is verified */
   pieces: (PieceState | null)[];
@@ -62,6 +64,23 @@ export const MAX_PIPELINE_REQUESTS = 512;
  * @default 512
  */
 export const MAX_TOTAL_REQUESTS = 512;
+
+/**
+ * The most one connection keeps requested once its rate is measured: the whole pieces this many
+ * seconds of that rate carry, but at least {@link MIN_PIPELINE_PIECES}. A peer answers each connection's requests in
+ * the order they came (upload-queue.ts), so on a slow connection every request waits behind the ones
+ * asked before it. When 16 machines on 20 Mbit/s links swap 128 KiB pieces, a connection carries
+ * ~1/15 of a link (~150 KB/s) and the equal share of {@link MAX_TOTAL_REQUESTS} kept 32 requests
+ * (4 pieces, ~3.5 s) on each: the last pieces of a machine waited behind them, and the last machine
+ * finished 1.6–2.0 s after the server's last piece (31.4–32.0 s). With one piece per connection
+ * 0.2–1.2 s after it, and the room done in 31.0–31.6 s (tools/bench/swarm/NOTES.md, session 13). At
+ * 1 Gbit/s a connection's second is many pieces, and the caps above bind instead.
+ * @default 1
+ */
+export const PIPELINE_DEPTH_SECONDS = 1;
+
+/** See {@link PIPELINE_DEPTH_SECONDS}. @default 1 */
+export const MIN_PIPELINE_PIECES = 1;
 
 /** Requests a wire should have in flight to cover `seconds` of its speed (webtorrent's formula), capped. */
 function pipeline(wire: PickWire, seconds: number): number {
@@ -118,8 +137,25 @@ export function pickOrder(t: PickTorrent, random: () => number = Math.random): n
  * ranker, which only act on wires slower than 48 KiB/s, and {@link WireTracker}'s LAN floor makes every
  * wire at least 2 MiB/s.
  */
-export function installPicker(torrent: Torrent): void {
+export function installPicker(
+  torrent: Torrent,
+  opts: {
+    /** a wire's measured download rate in bytes/s, undefined while unknown (a seam for tests) */
+    rate?: (wire: PickWire) => number | undefined;
+  } = {},
+): void {
   const t = torrent as unknown as PickTorrent;
+  const rate = opts.rate ?? measuredSpeed;
+  const perPiece = Math.ceil(t.pieceLength / BLOCK_LENGTH);
+  /** the blocks `wire` may keep requested: its pipeline, its share, and whole pieces for its rate */
+  const most = (wire: PickWire, each: number): number => {
+    const r = rate(wire);
+    const pieces =
+      r === undefined
+        ? Infinity
+        : Math.max(MIN_PIPELINE_PIECES, Math.floor((PIPELINE_DEPTH_SECONDS * r) / t.pieceLength));
+    return Math.min(pipeline(wire, PIPELINE_MAX_SECONDS), each, pieces * perPiece);
+  };
   const original = t._updateWire.bind(t);
   /** True for a wire this scheduler fills (the others go through webtorrent's `_updateWire`). */
   const ours = (w: PickWire): boolean =>
@@ -172,7 +208,7 @@ export function installPicker(torrent: Torrent): void {
       const spans = spansFor(wire as unknown as SpanWire);
       let blocks = spans > 0 ? blocksInFlight(wire as unknown as SpanWire) : wire.requests.length;
       if (blocks >= pipeline(wire, PIPELINE_MIN_SECONDS)) continue;
-      const max = Math.min(pipeline(wire, PIPELINE_MAX_SECONDS), each);
+      const max = most(wire, each);
       order ??= pickOrder(t);
       for (let k = 0; k < order.length && blocks < max; k++) {
         const i = order[k]!;
@@ -196,7 +232,7 @@ export function installPicker(torrent: Torrent): void {
       const spans = spansFor(wire as unknown as SpanWire);
       const blocks = spans > 0 ? blocksInFlight(wire as unknown as SpanWire) : wire.requests.length;
       if (blocks >= pipeline(wire, PIPELINE_MIN_SECONDS)) return;
-      fill(wire, i, Math.min(pipeline(wire, PIPELINE_MAX_SECONDS), share()), blocks, spans);
+      fill(wire, i, most(wire, share()), blocks, spans);
     });
   });
 }

@@ -25,6 +25,20 @@ export interface PeerBytes {
  */
 export const LAN_MIN_PIPELINE_SPEED = 2 * 1024 * 1024;
 
+/** Each floored wire's own download meter (bittorrent-protocol's) and when WireTracker took it. */
+const meters = new WeakMap<object, { rate: () => number; since: number }>();
+
+/**
+ * A wire's download rate as its meter measures it, without the LAN floor, in bytes/s. Undefined for a
+ * wire {@link WireTracker} does not floor, and during the wire's first second: before that the meter
+ * (the `throughput` package) returns the bytes received so far, not a rate.
+ */
+export function measuredSpeed(wire: object, now = performance.now()): number | undefined {
+  const m = meters.get(wire);
+  if (!m || now - m.since < 1000) return undefined;
+  return m.rate();
+}
+
 /** Hash failures a peer may contribute to before it is banned (1 if it alone sent the piece). */
 export const MAX_HASH_FAILS = 2;
 
@@ -171,6 +185,7 @@ export class WireTracker {
       // bittorrent-protocol feeds the meter through the same function (`downloadSpeed(bytes)` per
       // block): pass the bytes on, or the measured speed stays 0 and every wire is held at the floor
       const measured = wire.downloadSpeed.bind(wire) as (delta?: number) => number;
+      meters.set(wire, { rate: () => measured(), since: performance.now() });
       wire.downloadSpeed = ((delta?: number) =>
         Math.max(measured(delta), LAN_MIN_PIPELINE_SPEED)) as typeof wire.downloadSpeed;
     }
