@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clientManifestSchema, type ClientManifest, type ManifestOs } from '@boottorrent/config';
-import { warmUp, type PreparedDownload } from '@boottorrent/seeder';
+import type { PreparedDownload } from '@boottorrent/seeder';
 import {
   parseCmdline,
   parseLease,
@@ -133,15 +133,8 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       // While the menu counts down, the preselected OS's download gets ready (listening, connected to
       // the server's seeder and the peers, nothing asked for): it starts at full speed at zero.
       const early = timeout > 0 ? prepareEarly(manifest.oss[defaultIndex]!) : undefined;
-      // and V8 compiles the download's code on scratch data (warmUp), stopped if still running at zero
-      const warm = new AbortController();
-      const warming = early
-        ? warmUp({ dir: opts.paths.data, signal: warm.signal }).catch(() => {})
-        : undefined;
       const outcome = await chooseOs(con, names, defaultIndex, timeout, notice);
       timeout = -1;
-      warm.abort();
-      await warming;
       if (early) {
         const ready = await early;
         if ('boot' in outcome && outcome.boot === defaultIndex) prepared = ready;

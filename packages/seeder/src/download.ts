@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ParsedTorrent } from 'parse-torrent';
 import type { Torrent, Wire } from 'webtorrent';
 import { destroyClient, startClient } from './client.js';
-import { createTorrent } from './create-torrent.js';
 import { SeederError, SeederErrorCode, abortError, type Logger } from './errors.js';
 import { installPicker } from './picker.js';
 import type { PieceIo } from './piece-store.js';
@@ -498,47 +496,4 @@ export async function prepareDownload(opts: PrepareOptions): Promise<PreparedDow
     close,
     [Symbol.asyncDispose]: close,
   };
-}
-
-/** Scratch bytes {@link warmUp} moves over loopback (16 pieces of 1 MiB). @default 16 MiB */
-export const WARM_UP_BYTES = 16 * 1024 * 1024;
-
-/** Options of {@link warmUp}. */
-export interface WarmUpOptions {
-  /** A folder on the same file system as the real download (the agent's tmpfs); a scratch folder is made in it and removed. */
-  dir: string;
-  /** @default WARM_UP_BYTES */
-  bytes?: number;
-  /** Stops the warm-up (its downloads are closed and the scratch removed before the promise settles). */
-  signal?: AbortSignal;
-}
-
-/**
- * Runs this package's download and upload paths once, in this process: one download() seeds scratch
- * data over 127.0.0.1 to another. A process that then downloads for real finds those functions
- * compiled and optimized by V8; a cold one runs them interpreted while its first pieces arrive. The
- * agent does it during its menu's countdown, where the CPU is idle. Measured in the swarm benchmark
- * (N = 4 at 1000 Mbit/s, 512 MiB; tools/bench/swarm/NOTES.md, session 13): 4.68–4.86 s with it against
- * 4.86–5.35 s without. Costs ~0.5 CPU-s and `2 × bytes` of the folder's file system until it returns;
- * leaves nothing behind. Rejects when aborted.
- */
-export async function warmUp(opts: WarmUpOptions): Promise<void> {
-  const { signal } = opts;
-  if (signal?.aborted) throw abortError(signal, 'warmUp');
-  await mkdir(opts.dir, { recursive: true });
-  const root = await mkdtemp(join(opts.dir, '.warm-up-'));
-  const open: Download[] = [];
-  try {
-    const src = join(root, 'a', 'warm-up');
-    await mkdir(src, { recursive: true });
-    await writeFile(join(src, 'data'), randomBytes(opts.bytes ?? WARM_UP_BYTES));
-    const { torrent } = await createTorrent(src, { pieceLength: 1024 * 1024, threads: 1, signal });
-    const common = { torrent, host: '127.0.0.1', webSeeds: [], pex: false, ...(signal ? { signal } : {}) };
-    const seed = await download({ ...common, dir: join(root, 'a') });
-    open.push(seed);
-    open.push(await download({ ...common, dir: join(root, 'b'), serverPeers: [`127.0.0.1:${seed.port}`] }));
-  } finally {
-    await Promise.all(open.map((d) => d.close()));
-    await rm(root, { recursive: true, force: true });
-  }
 }

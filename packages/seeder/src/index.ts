@@ -22,8 +22,6 @@ export type { Seeder, SeederOptions, SeederEvents, SwarmUploadStats, TorrentUplo
 export {
   download,
   prepareDownload,
-  warmUp,
-  WARM_UP_BYTES,
   DEFAULT_WEB_SEED_AFTER_MS,
   DEFAULT_DOWNLOAD_MAX_CONNS,
   PROGRESS_INTERVAL_MS,
@@ -36,7 +34,6 @@ export type {
   PreparedDownload,
   PrepareOptions,
   StartOptions,
-  WarmUpOptions,
 } from './download.js';
 export type { PeerBytes } from './wires.js';
 export { LAN_MIN_PIPELINE_SPEED, MAX_HASH_FAILS } from './wires.js';

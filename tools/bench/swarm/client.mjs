@@ -56,8 +56,7 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ['gc'] });
 const abort = new AbortController();
 
-// epoch ms of milestones: go (the line arrived), half (verified ≥ 50 %, at a progress tick), done;
-// readyCpuMs: the CPU-ms this process used before "go"
+// epoch ms of milestones: go (the line arrived), half (verified ≥ 50 %, at a progress tick), done
 const marks = {};
 // download()'s debug lines with their epoch ms: [ms, message, peer] (listening, torrent ready, tracker
 // answered, each peer connected and its first block), for swarm.ts --trace-ms
@@ -104,15 +103,12 @@ async function start() {
 
 // The agent prepares the preselected OS's download during the menu's countdown (apps/agent, agent.ts):
 // listening, the torrent added, announced and connected to the server's seeder and the peers, nothing
-// asked for; meanwhile warmUp() runs the download code on scratch data so V8 has compiled it. The bench
-// does the same before "ready", so its "go" is the end of the countdown.
+// asked for. The bench does the same before "ready", so its "go" is the end of the countdown.
 // BTSW_PREPARE=local: prepared without announcing or connecting; BTSW_PREPARE=off: nothing before
 // "go" (the flow before session 13; A/B runs only).
 const PREPARE = process.env.BTSW_PREPARE ?? 'connect';
-// BTSW_COUNTDOWN_MS: the menu's countdown, from the start of the preparation to "ready" (the agent's
-// default is 10 s, general.timeout); BTSW_WARM=0: no warm-up during it (A/B runs)
-const COUNTDOWN_MS = Number(process.env.BTSW_COUNTDOWN_MS ?? 3000);
-const WARM = process.env.BTSW_WARM !== '0';
+// BTSW_COUNTDOWN_MS: how long the prepared download waits before "ready" (the menu's countdown)
+const COUNTDOWN_MS = Number(process.env.BTSW_COUNTDOWN_MS ?? 1000);
 let prepared;
 async function prepare() {
   const seeder = await import(SEEDER);
@@ -179,25 +175,12 @@ if (mode !== 'http' && mode !== 'bt') {
   process.exit(2);
 }
 if (mode === 'bt') {
-  const seeder = await import(SEEDER); // load before "ready", so the clock is fair
+  await import(SEEDER); // load before "ready", so the clock is fair
   if (PREPARE !== 'off') {
-    // as the agent's menu: prepare and warm up at once, the countdown, then stop a warm-up still running
-    const t0 = Date.now();
-    const warm = new AbortController();
-    const warming = WARM
-      ? seeder.warmUp({ dir: values.dir, signal: warm.signal }).then(
-          () => events.push([Date.now(), 'warm-up done', '']),
-          () => events.push([Date.now(), 'warm-up stopped', '']),
-        )
-      : undefined;
     prepared = await prepare();
-    await new Promise((r) => setTimeout(r, Math.max(0, t0 + COUNTDOWN_MS - Date.now())));
-    warm.abort();
-    await warming;
+    // the shortest countdown with which the agent prepares (its menu counts whole seconds)
+    await new Promise((r) => setTimeout(r, COUNTDOWN_MS));
   }
-  // CPU-ms of this process before "go" (loading, preparing, warming up): outside the timed window
-  const cpu = process.cpuUsage();
-  marks.readyCpuMs = Math.round((cpu.user + cpu.system) / 1000);
 }
 createInterface({ input: process.stdin })
   .on('line', (line) => {

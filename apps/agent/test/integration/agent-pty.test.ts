@@ -119,8 +119,6 @@ describe('agent under a pseudo-terminal', () => {
     expect(seeded('alpha').uploaded).toBeGreaterThan(100_000);
     const beta = await readdir(join(data, 'beta')).catch(() => []);
     expect(beta).toEqual([]);
-    // the warm-up of the countdown (scratch data downloaded over loopback) left nothing either
-    expect(await readdir(data)).toEqual(['alpha']);
   });
 
   it('boots the default at once when the timeout is 0', async () => {

@@ -6,7 +6,6 @@ import {
   createTorrent,
   prepareDownload,
   startSeeder,
-  warmUp,
   type CreatedTorrent,
   type Seeder,
 } from '../../src/index.js';
@@ -148,17 +147,5 @@ describe('prepareDownload', () => {
     await expect(prepared.start()).rejects.toMatchObject({ code: 'SEEDER_CLOSED' });
     await prepared.close();
     expect(await portFree(port)).toBe(true);
-  });
-
-  it('warmUp() runs a loopback download and leaves nothing behind, also when aborted', async () => {
-    const dir = join(root, 'warm');
-    await warmUp({ dir, bytes: 4 * 1024 * 1024 });
-    expect(await readdir(dir)).toEqual([]);
-    const ac = new AbortController();
-    const p = warmUp({ dir, bytes: 4 * 1024 * 1024, signal: ac.signal });
-    await until(() => true, 'nothing');
-    ac.abort();
-    await expect(p).rejects.toThrow();
-    expect(await readdir(dir)).toEqual([]);
   });
 });
