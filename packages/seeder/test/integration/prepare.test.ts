@@ -56,19 +56,21 @@ describe('prepareDownload', () => {
     await cleanup(root);
   });
 
+  /** A download into `dir` from the test's seeder only (no tracker, no web seed). */
+  const opts = (dir: string) => ({
+    torrent: created.torrent,
+    dir,
+    host: '127.0.0.1',
+    serverPeers: [`127.0.0.1:${seeder.port}`],
+    webSeeds: [],
+  });
   const live = (): number => seeder.stats()[0]!.peers.filter((p) => p.connected).length;
   const uploaded = (): number => seeder.stats()[0]!.uploaded;
 
   it('connects to the seeder while prepared, gets nothing before start(), then downloads', async () => {
     const dir = join(root, 'a');
     const before = uploaded();
-    const prepared = await prepareDownload({
-      torrent: created.torrent,
-      dir,
-      host: '127.0.0.1',
-      serverPeers: [`127.0.0.1:${seeder.port}`],
-      webSeeds: [],
-    });
+    const prepared = await prepareDownload(opts(dir));
     try {
       await until(() => live() === 1, 'the prepared download to connect');
       // a super-seeder shows a connected peer a piece at once, and unchokes it once it is interested:
@@ -89,14 +91,7 @@ describe('prepareDownload', () => {
   it('with connect: false, nothing reaches the seeder before start()', async () => {
     const dir = join(root, 'b');
     const seen = seeder.stats()[0]!.peers.length;
-    const prepared = await prepareDownload({
-      torrent: created.torrent,
-      dir,
-      host: '127.0.0.1',
-      serverPeers: [`127.0.0.1:${seeder.port}`],
-      webSeeds: [],
-      connect: false,
-    });
+    const prepared = await prepareDownload({ ...opts(dir), connect: false });
     try {
       await new Promise((r) => setTimeout(r, 300));
       expect(seeder.stats()[0]!.peers.length).toBe(seen);
@@ -110,13 +105,7 @@ describe('prepareDownload', () => {
 
   it('close() of a prepared download (another OS chosen) frees its port and its connections', async () => {
     const dir = join(root, 'c');
-    const prepared = await prepareDownload({
-      torrent: created.torrent,
-      dir,
-      host: '127.0.0.1',
-      serverPeers: [`127.0.0.1:${seeder.port}`],
-      webSeeds: [],
-    });
+    const prepared = await prepareDownload(opts(dir));
     const port = prepared.port;
     await until(() => live() === 1, 'the prepared download to connect');
     expect(await portFree(port)).toBe(false);
@@ -132,14 +121,7 @@ describe('prepareDownload', () => {
 
   it('an abort while prepared closes it, and start() then rejects', async () => {
     const ac = new AbortController();
-    const prepared = await prepareDownload({
-      torrent: created.torrent,
-      dir: join(root, 'd'),
-      host: '127.0.0.1',
-      serverPeers: [`127.0.0.1:${seeder.port}`],
-      webSeeds: [],
-      signal: ac.signal,
-    });
+    const prepared = await prepareDownload({ ...opts(join(root, 'd')), signal: ac.signal });
     const port = prepared.port;
     await until(() => live() === 1, 'the prepared download to connect');
     ac.abort();
