@@ -15,7 +15,12 @@ export { MAX_SPAN_BYTES } from './peer-id.js';
 export { MAX_SERVED_REQUEST_BYTES } from './serve.js';
 export { PIECE_CACHE_BYTES, SEEDER_PIECE_CACHE_BYTES, type PieceIo } from './piece-store.js';
 export { POOL_BYTES_PER_LENGTH } from './buffer-pool.js';
-export { MAX_PIPELINE_REQUESTS, MAX_TOTAL_REQUESTS } from './picker.js';
+export {
+  MAX_PIPELINE_REQUESTS,
+  MAX_TOTAL_REQUESTS,
+  MIN_PIPELINE_PIECES,
+  PIPELINE_DEPTH_SECONDS,
+} from './picker.js';
 export { chooseTrackers, DEFAULT_TRACKER_FALLBACK_MS } from './trackers.js';
 export type { TrackerChoice } from './trackers.js';
 export type { Seeder, SeederOptions, SeederEvents, SwarmUploadStats, TorrentUploadStats } from './seeder.js';
