@@ -20,6 +20,8 @@ function fakeTorrent(count: number, blocks: number) {
     _cancellations: [] as number[],
   }));
   const verified = new Set<number>();
+  /** looks at our own bitfield: pickOrder makes one per wanted piece */
+  let orderLooks = 0;
   const rarity = new Array<number>(count).fill(1);
   const requests: [wire: number, piece: number][] = [];
   const events = new EventEmitter();
@@ -30,7 +32,7 @@ function fakeTorrent(count: number, blocks: number) {
     pieceLength: blocks * BLOCK,
     wires: [] as PickTorrent['wires'],
     pieces: pieces as PickTorrent['pieces'],
-    bitfield: { get: (i: number) => verified.has(i) },
+    bitfield: { get: (i: number) => (orderLooks++, verified.has(i)) },
     _selections: { length: 1, get: () => ({ from: 0, to: count - 1, offset: 0 }) },
     _rarityMap: { _pieces: rarity },
     fallback: [] as number[],
@@ -60,7 +62,7 @@ function fakeTorrent(count: number, blocks: number) {
       downloadSpeed: () => 2 * 1024 * 1024, // the LAN floor: 0.5 s = 66 blocks, 1 s = 130
       ...extra,
     });
-  return { t, pieces, verified, rarity, requests, addWire, gets: () => gets };
+  return { t, pieces, verified, rarity, requests, addWire, gets: () => gets, orderLooks: () => orderLooks };
 }
 
 /** A wire's EventEmitter methods, as own properties (the fake wires are object literals). */
@@ -81,6 +83,43 @@ describe('pickOrder', () => {
     pieces[2]!.missing = BLOCK; // started, 3 of 4 blocks in
     pieces[5]!._reservations = 4; // every block asked for
     expect(pickOrder(t as unknown as PickTorrent, () => 0)).toEqual([2, 4, 1, 0]);
+  });
+
+  it('orders as a sort by (started: fraction missing; else rarity + a random half) would, for any counts', () => {
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (const n of [1, 5, 300, 5000]) {
+      const { t, pieces, verified, rarity } = fakeTorrent(n, 8);
+      for (let i = 0; i < n; i++) {
+        rarity[i] = rand() < 0.01 ? 3000 + Math.floor(rand() * 9000) : Math.floor(rand() * 20);
+        const r = rand();
+        const p = pieces[i]!;
+        if (r < 0.1) {
+          verified.add(i);
+          pieces[i] = null as never;
+        } else if (r < 0.3) p._reservations = 1 + Math.floor(rand() * 7);
+        else if (r < 0.4) {
+          p._reservations = 3;
+          p.missing = Math.floor(rand() * 8) * BLOCK;
+        } else if (r < 0.45) p._reservations = 8; // every block asked for
+      }
+      // the same random draws, in the same order, for both
+      const draws: number[] = [];
+      const got = pickOrder(t as unknown as PickTorrent, () => (draws.push(rand()), draws.at(-1)!));
+      const key = new Map<number, number>();
+      let d = 0;
+      for (let i = 0; i < n; i++) {
+        const p = pieces[i];
+        if (!p || verified.has(i) || p._reservations >= p._chunks) continue;
+        const started = p._reservations > 0 || p.missing < p.length;
+        key.set(
+          i,
+          started ? -1 - (p.length - p.missing) / p.length : Math.min(rarity[i]!, 2045) + draws[d++]! * 0.5,
+        );
+      }
+      const want = [...key.keys()].sort((a, b) => key.get(a)! - key.get(b)! || a - b);
+      expect(got).toEqual(want);
+    }
   });
 
   it('breaks ties in rarity at random', () => {
@@ -193,5 +232,24 @@ describe('installPicker', () => {
     const free = [...Array(64).keys()].find((i) => !requests.some(([, p]) => p === i))!;
     wires[0]!.emit('have', free);
     expect(count(0)).toBe(8);
+  });
+
+  it('computes no order in an update where every wire is at its cap', () => {
+    // 16 wires at the LAN floor: each below its 0.5 s top-up mark (66 blocks) but at its share (32)
+    const { t, requests, addWire, orderLooks } = fakeTorrent(256, 16);
+    for (let w = 0; w < 16; w++) addWire(() => true);
+    installPicker(t as never);
+    t._updateWireWrapper();
+    expect(requests.length).toBe(MAX_TOTAL_REQUESTS);
+    const before = orderLooks();
+    expect(before).toBeGreaterThan(0); // the first update did order the pieces
+    t._updateWireWrapper();
+    expect(orderLooks()).toBe(before);
+    expect(requests.length).toBe(MAX_TOTAL_REQUESTS);
+    // one wire with room again: the order is computed once for it
+    (t.wires[3]!.requests as number[]).length = 0;
+    t._updateWireWrapper();
+    expect(orderLooks()).toBeGreaterThan(before);
+    expect(requests.length).toBe(MAX_TOTAL_REQUESTS + 32);
   });
 });
