@@ -9,6 +9,7 @@ export type { CreateTorrentOptions, CreatedTorrent } from './create-torrent.js';
 export { startSeeder, DEFAULT_SEEDER_PORT, DEFAULT_SEEDER_MAX_CONNS } from './seeder.js';
 export { DEFAULT_SUPER_SEED_SLOTS, SUPER_SEED_STALL_MS } from './super-seed.js';
 export { UPLOAD_BACKLOG_BYTES, UPLOAD_BACKLOG_MAX_BYTES } from './upload-queue.js';
+export { uploadBurstBytes } from './upload-limit.js';
 export { BIG_REQUEST_BYTES, READ_BYTES } from './fast-wire.js';
 export { SPAN_BLOCKS } from './span-request.js';
 export { MAX_SPAN_BYTES } from './peer-id.js';

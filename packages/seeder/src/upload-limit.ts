@@ -18,6 +18,15 @@ interface Waiting {
 const MIN_BURST_BYTES = 64 * 1024;
 
 /**
+ * Bytes an upload cap of `limit` bytes/s lets out at once after an idle spell: a tenth of a second of
+ * the rate, at least 64 KiB. Beyond it the bucket lends one block at most, so `n` bytes under the cap
+ * take at least `(n - burst - 16 KiB) / limit` seconds.
+ */
+export function uploadBurstBytes(limit: number): number {
+  return Math.max(MIN_BURST_BYTES, limit / 10);
+}
+
+/**
  * A token bucket in front of every wire's piece replies: with a limit set, blocks go out at most at
  * `limit` bytes per second summed over all wires, oldest first; without one, each block goes out at
  * once, untouched. Works by wrapping `wire.piece` (outermost, so a held block has not reached the
@@ -79,7 +88,7 @@ export class UploadLimiter {
   }
 
   #burst(): number {
-    return Math.max(MIN_BURST_BYTES, (this.#rate ?? 0) / 10);
+    return uploadBurstBytes(this.#rate ?? 0);
   }
 
   #refill(): void {

@@ -1,16 +1,15 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTorrent, download, startSeeder } from '../../src/index.js';
+import { createTorrent, download, startSeeder, uploadBurstBytes } from '../../src/index.js';
 import { cleanup, digestFolder, makeOsFolder, tempDir } from './_helpers.js';
 
 /**
  * The least time `size` bytes can take under a cap of `rate` bytes/s. A lower bound only (a loaded
- * machine is slower, never faster): the bucket lets out its burst (64 KiB or a tenth of a second of
- * the rate, whichever is more) and one 16 KiB block on credit, the rest at the rate.
+ * machine is slower, never faster): the bucket lets out its documented burst and one 16 KiB block on
+ * credit, the rest at the rate.
  */
 function floorMs(size: number, rate: number): number {
-  const burst = Math.max(64 * 1024, rate / 10);
-  return ((size - burst - 16 * 1024) / rate) * 1000;
+  return ((size - uploadBurstBytes(rate) - 16 * 1024) / rate) * 1000;
 }
 
 /** seeder.setUploadLimit: a capped seeder serves whole, correct downloads; lifted, it serves again. */
