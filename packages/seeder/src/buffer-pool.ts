@@ -46,6 +46,12 @@ export function releaseBuffer(buf: Buffer): void {
   if (lease.views === 0) recycle(lease);
 }
 
+/** True if `buf` came from {@link takeBuffer} and was not released: its owner may hand it on. */
+export function isLeased(buf: Buffer): boolean {
+  const lease = leases.get(buf.buffer);
+  return lease !== undefined && lease.buf === buf && !lease.released;
+}
+
 /** A view of `buf` that a socket write will account for (see {@link writeDone}). */
 export function lendView(buf: Buffer, start: number, end: number): Buffer {
   const lease = leases.get(buf.buffer);

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { takeBuffer } from './buffer-pool.js';
 import { PieceReader, type PieceIo } from './piece-store.js';
 
 const PIECE = 64 * 1024;
@@ -23,7 +24,7 @@ afterEach(async () => {
 });
 
 /** A PieceReader over FILES in a fresh folder; the inner store records what reaches it. */
-async function reader(io: PieceIo) {
+async function reader(io: PieceIo, cacheBytes = 4 * PIECE) {
   const path = await mkdtemp(join(tmpdir(), 'bt-piece-store-'));
   dirs.push(path);
   let offset = 0;
@@ -45,7 +46,7 @@ async function reader(io: PieceIo) {
     pieces: new Array<null>(COUNT).fill(null),
     files,
   };
-  return { store: new PieceReader(torrent, inner, 4 * PIECE, io), path, innerPuts };
+  return { store: new PieceReader(torrent, inner, cacheBytes, io), path, innerPuts };
 }
 
 describe('PieceReader with sync io', () => {
@@ -83,6 +84,28 @@ describe('PieceReader with sync io', () => {
     await new Promise<void>((r) => store.close(() => r()));
     const closed = await new Promise<Error | null>((r) => store.put(0, Buffer.alloc(PIECE), r));
     expect(closed?.message).toMatch(/closed/);
+  });
+
+  it('keeps the pieces it wrote from the pool for peers, and reads the file once they are evicted', async () => {
+    const { store, path } = await reader('sync', 2 * PIECE);
+    const image = randomBytes(TOTAL);
+    const put = (i: number, buf: Buffer) =>
+      new Promise<Error | null>((r) => store.put(i, buf.fill(image.subarray(i * PIECE, (i + 1) * PIECE)), r));
+    const pooled = takeBuffer(PIECE);
+    expect(await put(0, pooled)).toBeNull();
+    expect(await put(1, Buffer.alloc(PIECE))).toBeNull(); // not the pool's: written, not kept
+    expect(store.peek(0)).toBe(pooled); // the very buffer, no read
+    expect(store.peek(1)).toBeUndefined();
+    // the file loses its bytes: what is kept still answers, from memory
+    await truncate(join(path, FILES[0]!.path), 0);
+    expect(Buffer.from(await store.load(0))).toEqual(image.subarray(0, PIECE));
+    // two more pieces of the pool fill the cache (2 pieces): piece 0 leaves it, its buffer goes back
+    for (const i of [1, 2]) expect(await put(i, takeBuffer(PIECE))).toBeNull();
+    expect(store.peek(1)).toBeDefined();
+    expect(store.peek(0)).toBeUndefined();
+    expect(takeBuffer(PIECE)).toBe(pooled);
+    // now from the file, whose first piece is a hole since the truncation (piece 1 wrote past it)
+    expect(Buffer.from(await store.load(0))).toEqual(Buffer.alloc(PIECE));
   });
 
   it('fails a read of a piece whose file is not there', async () => {

@@ -2,7 +2,7 @@ import { closeSync, constants, mkdirSync, openSync, readSync, writeSync } from '
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Torrent } from 'webtorrent';
-import { lendView, releaseBuffer, takeBuffer } from './buffer-pool.js';
+import { isLeased, lendView, releaseBuffer, takeBuffer } from './buffer-pool.js';
 
 /** BitTorrent's request unit (BEP 3 practice; torrent-piece's BLOCK_LENGTH). */
 const BLOCK_LENGTH = 16 * 1024;
@@ -303,17 +303,18 @@ export class PieceReader implements ChunkStore {
   }
 
   /**
-   * Written with one positioned write per file (`'sync'`), or through fs-chunk-store (`'async'`). A
-   * piece buffer from the pool goes back to it once written: webtorrent answers requests for a piece
-   * only after this callback, and from the file then. The callback always comes later than the call.
+   * Written with one positioned write per file (`'sync'`), or through fs-chunk-store (`'async'`).
+   * webtorrent answers requests for a piece only after this callback. A piece buffer from the pool
+   * then stays in the cache (`'sync'`: see {@link keep}), or goes back to the pool (`'async'`). The
+   * callback always comes later than the call.
    */
   put(index: number, buf: Uint8Array, cb?: (err: Error | null) => void): void {
     this.drop(index);
-    const done = (err: Error | null): void => {
-      cb?.(err);
-      if (Buffer.isBuffer(buf)) releaseBuffer(buf);
-    };
-    if (this.io === 'async') return this.inner.put(index, buf, done);
+    if (this.io === 'async')
+      return this.inner.put(index, buf, (err) => {
+        cb?.(err);
+        if (Buffer.isBuffer(buf)) releaseBuffer(buf);
+      });
     let err: Error | null = null;
     try {
       if (this.closed) throw new Error('store closed');
@@ -321,7 +322,30 @@ export class PieceReader implements ChunkStore {
     } catch (e) {
       err = e as Error;
     }
-    queueMicrotask(() => done(err));
+    // the piece just written is the one peers ask for next (its HAVE goes out now): keep its buffer
+    const kept = !err && this.keep(index, buf);
+    queueMicrotask(() => {
+      cb?.(err);
+      if (!kept && Buffer.isBuffer(buf)) releaseBuffer(buf);
+    });
+  }
+
+  /**
+   * Puts a piece written in `'sync'` mode into the cache as read, so that peers' requests for it (they
+   * come right after its HAVE) are cut from memory instead of read back from the file. False if the
+   * cache does not take it (it is not a whole piece of the pool's, or the cache is off).
+   */
+  private keep(index: number, buf: Uint8Array): boolean {
+    const length = this.pieceLength(index);
+    if (!Buffer.isBuffer(buf) || buf.length !== length || length > this.maxBytes || !isLeased(buf)) return false;
+    this.cache.set(index, Promise.resolve(buf));
+    this.ready.set(index, buf);
+    this.cached += length;
+    for (const old of this.cache.keys()) {
+      if (this.cached <= this.maxBytes || old === index) break;
+      this.drop(old);
+    }
+    return true;
   }
 
   /** The piece's bytes from (`'read'`) or into (`'write'`) every file it spans, on this thread. */
