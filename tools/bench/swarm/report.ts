@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kumarRossBound } from './bound.ts';
-import type { Method, ScenarioResult } from './scenarios.ts';
+import { median, type Method, type Round, type ScenarioResult } from './scenarios.ts';
 
 export interface RunConfig {
   ns: number[];
@@ -192,4 +192,70 @@ export function writeDocs(repo: string, cfg: RunConfig, table: string, svg: stri
     doc = `${doc.trimEnd()}\n\n## swarm\n\n${block}\n`;
   }
   writeFileSync(path, doc);
+}
+
+/**
+ * The order of the methods in round `round` of a `--repeat` run: as given in even rounds, reversed in
+ * odd ones (A B, B A, A B, ...), so that no method always runs first, after a given other, or on the
+ * machine's state one of them leaves (this VM's memory: see warmMemory in swarm.ts).
+ */
+export function roundOrder<T>(methods: readonly T[], round: number): T[] {
+  return round % 2 ? [...methods].reverse() : [...methods];
+}
+
+/**
+ * One result for a method at one N from its rounds (`runs`, in round order, each tagged with its
+ * `seq`): the medians of `last`, `median`, `serverTxBytes`, `cpuSeconds` and `machineBusy`, the
+ * `times` and `extra` of the round whose `last` is nearest that median, and every round in `rounds`.
+ * A failed round makes the result failed (the first failure's error). One run is returned as it is.
+ */
+export function combineRounds(runs: { result: ScenarioResult; seq: number }[]): ScenarioResult {
+  if (runs.length === 0) throw new Error('combineRounds: no runs');
+  if (runs.length === 1) return runs[0]!.result;
+  const rounds: Round[] = runs.map(({ result: r, seq }, round) => ({
+    round,
+    seq,
+    ok: r.ok,
+    ...(r.error !== undefined ? { error: r.error } : {}),
+    last: r.last,
+    median: r.median,
+    serverTxBytes: r.serverTxBytes,
+    cpuSeconds: r.cpuSeconds,
+    machineBusy: r.machineBusy,
+  }));
+  const failed = runs.find(({ result }) => !result.ok);
+  if (failed) return { ...failed.result, rounds };
+  const of = (key: 'last' | 'median' | 'serverTxBytes' | 'cpuSeconds' | 'machineBusy') =>
+    median(runs.map(({ result }) => result[key]));
+  const last = of('last');
+  let base = runs[0]!.result;
+  for (const { result } of runs) if (Math.abs(result.last - last) < Math.abs(base.last - last)) base = result;
+  return {
+    ...base,
+    last,
+    median: of('median'),
+    serverTxBytes: of('serverTxBytes'),
+    cpuSeconds: of('cpuSeconds'),
+    machineBusy: of('machineBusy'),
+    rounds,
+  };
+}
+
+/**
+ * Per round, BootTorrent's CPU-seconds ÷ the original's and its `last` ÷ the bound (both methods ran
+ * in that round, back to back): one log line, with the medians; '' unless both methods have rounds.
+ */
+export function roundRatios(results: ScenarioResult[], n: number, bound: number): string {
+  const ours = results.find((r) => r.method === 'boottorrent' && r.n === n)?.rounds;
+  const orig = results.find((r) => r.method === 'original' && r.n === n)?.rounds;
+  if (!ours || !orig || ours.length !== orig.length) return '';
+  const cpu = ours.map((r, i) => r.cpuSeconds / orig[i]!.cpuSeconds);
+  const time = ours.map((r) => r.last / bound);
+  const faster = ours.map((r, i) => orig[i]!.last / r.last);
+  const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–'); // '–': a failed round
+  const list = (xs: number[]) => `${xs.map(fmt).join(' ')} (median ${fmt(median(xs.filter(Number.isFinite)))})`;
+  return (
+    `N=${n} by round: CPU-s BootTorrent ÷ original ${list(cpu)}; BootTorrent ÷ bound ${list(time)}; ` +
+    `original ÷ BootTorrent ${list(faster)}`
+  );
 }

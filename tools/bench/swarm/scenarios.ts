@@ -62,6 +62,26 @@ export interface ScenarioResult {
   cpuSeconds: number;
   machineBusy: number;
   extra: Record<string, unknown>;
+  /**
+   * With `--repeat K` (K > 1): every round of this method at this N, in round order. The fields above
+   * are then the medians over the rounds (`last`, `median`, `serverTxBytes`, `cpuSeconds`,
+   * `machineBusy`), and `times`, `extra` those of the round whose `last` is nearest the median.
+   */
+  rounds?: Round[];
+}
+
+/** One round of a `--repeat` run, as {@link ScenarioResult.rounds} keeps it. */
+export interface Round {
+  round: number;
+  /** position of this run among all of the benchmark's runs, from 0 (shows the methods' order) */
+  seq: number;
+  ok: boolean;
+  error?: string;
+  last: number;
+  median: number;
+  serverTxBytes: number;
+  cpuSeconds: number;
+  machineBusy: number;
 }
 
 export function median(xs: number[]): number {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { clientServerTime, kumarRossBound } from './bound.ts';
-import { markdownTable, svgPlot, type RunConfig } from './report.ts';
+import { combineRounds, markdownTable, roundOrder, roundRatios, svgPlot, type RunConfig } from './report.ts';
 import type { ScenarioResult } from './scenarios.ts';
 
 const run = promisify(execFile);
@@ -70,6 +70,77 @@ describe('report', () => {
   });
 });
 
+describe('--repeat: rounds', () => {
+  const result = (method: ScenarioResult['method'], last: number, cpuSeconds: number): ScenarioResult => ({
+    method,
+    n: 4,
+    ok: true,
+    times: [last - 0.2, last],
+    last,
+    median: last - 0.1,
+    serverTxBytes: 100 * last,
+    cpuSeconds,
+    machineBusy: last / 10,
+    extra: { last },
+  });
+  it('alternates the order of the methods round by round', () => {
+    const m = ['boottorrent', 'http', 'original'];
+    expect([0, 1, 2, 3].map((r) => roundOrder(m, r).join())).toEqual([
+      'boottorrent,http,original',
+      'original,http,boottorrent',
+      'boottorrent,http,original',
+      'original,http,boottorrent',
+    ]);
+    expect(m).toEqual(['boottorrent', 'http', 'original']); // not reversed in place
+  });
+  it('keeps the medians and the round nearest the median last, with every round', () => {
+    const c = combineRounds([
+      { result: result('boottorrent', 5.2, 9), seq: 0 },
+      { result: result('boottorrent', 4.6, 7), seq: 3 },
+      { result: result('boottorrent', 4.8, 8.5), seq: 4 },
+    ]);
+    expect([c.last, c.median, c.cpuSeconds, c.serverTxBytes]).toEqual([4.8, 4.7, 8.5, 480]);
+    expect(c.machineBusy).toBeCloseTo(0.48, 9);
+    expect(c.extra).toEqual({ last: 4.8 });
+    expect(c.rounds!.map((r) => [r.round, r.seq, r.last])).toEqual([
+      [0, 0, 5.2],
+      [1, 3, 4.6],
+      [2, 4, 4.8],
+    ]);
+    // an even count: the mean of the middle two, and the first round nearest it
+    const even = combineRounds([
+      { result: result('boottorrent', 5, 6), seq: 0 },
+      { result: result('boottorrent', 4, 8), seq: 1 },
+    ]);
+    expect([even.last, even.cpuSeconds, even.times]).toEqual([4.5, 7, [4.8, 5]]);
+  });
+  it('fails the whole result when a round failed, and leaves one run alone', () => {
+    const bad = { ...result('original', NaN, NaN), ok: false, error: 'timed out' };
+    const c = combineRounds([
+      { result: result('original', 7, 8), seq: 1 },
+      { result: bad, seq: 2 },
+    ]);
+    expect([c.ok, c.error, c.rounds!.map((r) => r.ok)]).toEqual([false, 'timed out', [true, false]]);
+    const one = result('original', 7, 8);
+    expect(combineRounds([{ result: one, seq: 0 }])).toBe(one);
+  });
+  it('prints the CPU and time ratios of each round, with their medians', () => {
+    const ours = combineRounds([
+      { result: result('boottorrent', 4.5, 7), seq: 0 },
+      { result: result('boottorrent', 5, 9), seq: 3 },
+    ]);
+    const orig = combineRounds([
+      { result: result('original', 7.2, 8), seq: 1 },
+      { result: result('original', 7.5, 7.5), seq: 2 },
+    ]);
+    expect(roundRatios([ours, orig], 4, 4.5)).toBe(
+      'N=4 by round: CPU-s BootTorrent ÷ original 0.88 1.20 (median 1.04); BootTorrent ÷ bound 1.00 1.11 ' +
+        '(median 1.06); original ÷ BootTorrent 1.60 1.50 (median 1.55)',
+    );
+    expect(roundRatios([ours], 4, 4.5)).toBe('');
+  });
+});
+
 describe('swarm benchmark, quick mode', () => {
   it('runs all four methods on a shaped namespace network and cleans up', async () => {
     expect(process.getuid?.(), 'needs root: network namespaces and tc').toBe(0);
@@ -109,6 +180,43 @@ describe('swarm benchmark, quick mode', () => {
       const { stdout } = await run('ip', ['netns', 'list']);
       expect(labId).toMatch(/^[0-9a-f]{6}$/);
       expect(stdout).not.toContain(`btsw-${labId}-`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('swarm benchmark, --repeat', () => {
+  it('runs each method once per round in alternating order and keeps the medians and every round', async () => {
+    expect(process.getuid?.(), 'needs root: network namespaces and tc').toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'btsw-test-'));
+    try {
+      const json = join(dir, 'r.json');
+      const { stderr } = await run(
+        process.execPath,
+        [
+          join(import.meta.dirname, 'swarm.ts'),
+          ...['--n', '2', '--size-mib', '2', '--methods', 'boottorrent,http', '--repeat', '2', '--json', json],
+        ],
+        { timeout: 85_000 },
+      );
+      const { results } = JSON.parse(readFileSync(json, 'utf8')) as { results: ScenarioResult[] };
+      expect(results.map((x) => [x.method, x.ok, x.rounds?.length])).toEqual([
+        ['boottorrent', true, 2],
+        ['http', true, 2],
+      ]);
+      // round 1: boottorrent then http; round 2: http then boottorrent
+      expect(results.map((x) => x.rounds!.map((r) => r.seq))).toEqual([
+        [0, 3],
+        [1, 2],
+      ]);
+      for (const x of results) {
+        const [a, b] = x.rounds!;
+        expect(x.last).toBeCloseTo((a!.last + b!.last) / 2, 9);
+        expect(x.cpuSeconds).toBeCloseTo((a!.cpuSeconds + b!.cpuSeconds) / 2, 9);
+        expect(a!.last).toBeGreaterThan(0);
+      }
+      expect(stderr).toMatch(/N=2 http \(round 2\/2\): last /);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

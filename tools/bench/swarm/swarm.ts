@@ -3,14 +3,19 @@
 //
 //   sudo node tools/bench/swarm/swarm.ts [--quick] [--n 2,4,8,16] [--size-mib 64] [--client-mbit 20]
 //        [--server-mbit 20] [--methods boottorrent,http,original,proto] [--piece-length <bytes>] [--super-seed]
-//        [--json <file>] [--timelines] [--trace-ms <ms>] [--no-warm] [--docs] [--max-minutes 50] [--cleanup] [--verbose]
+//        [--json <file>] [--timelines] [--trace-ms <ms>] [--no-warm] [--repeat 1] [--docs] [--max-minutes 50]
+//        [--cleanup] [--verbose]
 //        [--client-notsent-lowat <bytes>] [--client-congestion <algorithm>|default]
 //        [--server-congestion <algorithm>|default]
 //   node tools/bench/swarm/swarm.ts --from-json <file> [--docs]   (re-render a saved run)
 //
 // --json writes every result (per-client stats, server stats); --timelines adds one progress sample
 // per client per second; --trace-ms 50 samples every host's link bytes and every process's CPU every
-// 50 ms (trace.ts) and prints the timeline in ~50 rows. BTSW_PROF=<dir> writes V8 CPU profiles of the node clients;
+// 50 ms (trace.ts) and prints the timeline in ~50 rows. --repeat K runs every method K times at each N,
+// in alternating order (A B, B A, ...), logs each round and, with boottorrent and original, their
+// ratios round by round; the table and `results[]` then hold the medians, `results[].rounds` each round
+// (this machine is a VM whose CPU-seconds vary by ±15 % from one run to the next).
+// BTSW_PROF=<dir> writes V8 CPU profiles of the node clients;
 // BTSW_CLIENT_OPTS='<json>' adds download() options, BTSW_SERVER_OPTS='<json>' startSeeder() options;
 // BTSW_PROTO_SLOTS sets the prototype's slots. Client namespaces get net.ipv4.tcp_notsent_lowat=65536,
 // as our phase-1 /init sets it; --client-notsent-lowat 0 leaves the kernel default. They also get
@@ -47,7 +52,16 @@ import {
   staleNamespaces,
 } from './netns.ts';
 import { Procs } from './procs.ts';
-import { markdownTable, summarize, svgPlot, writeDocs, type RunConfig } from './report.ts';
+import {
+  combineRounds,
+  markdownTable,
+  roundOrder,
+  roundRatios,
+  summarize,
+  svgPlot,
+  writeDocs,
+  type RunConfig,
+} from './report.ts';
 import {
   type Ctx,
   DEFAULT_METHODS,
@@ -81,6 +95,7 @@ const { values } = parseCli('swarm', {
     timelines: { type: 'boolean', default: false },
     'trace-ms': { type: 'string', default: '0' },
     'no-warm': { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '1' },
     'from-json': { type: 'string' },
     docs: { type: 'boolean', default: false },
     'max-minutes': { type: 'string', default: '50' },
@@ -128,6 +143,8 @@ const sizeMiB = Number(values['size-mib'] ?? (values.quick ? 8 : 64));
 const methods = values.methods.split(',') as Method[];
 for (const m of methods) if (!METHODS.includes(m)) usage(`--methods: unknown ${m} (${METHODS.join(', ')})`);
 if (ns.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) usage(`--n: each N must be 1..64`);
+const repeat = Number(values.repeat);
+if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) usage(`--repeat: ${values.repeat} is not a count 1..20`);
 const lowatArg = values['client-notsent-lowat'];
 if (lowatArg !== undefined && !/^\d+$/.test(lowatArg))
   usage(`--client-notsent-lowat: ${lowatArg} is not a byte count (0 = the kernel default)`);
@@ -267,6 +284,37 @@ function warmMemory(bytes: number): void {
   }
 }
 
+/** One run of `method` at the context's N; a failure is a result with `ok: false` (logged). */
+async function runOnce(ctx: Ctx, method: Method): Promise<ScenarioResult> {
+  // every method finds the scratch memory in the same state (see warmMemory)
+  if (!values['no-warm']) warmMemory((ctx.n + 2) * cfg.imageBytes);
+  const runner = {
+    boottorrent: (c: Ctx) => runBootTorrent(c),
+    proto: (c: Ctx) => runBootTorrent(c, 'proto'),
+    http: runHttp,
+    original: runOriginal,
+  }[method];
+  try {
+    return await runner(ctx);
+  } catch (err) {
+    log(`${method} N=${ctx.n} failed: ${(err as Error).message}`);
+    await procs.killAll(1000);
+    return {
+      method,
+      n: ctx.n,
+      ok: false,
+      error: (err as Error).message,
+      times: [],
+      last: NaN,
+      median: NaN,
+      serverTxBytes: NaN,
+      cpuSeconds: NaN,
+      machineBusy: NaN,
+      extra: {},
+    };
+  }
+}
+
 async function main() {
   const imageDir = join(work, 'image');
   mkdirSync(imageDir);
@@ -291,6 +339,7 @@ async function main() {
   );
 
   const results: ScenarioResult[] = [];
+  let seq = 0;
   const bps = (mbit: number) => mbit * 1e6;
   for (const n of ns) {
     const bound = kumarRossBound({
@@ -316,39 +365,15 @@ async function main() {
       traceMs: Number(values['trace-ms']),
       log,
     };
-    for (const method of methods) {
-      // every method finds the scratch memory in the same state (see warmMemory)
-      if (!values['no-warm']) warmMemory((n + 2) * cfg.imageBytes);
-      const runner = {
-        boottorrent: (c: Ctx) => runBootTorrent(c),
-        proto: (c: Ctx) => runBootTorrent(c, 'proto'),
-        http: runHttp,
-        original: runOriginal,
-      }[method];
-      let r: ScenarioResult;
-      try {
-        r = await runner(ctx);
-      } catch (err) {
-        log(`${method} N=${n} failed: ${(err as Error).message}`);
-        await procs.killAll(1000);
-        r = {
-          method,
-          n,
-          ok: false,
-          error: (err as Error).message,
-          times: [],
-          last: NaN,
-          median: NaN,
-          serverTxBytes: NaN,
-          cpuSeconds: NaN,
-          machineBusy: NaN,
-          extra: {},
-        };
-      }
-      results.push(r);
-      if (r.ok) {
+    const runs = new Map<Method, { result: ScenarioResult; seq: number }[]>(methods.map((m) => [m, []]));
+    for (let round = 0; round < repeat; round++) {
+      for (const method of roundOrder(methods, round)) {
+        const r = await runOnce(ctx, method);
+        runs.get(method)!.push({ result: r, seq: seq++ });
+        if (!r.ok) continue;
+        const tag = repeat > 1 ? ` (round ${round + 1}/${repeat})` : '';
         log(
-          `N=${n} ${method}: last ${r.last.toFixed(1)} s, median ${r.median.toFixed(1)} s, bound ${bound.seconds.toFixed(1)} s, ` +
+          `N=${n} ${method}${tag}: last ${r.last.toFixed(1)} s, median ${r.median.toFixed(1)} s, bound ${bound.seconds.toFixed(1)} s, ` +
             `server sent ${(r.serverTxBytes / cfg.imageBytes).toFixed(2)}x image, our CPU ${((100 * r.cpuSeconds) / r.last / 2).toFixed(0)}% ` +
             `of 2 cores (${r.cpuSeconds.toFixed(2)} CPU-s), machine busy ${(100 * r.machineBusy).toFixed(0)}%` +
             maxRss(r) +
@@ -364,6 +389,10 @@ async function main() {
         }
       }
     }
+    const combined = methods.map((m) => combineRounds(runs.get(m)!));
+    results.push(...combined);
+    const ratios = roundRatios(combined, n, bound.seconds);
+    if (ratios) log(ratios);
   }
 
   const rows = summarize(cfg, results);
