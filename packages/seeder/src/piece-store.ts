@@ -337,7 +337,8 @@ export class PieceReader implements ChunkStore {
    */
   private keep(index: number, buf: Uint8Array): boolean {
     const length = this.pieceLength(index);
-    if (!Buffer.isBuffer(buf) || buf.length !== length || length > this.maxBytes || !isLeased(buf)) return false;
+    if (!Buffer.isBuffer(buf) || buf.length !== length || length > this.maxBytes || !isLeased(buf))
+      return false;
     this.cache.set(index, Promise.resolve(buf));
     this.ready.set(index, buf);
     this.cached += length;

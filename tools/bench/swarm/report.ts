@@ -253,7 +253,8 @@ export function roundRatios(results: ScenarioResult[], n: number, bound: number)
   const time = ours.map((r) => r.last / bound);
   const faster = ours.map((r, i) => orig[i]!.last / r.last);
   const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–'); // '–': a failed round
-  const list = (xs: number[]) => `${xs.map(fmt).join(' ')} (median ${fmt(median(xs.filter(Number.isFinite)))})`;
+  const list = (xs: number[]) =>
+    `${xs.map(fmt).join(' ')} (median ${fmt(median(xs.filter(Number.isFinite)))})`;
   return (
     `N=${n} by round: CPU-s BootTorrent ÷ original ${list(cpu)}; BootTorrent ÷ bound ${list(time)}; ` +
     `original ÷ BootTorrent ${list(faster)}`

@@ -196,7 +196,18 @@ describe('swarm benchmark, --repeat', () => {
         process.execPath,
         [
           join(import.meta.dirname, 'swarm.ts'),
-          ...['--n', '2', '--size-mib', '2', '--methods', 'boottorrent,http', '--repeat', '2', '--json', json],
+          ...[
+            '--n',
+            '2',
+            '--size-mib',
+            '2',
+            '--methods',
+            'boottorrent,http',
+            '--repeat',
+            '2',
+            '--json',
+            json,
+          ],
         ],
         { timeout: 85_000 },
       );

@@ -144,7 +144,8 @@ const methods = values.methods.split(',') as Method[];
 for (const m of methods) if (!METHODS.includes(m)) usage(`--methods: unknown ${m} (${METHODS.join(', ')})`);
 if (ns.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) usage(`--n: each N must be 1..64`);
 const repeat = Number(values.repeat);
-if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) usage(`--repeat: ${values.repeat} is not a count 1..20`);
+if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20)
+  usage(`--repeat: ${values.repeat} is not a count 1..20`);
 const lowatArg = values['client-notsent-lowat'];
 if (lowatArg !== undefined && !/^\d+$/.test(lowatArg))
   usage(`--client-notsent-lowat: ${lowatArg} is not a byte count (0 = the kernel default)`);
