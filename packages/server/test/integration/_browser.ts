@@ -49,7 +49,9 @@ export async function launchChromium(opts: { width?: number; height?: number } =
       child.kill('SIGTERM');
       await gone;
     }
-    await rm(profile, { recursive: true, force: true });
+    // chromium's helper processes can still be writing to the profile for a moment after the browser
+    // process exits (CI saw ENOTEMPTY on its Default folder): rm retries those errors (up to ~5 s)
+    await rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   try {
     // Chromium prints its DevTools address on stderr once it listens.
