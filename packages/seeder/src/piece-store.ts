@@ -239,11 +239,16 @@ export class PieceReader implements ChunkStore {
       },
       () => this.drop(index),
     );
+    this.evictFor(index);
+    return p;
+  }
+
+  /** Drops the least recently used pieces until the cache fits its bytes again, never `index`. */
+  private evictFor(index: number): void {
     for (const old of this.cache.keys()) {
       if (this.cached <= this.maxBytes || old === index) break;
       this.drop(old);
     }
-    return p;
   }
 
   private drop(index: number): void {
@@ -342,10 +347,7 @@ export class PieceReader implements ChunkStore {
     this.cache.set(index, Promise.resolve(buf));
     this.ready.set(index, buf);
     this.cached += length;
-    for (const old of this.cache.keys()) {
-      if (this.cached <= this.maxBytes || old === index) break;
-      this.drop(old);
-    }
+    this.evictFor(index);
     return true;
   }
 
